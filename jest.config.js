@@ -1,0 +1,27 @@
+/** Two projects: unit specs beside the code, integration tests against real servers. */
+const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      rootDir: 'src',
+      testEnvironment: 'node',
+      testRegex: '.*\\.spec\\.ts$',
+      transform: tsJest,
+      moduleFileExtensions: ['js', 'json', 'ts'],
+    },
+    {
+      displayName: 'integration',
+      rootDir: 'test',
+      testEnvironment: 'node',
+      testRegex: '.*\\.(e2e|int)-spec\\.ts$',
+      transform: tsJest,
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      globalSetup: '<rootDir>/setup/global-setup.ts',
+      globalTeardown: '<rootDir>/setup/global-teardown.ts',
+      testTimeout: 300000,
+    },
+  ],
+};

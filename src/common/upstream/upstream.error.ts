@@ -1,0 +1,88 @@
+/**
+ * Errors raised by the clients of outside systems (MLflow, Airflow).
+ *
+ * Each class is a decision a caller can make: retry later, fix the request,
+ * fix the credentials, or treat the thing as absent. HTTP status codes for our
+ * own callers are chosen by exception filters at the edge, never here.
+ */
+export type UpstreamService = 'mlflow' | 'airflow';
+
+/** Why a call could not complete; drives retries and the health check's hints. */
+export type UpstreamFailureReason =
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'timeout'
+  | 'dns'
+  | 'tls'
+  | 'rate_limited'
+  | 'server_error'
+  | 'network'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rejected_host'
+  | 'not_found'
+  | 'invalid_request'
+  | 'conflict';
+
+export interface UpstreamErrorDetails {
+  /** HTTP status of the upstream answer, when there was one. */
+  status?: number;
+  /** The upstream's own error code, e.g. MLflow's `RESOURCE_DOES_NOT_EXIST`. */
+  upstreamCode?: string;
+  /** Delay the upstream asked for (429 / 503 Retry-After), in milliseconds. */
+  retryAfterMs?: number;
+  /** How many attempts were made before giving up. */
+  attempts?: number;
+}
+
+export abstract class UpstreamError extends Error {
+  abstract readonly retryable: boolean;
+
+  constructor(
+    readonly service: UpstreamService,
+    readonly reason: UpstreamFailureReason,
+    message: string,
+    readonly details: UpstreamErrorDetails = {},
+  ) {
+    super(`${service}: ${message}`);
+    this.name = new.target.name;
+  }
+
+  get status(): number | undefined {
+    return this.details.status;
+  }
+
+  /** A copy that records how many attempts were made. */
+  withAttempts(attempts: number): this {
+    const copy = Object.create(Object.getPrototypeOf(this) as object) as this;
+    Object.assign(copy, this, { details: { ...this.details, attempts } });
+    copy.message = this.message;
+    copy.stack = this.stack;
+    return copy;
+  }
+}
+
+/** The thing asked for does not exist upstream (404, MLflow RESOURCE_DOES_NOT_EXIST). */
+export class UpstreamNotFoundError extends UpstreamError {
+  readonly retryable = false;
+}
+
+/** Credentials missing or wrong (401), not allowed (403), or host header rejected. */
+export class UpstreamUnauthorizedError extends UpstreamError {
+  readonly retryable = false;
+}
+
+/** The upstream refused the request as malformed or conflicting (400, 409, 422). */
+export class UpstreamInvalidRequestError extends UpstreamError {
+  readonly retryable = false;
+}
+
+/** Could not reach the upstream, or it is overloaded or failing: worth retrying. */
+export class UpstreamTransientError extends UpstreamError {
+  readonly retryable = true;
+}
+
+/** TLS handshake or certificate failure: a configuration problem, not retried. */
+export class UpstreamTlsError extends UpstreamError {
+  readonly retryable = false;
+}

@@ -1,0 +1,32 @@
+import { parse as parseDotenv } from 'dotenv';
+import { existsSync, readFileSync } from 'node:fs';
+import { AirflowEnvironment } from './airflow.config';
+import { Environment } from './env.validation';
+import { MlflowEnvironment } from './mlflow.config';
+import { ServerEnvironment } from './server.config';
+import { UpstreamEnvironment } from './upstream.config';
+
+/** Every namespace's environment class, validated together at start. */
+export const ENVIRONMENT_CLASSES = [
+  ServerEnvironment,
+  UpstreamEnvironment,
+  MlflowEnvironment,
+  AirflowEnvironment,
+] as const;
+
+/**
+ * `.env` files, first match wins per variable: `deployment/.env` (where the
+ * deployment guide puts it), then `./.env`. The process environment beats both.
+ */
+export const ENV_FILES = ['deployment/.env', '.env'];
+
+/** The environment as the service will see it: files below the process environment. */
+export function readEnvironment(processEnv: Environment = process.env): Environment {
+  const fromFiles: Environment = {};
+  for (const file of [...ENV_FILES].reverse()) {
+    if (existsSync(file)) {
+      Object.assign(fromFiles, parseDotenv(readFileSync(file)));
+    }
+  }
+  return { ...fromFiles, ...processEnv };
+}

@@ -1,0 +1,88 @@
+import {
+  Experiment,
+  Metric,
+  ModelVersion,
+  RegisteredModel,
+  Run,
+  WireExperiment,
+  WireMetric,
+  WireModelVersion,
+  WireRegisteredModel,
+  WireRun,
+  WireTag,
+} from './mlflow.types';
+
+/** Wire → domain for MLflow's REST answers; tolerant of fields omitted when empty. */
+export const MlflowMapper = {
+  modelVersion(wire: WireModelVersion): ModelVersion {
+    return {
+      name: wire.name,
+      version: String(wire.version),
+      stage: wire.current_stage ?? 'None',
+      status: wire.status ?? 'READY',
+      source: wire.source,
+      runId: wire.run_id || undefined,
+      modelId: wire.model_id ?? /^models:\/(m-[^/]+)/.exec(wire.source ?? '')?.[1],
+      aliases: wire.aliases ?? [],
+      tags: tags(wire.tags),
+      description: wire.description || undefined,
+      createdAt: date(wire.creation_timestamp),
+      updatedAt: date(wire.last_updated_timestamp),
+    };
+  },
+
+  registeredModel(wire: WireRegisteredModel): RegisteredModel {
+    return {
+      name: wire.name,
+      description: wire.description || undefined,
+      aliases: Object.fromEntries((wire.aliases ?? []).map((a) => [a.alias, String(a.version)])),
+      latestVersions: (wire.latest_versions ?? []).map((v) => MlflowMapper.modelVersion(v)),
+      tags: tags(wire.tags),
+      createdAt: date(wire.creation_timestamp),
+      updatedAt: date(wire.last_updated_timestamp),
+    };
+  },
+
+  run(wire: WireRun): Run {
+    const metrics = (wire.data?.metrics ?? []).map((m) => MlflowMapper.metric(m));
+    return {
+      runId: wire.info.run_id ?? wire.info.run_uuid ?? '',
+      runName: wire.info.run_name,
+      experimentId: wire.info.experiment_id,
+      status: wire.info.status,
+      artifactUri: wire.info.artifact_uri,
+      startTime: date(wire.info.start_time),
+      endTime: date(wire.info.end_time),
+      params: tags(wire.data?.params),
+      metrics: Object.fromEntries(metrics.map((m) => [m.key, m.value])),
+      tags: tags(wire.data?.tags),
+    };
+  },
+
+  metric(wire: WireMetric): Metric {
+    // MLflow writes NaN and infinities as strings in JSON.
+    return {
+      key: wire.key,
+      value: Number(wire.value),
+      step: wire.step ?? 0,
+      timestamp: date(wire.timestamp),
+    };
+  },
+
+  experiment(wire: WireExperiment): Experiment {
+    return {
+      experimentId: wire.experiment_id,
+      name: wire.name,
+      artifactLocation: wire.artifact_location,
+      lifecycleStage: wire.lifecycle_stage,
+    };
+  },
+};
+
+function tags(list: WireTag[] | undefined): Record<string, string> {
+  return Object.fromEntries((list ?? []).map((t) => [t.key, t.value]));
+}
+
+function date(epochMs: number | string | undefined): Date | undefined {
+  return epochMs === undefined ? undefined : new Date(Number(epochMs));
+}
