@@ -99,7 +99,8 @@ export interface Dag {
   schedule?: string;
 }
 
-export type DagRunState = 'queued' | 'running' | 'success' | 'failed' | string;
+/** queued, running, success, failed — or a state a newer Airflow adds. */
+export type DagRunState = string;
 
 export interface DagRun {
   dagId: string;

@@ -4,7 +4,6 @@ import * as path from 'node:path';
 import { UpstreamHttp, UpstreamHttpOptions, UpstreamRequest } from '../common/http/upstream-http';
 import { UpstreamErrorBody } from '../common/upstream/map-axios-error';
 import {
-  UpstreamError,
   UpstreamInvalidRequestError,
   UpstreamNotFoundError,
 } from '../common/upstream/upstream.error';

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import axios, { AxiosAdapter, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import axios, { AxiosAdapter, AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import * as http from 'node:http';
 import * as https from 'node:https';
 
@@ -43,7 +43,7 @@ export function createHttpClient(options: HttpClientOptions): AxiosInstance {
       logger.debug(`${line(response.config)} ${response.status} ${elapsed(response.config)}ms`);
       return response;
     },
-    (error: { config?: TimedConfig; response?: { status: number }; code?: string }) => {
+    (error: AxiosError) => {
       const outcome = error.response?.status ?? error.code ?? 'failed';
       if (error.config) {
         logger.debug(`${line(error.config)} ${outcome} ${elapsed(error.config)}ms`);

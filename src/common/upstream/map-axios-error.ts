@@ -45,7 +45,7 @@ export function mapAxiosError(
   service: UpstreamService,
   error: unknown,
   parseBody: ErrorBodyParser,
-): UpstreamError | unknown {
+): unknown {
   if (error instanceof UpstreamError || !isAxiosError(error)) {
     return error;
   }

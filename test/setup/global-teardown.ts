@@ -1,0 +1,9 @@
+import { rmSync } from 'node:fs';
+import { STACK_FILE } from '../support/shared-stack';
+
+/** Stops what global-setup started (no reaper container runs on podman). */
+export default async function globalTeardown(): Promise<void> {
+  const stack = globalThis.__MODELGATE_STACK__;
+  await Promise.allSettled([stack?.mlflow?.container.stop(), stack?.airflow?.container.stop()]);
+  rmSync(STACK_FILE, { force: true });
+}

@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { SeededModel } from './stack';
+
+/** Where global-setup tells the test files how to reach the shared servers. */
+export const STACK_FILE = path.resolve(__dirname, '../../.cache/stack.json');
+
+/** Short, so the token renewal test sees a real expiry within the run. */
+export const TOKEN_LIFETIME_SECONDS = 20;
+
+export interface StackInfo {
+  mlflowUrl: string;
+  airflowUrl: string;
+  /** A registered model with two versions, aliases and runs, made by MLflow's own client. */
+  seeded: SeededModel;
+}
+
+export function sharedStack(): StackInfo {
+  return JSON.parse(readFileSync(STACK_FILE, 'utf8')) as StackInfo;
+}
