@@ -48,12 +48,12 @@ export class AirflowTokenProvider {
   }
 
   /**
-   * Drops the cached token if it was issued before `requestStartedAt`: the
-   * request that got a 401 used it. A token issued since then is kept, so a
-   * burst of 401s causes one exchange, not one each.
+   * Drops `rejected` if it is still the cached token. A token obtained since
+   * (by another request that got the same 401) is kept, so a burst of 401s
+   * causes one exchange, not one each.
    */
-  invalidate(requestStartedAt: number): void {
-    if (this.cached && this.cached.issuedAt <= requestStartedAt) {
+  invalidate(rejected: string): void {
+    if (this.cached?.value === rejected) {
       this.cached = undefined;
     }
   }

@@ -46,7 +46,9 @@ export function parseAirflowError(body: unknown): UpstreamErrorBody {
   const wire = (body ?? {}) as WireErrorBody;
   const detail = Array.isArray(wire.detail)
     ? wire.detail.map((d) => `${(d.loc ?? []).join('.')}: ${d.msg ?? ''}`).join('; ')
-    : wire.detail;
+    : typeof wire.detail === 'object' && wire.detail !== null
+      ? [wire.detail.reason, wire.detail.message].filter(Boolean).join(': ') || JSON.stringify(wire.detail).slice(0, 500)
+      : wire.detail;
   return { message: detail ?? wire.title, code: wire.title };
 }
 
@@ -70,7 +72,7 @@ export class AirflowClient {
       options.tokenRenewMarginMs,
       options.now,
     );
-    this.http = new UpstreamHttp({ ...base, authorize: () => this.authorization() });
+    this.http = new UpstreamHttp(base);
   }
 
   get baseUrl(): string {
@@ -194,26 +196,27 @@ export class AirflowClient {
    */
   private async call<T>(request: UpstreamRequest): Promise<T> {
     const version = await this.apiVersion();
-    const versioned = { ...request, path: `/api/v${version}${request.path}` };
-    const startedAt = (this.options.now ?? Date.now)();
+    const path = `/api/v${version}${request.path}`;
+    if (version === 1) {
+      const { username, password } = this.options.credentials;
+      const authorization = basicAuthorization(username, password);
+      return this.http.request<T>({ ...request, path, headers: { ...request.headers, Authorization: authorization } });
+    }
+    // The token is fetched here, outside the API call, so a 401 from the
+    // exchange itself (a wrong password) is not mistaken for a stale token.
+    const token = await this.tokens.token();
+    const send = (bearer: string) =>
+      this.http.request<T>({ ...request, path, headers: { ...request.headers, Authorization: `Bearer ${bearer}` } });
     try {
-      return await this.http.request<T>(versioned);
+      return await send(token);
     } catch (error) {
-      if (version === 2 && error instanceof UpstreamUnauthorizedError && error.reason === 'unauthorized') {
+      if (error instanceof UpstreamUnauthorizedError && error.reason === 'unauthorized') {
         this.logger.warn('Airflow rejected the token; obtaining a new one');
-        this.tokens.invalidate(startedAt);
-        return this.http.request<T>(versioned);
+        this.tokens.invalidate(token);
+        return send(await this.tokens.token());
       }
       throw error;
     }
-  }
-
-  private async authorization(): Promise<Record<string, string>> {
-    if ((await this.apiVersion()) === 2) {
-      return { Authorization: `Bearer ${await this.tokens.token()}` };
-    }
-    const { username, password } = this.options.credentials;
-    return { Authorization: basicAuthorization(username, password) };
   }
 
   private async detectApiVersion(): Promise<AirflowApiVersion> {

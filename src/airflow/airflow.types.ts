@@ -58,7 +58,8 @@ export interface WireTaskInstance {
 
 /** Airflow 2 answers RFC 7807 problems; Airflow 3 (FastAPI) `{detail}` with a string or a list. */
 export interface WireErrorBody {
-  detail?: string | { loc?: (string | number)[]; msg?: string }[];
+  /** Airflow 3 answers a unique-constraint violation (409) with an object. */
+  detail?: string | { loc?: (string | number)[]; msg?: string }[] | { reason?: string; message?: string };
   title?: string;
   type?: string;
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { AirflowEnvironment } from './airflow.config';
 import { Environment } from './env.validation';
 import { MlflowEnvironment } from './mlflow.config';
+import { ModelsEnvironment } from './models.config';
 import { ServerEnvironment } from './server.config';
 import { UpstreamEnvironment } from './upstream.config';
 
@@ -12,6 +13,7 @@ export const ENVIRONMENT_CLASSES = [
   UpstreamEnvironment,
   MlflowEnvironment,
   AirflowEnvironment,
+  ModelsEnvironment,
 ] as const;
 
 /**

@@ -145,7 +145,7 @@ export class MlflowClient {
       return MlflowMapper.modelVersion(body.model_version);
     } catch (error) {
       // MLflow answers an unknown alias with 400 INVALID_PARAMETER_VALUE "… alias x not found".
-      if (error instanceof UpstreamInvalidRequestError && /alias .* not found/i.test(error.message)) {
+      if (error instanceof UpstreamInvalidRequestError && /alias .* not found/i.test(error.details.upstreamMessage ?? '')) {
         throw new UpstreamNotFoundError('mlflow', 'not_found', error.message.replace(/^mlflow: /, ''), error.details);
       }
       throw error;
@@ -347,14 +347,27 @@ async function* paginate<T>(fetchPage: (pageToken?: string) => Promise<Page<T>>)
   } while (pageToken);
 }
 
+/**
+ * Runs `work` over `items`, `limit` at a time. After the first failure no new
+ * item starts, and it rejects only once every running item has settled, so the
+ * caller's cleanup never races a worker still writing.
+ */
 async function forEachLimit<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      await work(items[next++]);
+    while (!failed && next < items.length) {
+      try {
+        await work(items[next++]);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
-  await Promise.all(workers);
+  const results = await Promise.allSettled(workers);
+  const rejection = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejection) throw rejection.reason;
 }
 
 /** A server-supplied relative path, refused if it would land outside `directory`. */

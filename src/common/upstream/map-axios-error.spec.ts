@@ -39,7 +39,13 @@ function responseError(
     config: requestConfig,
   };
   const code = status < 500 ? AxiosError.ERR_BAD_REQUEST : AxiosError.ERR_BAD_RESPONSE;
-  return new AxiosError(`Request failed with status code ${status}`, code, requestConfig, {}, response);
+  return new AxiosError(
+    `Request failed with status code ${status}`,
+    code,
+    requestConfig,
+    {},
+    response,
+  );
 }
 
 function networkError(code: string | undefined, message = `connect ${code}`, cause?: unknown) {
@@ -92,7 +98,9 @@ describe('mapAxiosError', () => {
     });
 
     it('maps a 403 to forbidden', () => {
-      const sut = map(responseError(403, { error_code: 'PERMISSION_DENIED', message: 'no access' }));
+      const sut = map(
+        responseError(403, { error_code: 'PERMISSION_DENIED', message: 'no access' }),
+      );
 
       expect(sut).toBeInstanceOf(UpstreamUnauthorizedError);
       expect(sut.reason).toBe('forbidden');
@@ -128,9 +136,7 @@ describe('mapAxiosError', () => {
       const now = Date.parse('2025-03-01T12:00:00Z');
       const spy = jest.spyOn(Date, 'now').mockReturnValue(now);
       try {
-        const sut = map(
-          responseError(429, {}, { 'retry-after': 'Sat, 01 Mar 2025 12:00:05 GMT' }),
-        );
+        const sut = map(responseError(429, {}, { 'retry-after': 'Sat, 01 Mar 2025 12:00:05 GMT' }));
 
         expect(sut.reason).toBe('rate_limited');
         expect(sut.details.retryAfterMs).toBe(5000);
@@ -288,7 +294,9 @@ describe('mapAxiosError', () => {
       const sut = map(responseError(500, {}, {}, config(url)));
 
       expect(sut.cause).toBeUndefined();
-      expect(Object.values(sut)).not.toContainEqual(expect.objectContaining({ headers: expect.anything() }));
+      expect(Object.values(sut)).not.toContainEqual(
+        expect.objectContaining({ headers: expect.anything() }),
+      );
     });
   });
 

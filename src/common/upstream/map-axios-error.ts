@@ -65,11 +65,18 @@ function fromResponse(
   const response = error.response!;
   const status = response.status;
   const body = safeParse(parseBody, response.data);
-  const upstreamMessage = body.message?.trim() || response.statusText || 'no message';
-  const details: UpstreamErrorDetails = { status, upstreamCode: body.code };
-  const message = `${where} → ${status}${body.code ? ` ${body.code}` : ''}: ${upstreamMessage}`;
+  // A parser must never crash the mapping: anything but a string is ignored.
+  const parsed = typeof body.message === 'string' ? body.message.trim() : '';
+  const upstreamMessage = parsed || response.statusText || 'no message';
+  const details: UpstreamErrorDetails = {
+    status,
+    upstreamCode: typeof body.code === 'string' ? body.code : undefined,
+    upstreamMessage,
+  };
+  const code = details.upstreamCode;
+  const message = `${where} → ${status}${code ? ` ${code}` : ''}: ${upstreamMessage}`;
 
-  if (status === 404 || (body.code && NOT_FOUND_CODES.has(body.code))) {
+  if (status === 404 || (code && NOT_FOUND_CODES.has(code))) {
     return new UpstreamNotFoundError(service, 'not_found', message, details);
   }
   if (status === 401) {

@@ -29,6 +29,8 @@ export interface UpstreamErrorDetails {
   status?: number;
   /** The upstream's own error code, e.g. MLflow's `RESOURCE_DOES_NOT_EXIST`. */
   upstreamCode?: string;
+  /** The upstream's own message, without our description of the request. */
+  upstreamMessage?: string;
   /** Delay the upstream asked for (429 / 503 Retry-After), in milliseconds. */
   retryAfterMs?: number;
   /** How many attempts were made before giving up. */

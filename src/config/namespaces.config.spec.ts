@@ -1,0 +1,147 @@
+import { airflowConfig } from './airflow.config';
+import { ConfigValidationError } from './env.validation';
+import { mlflowConfig } from './mlflow.config';
+import { serverConfig } from './server.config';
+import { upstreamConfig } from './upstream.config';
+
+describe('configuration namespaces', () => {
+  const original = process.env;
+
+  function setEnv(vars: Record<string, string>): void {
+    process.env = { ...vars };
+  }
+
+  afterEach(() => {
+    process.env = original;
+  });
+
+  describe('mlflowConfig', () => {
+    it('splits credentials out of MLFLOW_TRACKING_URI', () => {
+      setEnv({ MLFLOW_TRACKING_URI: 'http://u:p@mlflow:5000/' });
+
+      const sut = mlflowConfig();
+
+      expect(sut.trackingUri).toBe('http://mlflow:5000');
+      expect(sut.username).toBe('u');
+      expect(sut.password).toBe('p');
+    });
+
+    it('decodes percent-encoded credentials in the URI', () => {
+      setEnv({ MLFLOW_TRACKING_URI: 'https://bob:p%40ss%3Aword@mlflow.example.com/prefix/' });
+
+      const sut = mlflowConfig();
+
+      expect(sut.trackingUri).toBe('https://mlflow.example.com/prefix');
+      expect(sut.username).toBe('bob');
+      expect(sut.password).toBe('p@ss:word');
+    });
+
+    it('prefers MLFLOW_TRACKING_USERNAME/PASSWORD over credentials in the URI', () => {
+      setEnv({
+        MLFLOW_TRACKING_URI: 'http://u:p@mlflow:5000',
+        MLFLOW_TRACKING_USERNAME: 'alice',
+        MLFLOW_TRACKING_PASSWORD: 'wonder',
+      });
+
+      expect(mlflowConfig()).toMatchObject({ username: 'alice', password: 'wonder' });
+    });
+
+    it('converts seconds to milliseconds and fills the defaults', () => {
+      setEnv({ MLFLOW_TRACKING_URI: 'http://mlflow:5000', MLFLOW_HTTP_REQUEST_TIMEOUT: '2.5' });
+
+      expect(mlflowConfig()).toEqual({
+        trackingUri: 'http://mlflow:5000',
+        token: undefined,
+        username: undefined,
+        password: undefined,
+        insecureTls: false,
+        timeoutMs: 2500,
+        maxRetries: 3,
+        artifactDownloadTimeoutMs: 300_000,
+      });
+    });
+
+    it('reads a bearer token', () => {
+      setEnv({ MLFLOW_TRACKING_URI: 'http://mlflow:5000', MLFLOW_TRACKING_TOKEN: 'tok' });
+
+      expect(mlflowConfig().token).toBe('tok');
+    });
+
+    it('fails with a ConfigValidationError that does not show the URI', () => {
+      setEnv({ MLFLOW_TRACKING_URI: 'mlflow:5000?token=hidden-value' });
+
+      expect(() => mlflowConfig()).toThrow(ConfigValidationError);
+      expect(() => mlflowConfig()).not.toThrow(/hidden-value/);
+    });
+  });
+
+  describe('airflowConfig', () => {
+    const base = {
+      AIRFLOW_BASE_URL: 'http://airflow:8080/',
+      AIRFLOW_USERNAME: 'admin',
+      AIRFLOW_PASSWORD: 'pw',
+    };
+
+    it('builds the client settings with defaults converted to milliseconds', () => {
+      setEnv(base);
+
+      expect(airflowConfig()).toEqual({
+        baseUrl: 'http://airflow:8080',
+        publicUrl: 'http://airflow:8080',
+        username: 'admin',
+        password: 'pw',
+        apiVersion: undefined,
+        insecureTls: false,
+        timeoutMs: 10_000,
+        maxRetries: 3,
+        tokenRenewMarginMs: 60_000,
+      });
+    });
+
+    it('reads the API version, the public URL, and seconds as milliseconds', () => {
+      setEnv({
+        ...base,
+        AIRFLOW_API_VERSION: '2',
+        AIRFLOW_PUBLIC_URL: 'https://airflow.example.com/',
+        AIRFLOW_HTTP_REQUEST_TIMEOUT: '0.5',
+        AIRFLOW_TOKEN_RENEW_MARGIN: '30',
+        AIRFLOW_INSECURE_TLS: '1',
+      });
+
+      expect(airflowConfig()).toMatchObject({
+        apiVersion: 2,
+        publicUrl: 'https://airflow.example.com',
+        timeoutMs: 500,
+        tokenRenewMarginMs: 30_000,
+        insecureTls: true,
+      });
+    });
+
+    it('strips credentials from the base URL', () => {
+      setEnv({ ...base, AIRFLOW_BASE_URL: 'http://x:y@airflow:8080' });
+
+      expect(airflowConfig().baseUrl).toBe('http://airflow:8080');
+    });
+  });
+
+  describe('serverConfig', () => {
+    it('listens on 0.0.0.0:8000 by default', () => {
+      setEnv({});
+
+      expect(serverConfig()).toEqual({ host: '0.0.0.0', port: 8000, logLevel: 'log' });
+    });
+  });
+
+  describe('upstreamConfig', () => {
+    it('builds a retry policy with each client’s retry count', () => {
+      setEnv({ UPSTREAM_RETRY_BASE_DELAY_MS: '50' });
+
+      expect(upstreamConfig().retryPolicy(5)).toEqual({
+        maxRetries: 5,
+        baseDelayMs: 50,
+        maxDelayMs: 3000,
+        maxTotalMs: 15000,
+      });
+    });
+  });
+});
