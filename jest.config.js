@@ -21,7 +21,7 @@ module.exports = {
       moduleFileExtensions: ['js', 'json', 'ts'],
       globalSetup: '<rootDir>/setup/global-setup.ts',
       globalTeardown: '<rootDir>/setup/global-teardown.ts',
-      testTimeout: 300000,
+      setupFilesAfterEnv: ['<rootDir>/setup/timeouts.ts'],
     },
   ],
 };

@@ -10,10 +10,12 @@
 #                                 postgresql://user:pass@host:5432/mlflow
 #   MLFLOW_ARTIFACTS_DESTINATION  where proxied artifacts are stored [/mlflow/artifacts]
 #   MLFLOW_WORKERS                server worker processes [2]
-#   MLFLOW_SERVER_ALLOWED_HOSTS   comma-separated Host headers to accept, e.g.
-#                                 "mlflow,mlflow:5000,localhost:*"; unset = MLflow's
-#                                 default (localhost and private IPs only: any other
-#                                 name, such as a compose service name, gets 403)
+#   MLFLOW_SERVER_ALLOWED_HOSTS   Host headers to accept, comma-separated, matched
+#                                 exactly (port included) or as globs. Unset: MLflow's
+#                                 default, localhost and private IPs only, so a name
+#                                 such as a compose service gets 403 on API calls.
+#                                 Setting it replaces that default, so list loopback
+#                                 too: "mlflow,mlflow:*,localhost,localhost:*,127.0.0.1:*"
 #   MLFLOW_SERVER_ENABLE_JOB_EXECUTION  [false] MLflow's GenAI job runner
 set -euo pipefail
 

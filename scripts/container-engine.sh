@@ -7,7 +7,7 @@
 # Idempotent: on a warm machine every step is a quick check and the script
 # finishes in seconds. Run as root.
 #
-#   scripts/container-engine.sh && export DOCKER_HOST=unix:///run/podman/podman.sock
+#   eval "$(scripts/container-engine.sh)"   # progress on stderr, exports on stdout
 #
 # Environment (all optional):
 #   DOCKER_HOST     an engine that already answers here is used as is
@@ -20,9 +20,8 @@ PODMAN_SOCKET=/run/podman/podman.sock
 BASE_IMAGE=${BASE_IMAGE:-localhost/modelgate-base:bookworm}
 PODMAN_LOG=${PODMAN_LOG:-/var/log/podman-service.log}
 # Packages of the base image: python3-venv because Debian's python refuses
-# pip installs outside a virtualenv (PEP 668); tini to reap the many child
-# processes `airflow standalone` starts; procps for ps/pkill when debugging.
-BASE_PACKAGES=python3,python3-venv,python3-pip,ca-certificates,curl,tini,procps
+# pip installs outside a virtualenv (PEP 668); procps for ps when debugging.
+BASE_PACKAGES=python3,python3-venv,python3-pip,ca-certificates,curl,procps
 
 log() { printf '[container-engine] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -138,7 +137,9 @@ main() {
     log "engine answers at $host"
   else
     command -v curl >/dev/null || ensure_packages curl
-    ensure_packages podman runc debootstrap
+    # dnsname: without it podman's CNI networks have no DNS, so containers
+    # cannot reach each other by name or network alias (e.g. http://mlflow:5000).
+    ensure_packages podman runc debootstrap golang-github-containernetworking-plugin-dnsname
     write_containers_conf
     start_podman_service
     host=unix://$PODMAN_SOCKET

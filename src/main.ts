@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { BODY_LIMIT_BYTES, configureApp } from './app.setup';
 import { ConfigValidationError, assertValidEnvironment } from './config/env.validation';
 import { ENVIRONMENT_CLASSES, readEnvironment } from './config/environment';
 import { LOG_LEVELS, ServerConfig, serverConfig } from './config/server.config';
@@ -21,19 +21,17 @@ async function bootstrap(): Promise<void> {
     throw error;
   }
   const level = (env.LOG_LEVEL ?? 'log') as (typeof LOG_LEVELS)[number];
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter(), {
-    logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1),
-    abortOnError: false,
-  });
-  app.enableShutdownHooks();
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Modelgate')
-      .setDescription('Predictions from MLflow models')
-      .build(),
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(),
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+    {
+      logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1),
+      abortOnError: false,
+      // Body parsing is ours (app.setup.ts): errors answer in the caller's protocol.
+      bodyParser: false,
+    },
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  configureApp(app);
 
   const server = app.get<ServerConfig>(serverConfig.KEY);
   await app.listen(server.port, server.host);

@@ -4,6 +4,7 @@ import { DagRun } from '../src/airflow/airflow.types';
 import { UpstreamUnauthorizedError } from '../src/common/upstream/upstream.error';
 import { bootApp, stackEnv } from './support/app';
 import { StackInfo, TOKEN_LIFETIME_SECONDS, sharedStack } from './support/shared-stack';
+import { sleep, waitFor } from './support/http';
 import { AIRFLOW_CREDENTIALS } from './support/stack';
 
 const SMOKE_DAG = 'modelgate_smoke';
@@ -121,25 +122,3 @@ describe('AirflowClient against a real Airflow 3', () => {
     });
   }
 });
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls until `done` holds; fails with the last value seen when time runs out. */
-async function waitFor<T>(
-  poll: () => Promise<T>,
-  done: (value: T) => boolean,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await poll();
-  while (!done(last)) {
-    if (Date.now() > deadline) {
-      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
-    }
-    await sleep(1000);
-    last = await poll();
-  }
-  return last;
-}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { basicAuthorization } from '../common/http/basic-auth';
 import { UpstreamHttp, UpstreamHttpOptions, UpstreamRequest } from '../common/http/upstream-http';
@@ -58,7 +58,7 @@ export function parseAirflowError(body: unknown): UpstreamErrorBody {
  * The version is detected on first use unless configured.
  */
 @Injectable()
-export class AirflowClient {
+export class AirflowClient implements OnModuleDestroy {
   private readonly logger = new Logger(AirflowClient.name);
   private readonly http: UpstreamHttp;
   private readonly tokens: AirflowTokenProvider;
@@ -66,13 +66,12 @@ export class AirflowClient {
 
   constructor(@Inject(AIRFLOW_CLIENT_OPTIONS) private readonly options: AirflowClientOptions) {
     const base = { ...options, service: 'airflow' as const, parseErrorBody: parseAirflowError };
-    this.tokens = new AirflowTokenProvider(
-      new UpstreamHttp(base),
-      options.credentials,
-      options.tokenRenewMarginMs,
-      options.now,
-    );
     this.http = new UpstreamHttp(base);
+    this.tokens = new AirflowTokenProvider(this.http, options.credentials, options.tokenRenewMarginMs, options.now);
+  }
+
+  onModuleDestroy(): void {
+    this.http.close();
   }
 
   get baseUrl(): string {

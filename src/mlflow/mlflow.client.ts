@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { UpstreamHttp, UpstreamHttpOptions, UpstreamRequest } from '../common/http/upstream-http';
@@ -50,12 +50,16 @@ export function parseMlflowError(body: unknown): UpstreamErrorBody {
  * an {@link UpstreamError}. Works with MLflow 2.x and 3.x servers.
  */
 @Injectable()
-export class MlflowClient {
+export class MlflowClient implements OnModuleDestroy {
   private readonly logger = new Logger(MlflowClient.name);
   private readonly http: UpstreamHttp;
 
   constructor(@Inject(MLFLOW_HTTP_OPTIONS) private readonly options: MlflowClientOptions) {
     this.http = new UpstreamHttp({ ...options, service: 'mlflow', parseErrorBody: parseMlflowError });
+  }
+
+  onModuleDestroy(): void {
+    this.http.close();
   }
 
   get trackingUri(): string {

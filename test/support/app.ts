@@ -1,6 +1,8 @@
 import { INestApplicationContext } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
+import { BODY_LIMIT_BYTES, configureApp } from '../../src/app.setup';
 
 /**
  * Boots the real AppModule (real config validation, real module wiring) with
@@ -11,7 +13,7 @@ export async function bootApp(env: Record<string, string>): Promise<INestApplica
   const saved = { ...process.env };
   Object.assign(process.env, { LOG_LEVEL: 'warn', ...env });
   try {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     return await moduleRef.init();
   } finally {
     for (const key of Object.keys(process.env)) {
@@ -31,4 +33,34 @@ export function stackEnv(urls: { mlflowUrl: string; airflowUrl: string }): Recor
     UPSTREAM_RETRY_BASE_DELAY_MS: '100',
     UPSTREAM_RETRY_MAX_DELAY_MS: '500',
   };
+}
+
+export interface RunningServer {
+  app: NestFastifyApplication;
+  url: string;
+}
+
+/** The real server (main.ts's setup) listening on a free loopback port. */
+export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+  const saved = { ...process.env };
+  Object.assign(process.env, { LOG_LEVEL: 'warn', ...env });
+  try {
+    const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
+    const app = configureApp(
+      moduleRef.createNestApplication<NestFastifyApplication>(
+        new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+        {
+          logger: ['error', 'warn'],
+          bodyParser: false,
+        },
+      ),
+    );
+    await app.listen(0, '127.0.0.1');
+    return { app, url: await app.getUrl() };
+  } finally {
+    for (const key of Object.keys(process.env)) {
+      if (!(key in saved)) delete process.env[key];
+    }
+    Object.assign(process.env, saved);
+  }
 }

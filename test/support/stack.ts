@@ -49,6 +49,9 @@ export async function startAirflow(options: AirflowOptions = {}): Promise<Runnin
   const env: Record<string, string> = {};
   if (options.tokenLifetimeSeconds) {
     env.AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME = String(options.tokenLifetimeSeconds);
+    // Airflow accepts a token for JWT_LEEWAY (10 s) past its expiry; none here,
+    // so a test sees a token expire when its `exp` says.
+    env.AIRFLOW__API_AUTH__JWT_LEEWAY = '0';
   }
   const container = await new GenericContainer(readImages().airflow)
     .withExposedPorts(8080)

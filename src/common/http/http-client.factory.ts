@@ -22,6 +22,12 @@ type TimedConfig = InternalAxiosRequestConfig & { [START]?: number };
  * timeout, and a request log that names method, path, status and duration —
  * never headers, query strings or bodies, where credentials travel.
  */
+/** Closes the keep-alive sockets of an instance made by {@link createHttpClient}. */
+export function closeHttpClient(instance: AxiosInstance): void {
+  (instance.defaults.httpAgent as http.Agent | undefined)?.destroy();
+  (instance.defaults.httpsAgent as https.Agent | undefined)?.destroy();
+}
+
 export function createHttpClient(options: HttpClientOptions): AxiosInstance {
   const logger = new Logger(`Http:${options.name}`);
   const instance = axios.create({

@@ -15,7 +15,7 @@ import {
   UpstreamService,
   UpstreamTransientError,
 } from '../upstream/upstream.error';
-import { createHttpClient } from './http-client.factory';
+import { closeHttpClient, createHttpClient } from './http-client.factory';
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 export type QueryValue = string | number | boolean | undefined | readonly string[];
@@ -83,6 +83,11 @@ export class UpstreamHttp {
 
   get baseUrl(): string {
     return this.options.baseUrl;
+  }
+
+  /** Closes idle keep-alive connections (at shutdown). */
+  close(): void {
+    closeHttpClient(this.http);
   }
 
   async request<T>(request: UpstreamRequest): Promise<T> {

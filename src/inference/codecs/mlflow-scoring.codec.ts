@@ -1,0 +1,402 @@
+import { TextDecoder } from 'node:util';
+import { ModelSignature } from '../../models/model-signature.types';
+import { parsePythonJson } from '../../models/mlmodel/python-json';
+import { elementCount } from '../binding/nested-array';
+import { InvalidInputError, UnsupportedMediaTypeError } from '../inference.error';
+import { InferenceInput, InferenceResult, RequestTensor, Tensor } from '../tensor.types';
+import { parseCsvTable } from './csv.parser';
+import { pythonNested, pythonString, pythonValue } from './python-json.writer';
+
+/**
+ * The MLflow scoring protocol, as `mlflow models serve` speaks it (MLflow 3.17,
+ * mlflow/pyfunc/scoring_server/__init__.py), so MLflow's own clients work
+ * unchanged. Checked against the scoring server's `invocations()` run on real
+ * ONNX models; differences are noted where they are made.
+ */
+
+export interface MlflowRequest {
+  input: InferenceInput;
+  /** The request's `params` (JSON only), for models with a params schema. */
+  params?: Record<string, unknown>;
+}
+
+const FORMATS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const;
+const FORMAT_LIST = FORMATS.join(', ');
+const SPLIT_KEYS: ReadonlySet<string> = new Set(['columns', 'data', 'index']);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes an `/invocations` body.
+ * @param body the raw body (string or Buffer), or JSON already parsed by the
+ *   HTTP layer. Raw JSON may hold Python's NaN/Infinity tokens, which MLflow accepts.
+ * @param contentType the request's Content-Type header.
+ * @throws UnsupportedMediaTypeError for anything but JSON and CSV in UTF-8
+ *   (MLflow answers 415 for other types, charsets and parameters; it also
+ *   takes Parquet, which Modelgate does not).
+ * @throws InvalidInputError naming what is wrong with the body.
+ */
+export function decodeMlflowRequest(body: unknown, contentType: string | undefined): MlflowRequest {
+  const mime = mediaType(contentType);
+  if (mime === 'text/csv') {
+    return { input: { kind: 'table', ...parseCsvTable(bodyText(body, 'CSV')) } };
+  }
+  const parsed = typeof body === 'string' || Buffer.isBuffer(body) ? parseJson(body) : body;
+  return decodeJson(parsed);
+}
+
+/**
+ * The answer MLflow gives for an ONNX-flavor model, as the JSON text of
+ * `{"predictions": …}` — text, not an object, because MLflow writes NaN and
+ * Infinity as bare tokens and int64 values exactly, which `JSON.stringify`
+ * cannot (send it with `Content-Type: application/json`).
+ *
+ * Which shape comes back follows what reached MLflow's ONNX wrapper
+ * (`_OnnxModelWrapper.predict`, mlflow/onnx/__init__.py), which
+ * `result.inputKind` must say (see {@link mlflowResultKind}):
+ * - `tensors` (a numpy array or dict reached it): a dict of the outputs,
+ *   `{"label": [0, 2], "probabilities": [[…], […]]}`.
+ * - `table` (a data frame reached it): the wrapper flattens every output
+ *   (`reshape(-1)`) into one data frame column, written as records. When all
+ *   outputs flatten to the same length that is exactly what MLflow sends
+ *   (`[{"label": 0, "score": 0.5}, …]`; an [n, 3] output alone gives 3n
+ *   records). When they do not (a classifier's [n] label beside its [n, k]
+ *   probabilities), MLflow fails with a 400 ("All arrays must be of the same
+ *   length"); Modelgate answers one record per row instead, each output's row
+ *   as a scalar or a list: `[{"label": 0, "probabilities": [0.9, 0.1]}, …]`.
+ *   Outputs that do not even share a first dimension are sent as a dict.
+ */
+export function encodeMlflowResponse(result: InferenceResult): string {
+  return `{"predictions": ${predictionsText(result)}}`;
+}
+
+/**
+ * What reached MLflow's ONNX wrapper for this input, and so which answer shape
+ * MLflow gives: a column-based signature makes a data frame of any input; a
+ * tensor-based one makes arrays of any input (`_enforce_schema`,
+ * mlflow/models/utils.py); without a signature the input passes as it came.
+ * The inference service should put this in `InferenceResult.inputKind`.
+ */
+export function mlflowResultKind(
+  input: InferenceInput,
+  signature: ModelSignature | undefined,
+): InferenceInput['kind'] {
+  const first = signature?.inputs[0];
+  if (first === undefined) return input.kind;
+  return first.kind === 'column' ? 'table' : 'tensors';
+}
+
+function mediaType(contentType: string | undefined): 'application/json' | 'text/csv' {
+  if (contentType === undefined || contentType.trim() === '') {
+    throw new UnsupportedMediaTypeError(
+      'the request has no Content-Type: send application/json or text/csv',
+    );
+  }
+  const [type, ...parameters] = contentType.split(';').map((part) => part.trim());
+  for (const parameter of parameters) {
+    if (parameter === '') continue;
+    const equals = parameter.indexOf('=');
+    const key = (equals < 0 ? parameter : parameter.slice(0, equals)).trim().toLowerCase();
+    const value =
+      equals < 0
+        ? ''
+        : parameter
+            .slice(equals + 1)
+            .trim()
+            .replace(/^"|"$/g, '');
+    if (key !== 'charset') {
+      throw new UnsupportedMediaTypeError(
+        `unrecognized content type parameter '${key}': only charset=utf-8 is accepted`,
+      );
+    }
+    // MLflow compares with "utf-8" only; "utf8" is the same encoding.
+    if (!['utf-8', 'utf8'].includes(value.toLowerCase())) {
+      throw new UnsupportedMediaTypeError(`only UTF-8 is supported, got charset=${value}`);
+    }
+  }
+  const mime = type.toLowerCase();
+  if (mime === 'application/json' || mime === 'text/csv') return mime;
+  throw new UnsupportedMediaTypeError(
+    `unsupported content type '${type}': send application/json or text/csv`,
+  );
+}
+
+function bodyText(body: unknown, what: string): string {
+  if (typeof body === 'string') return body;
+  if (Buffer.isBuffer(body)) {
+    try {
+      return utf8.decode(body);
+    } catch {
+      throw new InvalidInputError(`the ${what} body is not valid UTF-8`);
+    }
+  }
+  if (body === undefined || body === null) return '';
+  throw new InvalidInputError(`expected a ${what} body as text`);
+}
+
+function parseJson(body: string | Buffer): unknown {
+  const text = bodyText(body, 'JSON');
+  if (text.trim() === '') return undefined;
+  try {
+    return parsePythonJson(text);
+  } catch (error) {
+    throw new InvalidInputError(`the request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function decodeJson(body: unknown): MlflowRequest {
+  if (!isRecord(body)) {
+    throw new InvalidInputError(
+      `the request body must be a JSON object with exactly one of the fields ${FORMAT_LIST}; got ${describe(body)}`,
+    );
+  }
+  const present = FORMATS.filter((key) => body[key] !== undefined);
+  if (present.length !== 1) {
+    const got =
+      present.length === 0
+        ? `none (fields: ${Object.keys(body).join(', ') || 'none'})`
+        : present.join(', ');
+    throw new InvalidInputError(
+      `the request body must have exactly one of the fields ${FORMAT_LIST}; got ${got}`,
+    );
+  }
+  const [format] = present;
+  const request: MlflowRequest = { input: decodeFormat(format, body[format]) };
+  const params = body.params;
+  if (params !== undefined && params !== null) {
+    if (!isRecord(params)) {
+      throw new InvalidInputError(
+        `params must be a JSON object, got ${describe(params)}`,
+        'params',
+      );
+    }
+    request.params = params;
+  }
+  return request;
+}
+
+function decodeFormat(format: (typeof FORMATS)[number], value: unknown): InferenceInput {
+  switch (format) {
+    case 'dataframe_split':
+      return decodeSplit(value);
+    case 'dataframe_records':
+      return decodeRecords(value);
+    case 'instances':
+    case 'inputs':
+      return decodeTensors(value, format);
+  }
+}
+
+/** pandas' split orient: `{"columns": […], "data": [[…], …], "index": […]}`; the index is not used. */
+function decodeSplit(value: unknown): InferenceInput {
+  const field = 'dataframe_split';
+  if (!isRecord(value)) {
+    throw new InvalidInputError(
+      `${field} must be an object with 'data' and optionally 'columns' and 'index'; got ${describe(value)}`,
+      field,
+    );
+  }
+  const extra = Object.keys(value).filter((key) => !SPLIT_KEYS.has(key));
+  if (extra.length > 0 || value.data === undefined) {
+    throw new InvalidInputError(
+      `${field} must have 'data' and optionally 'columns' and 'index'; got ${Object.keys(value).join(', ') || 'nothing'}`,
+      field,
+    );
+  }
+  const { data } = value;
+  if (!Array.isArray(data)) {
+    throw new InvalidInputError(
+      `${field}.data must be a list of rows, got ${describe(data)}`,
+      `${field}.data`,
+    );
+  }
+  const columns = splitColumns(value.columns, data);
+  for (let r = 0; r < data.length; r++) {
+    const row: unknown = data[r];
+    if (!Array.isArray(row)) {
+      throw new InvalidInputError(
+        `${field}.data[${r}] must be a list of values (a row), got ${describe(row)}`,
+        `${field}.data`,
+      );
+    }
+    if (row.length !== columns.length) {
+      throw new InvalidInputError(
+        `${field}.data[${r}] has ${row.length} values, but there are ${columns.length} columns`,
+        `${field}.data`,
+      );
+    }
+  }
+  const { index } = value;
+  if (index !== undefined && index !== null) {
+    if (!Array.isArray(index) || index.length !== data.length) {
+      throw new InvalidInputError(
+        `${field}.index must be a list with one label per row (${data.length}), got ${describe(index)}`,
+        `${field}.index`,
+      );
+    }
+  }
+  return { kind: 'table', columns, rows: data as unknown[][] };
+}
+
+/** Column names as given (numbers as text), or "0", "1", … by position when absent, as pandas names them. */
+function splitColumns(raw: unknown, data: unknown[]): string[] {
+  if (raw === undefined || raw === null) {
+    const first: unknown = data[0];
+    const width = Array.isArray(first) ? first.length : 0;
+    return Array.from({ length: width }, (_, i) => String(i));
+  }
+  if (!Array.isArray(raw) || !raw.every((c) => typeof c === 'string' || typeof c === 'number')) {
+    throw new InvalidInputError(
+      `dataframe_split.columns must be a list of column names, got ${describe(raw)}`,
+      'dataframe_split.columns',
+    );
+  }
+  const columns = raw.map(String);
+  const seen = new Set<string>();
+  for (const name of columns) {
+    if (seen.has(name)) throw new InvalidInputError(`column '${name}' appears twice`, name);
+    seen.add(name);
+  }
+  return columns;
+}
+
+/** pandas' records orient: `[{"a": 1, "b": 2}, …]`; a key missing from a record is a missing value. */
+function decodeRecords(value: unknown): InferenceInput {
+  const field = 'dataframe_records';
+  if (!Array.isArray(value)) {
+    throw new InvalidInputError(
+      `${field} must be a list of records (objects), got ${describe(value)}`,
+      field,
+    );
+  }
+  const positions = new Map<string, number>();
+  const columns: string[] = [];
+  for (let r = 0; r < value.length; r++) {
+    const record: unknown = value[r];
+    if (!isRecord(record)) {
+      throw new InvalidInputError(
+        `${field}[${r}] must be a record (an object), got ${describe(record)}`,
+        field,
+      );
+    }
+    for (const key of Object.keys(record)) {
+      if (!positions.has(key)) {
+        positions.set(key, columns.length);
+        columns.push(key);
+      }
+    }
+  }
+  const rows = (value as Record<string, unknown>[]).map((record) => {
+    const row = new Array<unknown>(columns.length).fill(null);
+    for (const key of Object.keys(record)) row[positions.get(key) as number] = record[key];
+    return row;
+  });
+  return { kind: 'table', columns, rows };
+}
+
+/**
+ * TF-serving style (`parse_tf_serving_input`, mlflow/utils/proto_json_utils.py):
+ * a list is one unnamed tensor, an object maps names to tensors, a list of
+ * records is named tensors taken column-wise (every record with the same keys).
+ */
+function decodeTensors(value: unknown, field: 'instances' | 'inputs'): InferenceInput {
+  if (value === null) throw new InvalidInputError(`${field} must not be null`, field);
+  if (isRecord(value)) {
+    const names = Object.keys(value);
+    if (names.length === 0) throw new InvalidInputError(`${field} is an empty object`, field);
+    return { kind: 'tensors', tensors: names.map((name) => ({ name, data: value[name] })) };
+  }
+  if (Array.isArray(value) && value.length > 0 && value.some(isRecord)) {
+    return { kind: 'tensors', tensors: recordsAsTensors(value, field) };
+  }
+  return { kind: 'tensors', tensors: [{ data: value }] };
+}
+
+function recordsAsTensors(records: unknown[], field: string): RequestTensor[] {
+  const first = records[0];
+  if (!isRecord(first)) {
+    throw new InvalidInputError(`${field} mixes records (objects) with other values`, field);
+  }
+  const names = Object.keys(first);
+  const columns = names.map(() => new Array<unknown>(records.length));
+  records.forEach((record, r) => {
+    if (!isRecord(record)) {
+      throw new InvalidInputError(`${field} mixes records (objects) with other values`, field);
+    }
+    const keys = Object.keys(record);
+    if (keys.length !== names.length || !names.every((n) => n in record)) {
+      throw new InvalidInputError(
+        `${field}[${r}] has the keys ${keys.join(', ')}, but ${field}[0] has ${names.join(', ')}: every record needs the same keys`,
+        field,
+      );
+    }
+    names.forEach((name, c) => (columns[c][r] = record[name]));
+  });
+  return names.map((name, c) => ({ name, data: columns[c] }));
+}
+
+function predictionsText(result: InferenceResult): string {
+  const { outputs } = result;
+  if (result.inputKind === 'tensors') return dictText(outputs);
+  if (outputs.length === 0) return '[]';
+  const lengths = outputs.map((o) => elementCount(o.shape));
+  if (lengths.every((n) => n === lengths[0])) return flatRecordsText(outputs, lengths[0]);
+  const rows = outputs[0].shape[0];
+  if (outputs.every((o) => o.shape.length > 0 && o.shape[0] === rows)) {
+    return rowRecordsText(outputs, rows);
+  }
+  return dictText(outputs);
+}
+
+/** `{"label": [0, 2], "probabilities": [[…], […]]}`: `dict(zip(output_names, predicted))`. */
+function dictText(outputs: Tensor[]): string {
+  const entries = outputs.map(
+    (o) => `${pythonString(o.name)}: ${pythonNested(o, o.shape, 0).text}`,
+  );
+  return `{${entries.join(', ')}}`;
+}
+
+/** MLflow's own records: every output flattened, record i holding element i of each. */
+function flatRecordsText(outputs: Tensor[], count: number): string {
+  const keys = outputs.map((o) => `${pythonString(o.name)}: `);
+  const records = new Array<string>(count);
+  for (let i = 0; i < count; i++) {
+    let record = '{';
+    for (let k = 0; k < outputs.length; k++) {
+      record += `${k === 0 ? '' : ', '}${keys[k]}${pythonValue(outputs[k], i)}`;
+    }
+    records[i] = `${record}}`;
+  }
+  return `[${records.join(', ')}]`;
+}
+
+/** One record per row where MLflow would fail: each output's row as a scalar or nested list. */
+function rowRecordsText(outputs: Tensor[], rows: number): string {
+  const keys = outputs.map((o) => `${pythonString(o.name)}: `);
+  const inner = outputs.map((o) => o.shape.slice(1));
+  const scalar = inner.map((shape) => elementCount(shape) === 1);
+  const records = new Array<string>(rows);
+  for (let r = 0; r < rows; r++) {
+    let record = '{';
+    for (let k = 0; k < outputs.length; k++) {
+      const size = elementCount(inner[k]);
+      const value = scalar[k]
+        ? pythonValue(outputs[k], r)
+        : pythonNested(outputs[k], inner[k], r * size).text;
+      record += `${k === 0 ? '' : ', '}${keys[k]}${value}`;
+    }
+    records[r] = `${record}}`;
+  }
+  return `[${records.join(', ')}]`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}

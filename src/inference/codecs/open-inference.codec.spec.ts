@@ -1,0 +1,274 @@
+import { toFloat16Bits } from '../binding/float16';
+import { InvalidInputError } from '../inference.error';
+import { InferenceResult } from '../tensor.types';
+import { decodeInferRequest, encodeInferResponse, modelMetadata } from './open-inference.codec';
+
+function invalid(body: unknown): InvalidInputError {
+  try {
+    decodeInferRequest(body);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidInputError);
+    return error as InvalidInputError;
+  }
+  throw new Error('expected an InvalidInputError');
+}
+
+const input = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+  name: 'float_input',
+  shape: [2, 2],
+  datatype: 'FP32',
+  data: [1, 2, 3, 4],
+  ...overrides,
+});
+
+describe('decodeInferRequest', () => {
+  it('decodes an infer request with id, parameters and requested outputs', () => {
+    const request = decodeInferRequest({
+      id: 'req-1',
+      parameters: { priority: 1 },
+      inputs: [input()],
+      outputs: [{ name: 'label' }, { name: 'probabilities', parameters: {} }],
+    });
+
+    expect(request).toEqual({
+      id: 'req-1',
+      parameters: { priority: 1 },
+      input: {
+        kind: 'tensors',
+        tensors: [{ name: 'float_input', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }],
+      },
+      requestedOutputs: ['label', 'probabilities'],
+    });
+  });
+
+  it('flattens nested data row-major', () => {
+    const request = decodeInferRequest({
+      inputs: [
+        input({
+          data: [
+            [1, 2],
+            [3, 4],
+          ],
+        }),
+      ],
+    });
+
+    expect(request.input).toEqual({
+      kind: 'tensors',
+      tensors: [{ name: 'float_input', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }],
+    });
+  });
+
+  it('takes a lone value for a one-element tensor', () => {
+    const request = decodeInferRequest({ inputs: [input({ shape: [1], data: 5 })] });
+
+    expect(request.input).toMatchObject({ tensors: [{ data: [5] }] });
+  });
+
+  it('leaves id, parameters and outputs out when absent', () => {
+    const request = decodeInferRequest({ inputs: [input()] });
+
+    expect(request).not.toHaveProperty('id');
+    expect(request).not.toHaveProperty('parameters');
+    expect(request.requestedOutputs).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'a body that is not an object',
+      [1],
+      /the request body must be a JSON object, got a list/,
+      undefined,
+    ],
+    ['no inputs', {}, /inputs must be a non-empty list, got nothing/, 'inputs'],
+    ['empty inputs', { inputs: [] }, /inputs must be a non-empty list, got a list/, 'inputs'],
+    [
+      'an input that is not an object',
+      { inputs: [1] },
+      /inputs\[0\] must be an object/,
+      'inputs[0]',
+    ],
+    [
+      'an input without a name',
+      { inputs: [input({ name: '' })] },
+      /inputs\[0\]\.name must be a non-empty string/,
+      'inputs[0].name',
+    ],
+    [
+      'a negative dimension',
+      { inputs: [input({ shape: [-1, 2] })] },
+      /input 'float_input': shape must be a list of whole numbers ≥ 0, got \[-1,2\]/,
+      'float_input',
+    ],
+    [
+      'no shape',
+      { inputs: [input({ shape: undefined })] },
+      /shape must be a list of whole numbers ≥ 0, got nothing/,
+      'float_input',
+    ],
+    [
+      'an unknown datatype',
+      { inputs: [input({ datatype: 'FLOAT32' })] },
+      /input 'float_input': datatype must be one of BOOL, .*, BYTES, got "FLOAT32"/,
+      'float_input',
+    ],
+    [
+      'no data',
+      { inputs: [input({ data: undefined })] },
+      /input 'float_input' has no data/,
+      'float_input',
+    ],
+    [
+      'too few values',
+      { inputs: [input({ data: [1, 2, 3] })] },
+      /input 'float_input': shape \[2, 2\] needs 4 values, got 3/,
+      'float_input',
+    ],
+    [
+      'nested data with too many values',
+      {
+        inputs: [
+          input({
+            data: [
+              [1, 2],
+              [3, 4],
+              [5, 6],
+            ],
+          }),
+        ],
+      },
+      /needs 4 values, got 6/,
+      'float_input',
+    ],
+    [
+      'ragged nested data',
+      { inputs: [input({ data: [[1, 2], [3]] })] },
+      /input 'float_input': data is not a regular nested list at \[1\]/,
+      'float_input',
+    ],
+    [
+      'an input name used twice',
+      { inputs: [input(), input()] },
+      /input 'float_input' appears twice/,
+      'float_input',
+    ],
+    [
+      'an id that is not a string',
+      { id: 7, inputs: [input()] },
+      /id must be a string, got a number/,
+      'id',
+    ],
+    [
+      'parameters that are not an object',
+      { parameters: [1], inputs: [input()] },
+      /parameters must be an object, got a list/,
+      'parameters',
+    ],
+    [
+      'outputs that are not a list',
+      { inputs: [input()], outputs: { name: 'x' } },
+      /outputs must be a list, got an object/,
+      'outputs',
+    ],
+    [
+      'an output without a name',
+      { inputs: [input()], outputs: [{}] },
+      /outputs\[0\] must be an object with a name/,
+      'outputs[0].name',
+    ],
+  ])('returns 400 for %s, naming the field', (_case, body, message, field) => {
+    const error = invalid(body);
+
+    expect(error.message).toMatch(message);
+    expect(error.field).toBe(field);
+  });
+});
+
+describe('encodeInferResponse', () => {
+  const result: InferenceResult = {
+    modelName: 'iris',
+    modelVersion: '3',
+    inputKind: 'tensors',
+    rows: 2,
+    outputs: [
+      { name: 'label', datatype: 'INT64', shape: [2], data: BigInt64Array.from([0n, 2n ** 60n]) },
+      {
+        name: 'probabilities',
+        datatype: 'FP32',
+        shape: [2, 2],
+        data: Float32Array.from([0.5, 0.5, 0, 1]),
+      },
+    ],
+  };
+
+  it('answers every output with flat data, echoing the id', () => {
+    expect(encodeInferResponse(result, { id: 'req-1' })).toEqual({
+      model_name: 'iris',
+      model_version: '3',
+      id: 'req-1',
+      outputs: [
+        // 2^60 as a double: exact here, but int64 values above 2^53 lose precision as JSON numbers.
+        { name: 'label', shape: [2], datatype: 'INT64', data: [0, 2 ** 60] },
+        { name: 'probabilities', shape: [2, 2], datatype: 'FP32', data: [0.5, 0.5, 0, 1] },
+      ],
+    });
+  });
+
+  it('writes int64 data as JSON numbers, not strings', () => {
+    const body = JSON.stringify(encodeInferResponse(result));
+
+    // JSON.stringify prints the double's shortest form: 2^60 reads back exactly as a double.
+    expect(body).toContain('"data":[0,1152921504606847000]');
+  });
+
+  it('leaves the id out when the request had none', () => {
+    expect(encodeInferResponse(result)).not.toHaveProperty('id');
+  });
+
+  it('answers only the requested outputs, in the order asked', () => {
+    const response = encodeInferResponse(result, { requestedOutputs: ['probabilities'] });
+
+    expect(response.outputs.map((o) => o.name)).toEqual(['probabilities']);
+  });
+
+  it('returns 400 naming an unknown requested output', () => {
+    const run = (): unknown => encodeInferResponse(result, { requestedOutputs: ['score'] });
+
+    expect(run).toThrow(InvalidInputError);
+    expect(run).toThrow(`unknown output 'score'; the model's outputs are 'label', 'probabilities'`);
+  });
+
+  it('writes booleans, half floats and strings as JSON values', () => {
+    const response = encodeInferResponse({
+      ...result,
+      outputs: [
+        { name: 'b', datatype: 'BOOL', shape: [2], data: Uint8Array.from([1, 0]) },
+        { name: 'h', datatype: 'FP16', shape: [1], data: Uint16Array.from([toFloat16Bits(1.5)]) },
+        { name: 's', datatype: 'BYTES', shape: [1], data: ['setosa'] },
+        { name: 'u', datatype: 'UINT64', shape: [1], data: BigUint64Array.from([7n]) },
+      ],
+    });
+
+    expect(response.outputs.map((o) => o.data)).toEqual([[true, false], [1.5], ['setosa'], [7]]);
+  });
+});
+
+describe('modelMetadata', () => {
+  it('describes the model, -1 marking variable dimensions', () => {
+    expect(
+      modelMetadata(
+        'iris',
+        ['3'],
+        'onnx_onnxv1',
+        [{ name: 'float_input', datatype: 'FP32', shape: [-1, 4] }],
+        [{ name: 'label', datatype: 'INT64', shape: [-1] }],
+      ),
+    ).toEqual({
+      name: 'iris',
+      versions: ['3'],
+      platform: 'onnx_onnxv1',
+      inputs: [{ name: 'float_input', datatype: 'FP32', shape: [-1, 4] }],
+      outputs: [{ name: 'label', datatype: 'INT64', shape: [-1] }],
+    });
+  });
+});

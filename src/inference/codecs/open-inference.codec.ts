@@ -1,0 +1,271 @@
+import { fromFloat16Bits } from '../binding/float16';
+import {
+  ArraySink,
+  elementCount,
+  flattenNested,
+  formatPath,
+  nestedShape,
+} from '../binding/nested-array';
+import { InvalidInputError } from '../inference.error';
+import {
+  DATA_TYPES,
+  DataType,
+  InferenceInput,
+  InferenceResult,
+  RequestTensor,
+  Tensor,
+  TensorSpec,
+} from '../tensor.types';
+
+/**
+ * The Open Inference Protocol v2 over REST (KServe `docs/predict-api/v2/
+ * required_api.md`): infer requests and responses, model metadata. Only the
+ * envelope is checked here; values meet the model's signature in the binder.
+ */
+
+export interface InferRequest {
+  id?: string;
+  parameters?: Record<string, unknown>;
+  /** Always `tensors`, each with name, shape, datatype and flat row-major data. */
+  input: InferenceInput;
+  /** Names from `outputs`; undefined means every output. */
+  requestedOutputs?: string[];
+}
+
+export interface InferResponseTensor {
+  name: string;
+  shape: number[];
+  datatype: DataType;
+  data: (number | string | boolean)[];
+}
+
+export interface InferResponse {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: InferResponseTensor[];
+}
+
+export interface ModelMetadata {
+  name: string;
+  versions: string[];
+  platform: string;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+const DATATYPES: ReadonlySet<string> = new Set(DATA_TYPES);
+
+/**
+ * Decodes and checks an infer request body: `inputs` a non-empty list, each
+ * with a unique string name, a shape of whole numbers ≥ 0, a known datatype and
+ * data — flat, or nested (flattened here, row-major) — holding exactly
+ * product(shape) values.
+ * @throws InvalidInputError naming the input and the field.
+ */
+export function decodeInferRequest(body: unknown): InferRequest {
+  if (!isRecord(body)) {
+    throw new InvalidInputError(`the request body must be a JSON object, got ${describe(body)}`);
+  }
+  const request: InferRequest = { input: { kind: 'tensors', tensors: decodeInputs(body.inputs) } };
+  if (body.id !== undefined && body.id !== null) {
+    if (typeof body.id !== 'string') {
+      throw new InvalidInputError(`id must be a string, got ${describe(body.id)}`, 'id');
+    }
+    request.id = body.id;
+  }
+  if (body.parameters !== undefined && body.parameters !== null) {
+    if (!isRecord(body.parameters)) {
+      throw new InvalidInputError(
+        `parameters must be an object, got ${describe(body.parameters)}`,
+        'parameters',
+      );
+    }
+    request.parameters = body.parameters;
+  }
+  if (body.outputs !== undefined && body.outputs !== null) {
+    request.requestedOutputs = decodeRequestedOutputs(body.outputs);
+  }
+  return request;
+}
+
+/**
+ * The response body. Outputs in the order asked for, or all of them; `id`
+ * echoed when the request had one.
+ *
+ * Data is plain JSON numbers: INT64/UINT64 values above 2^53 lose precision in
+ * `Number()` (JSON parsers read numbers as doubles anyway), and NaN or
+ * Infinity, which JSON cannot hold, become null when serialized.
+ * @throws InvalidInputError for a requested output the model does not have.
+ */
+export function encodeInferResponse(
+  result: InferenceResult,
+  options: { id?: string; requestedOutputs?: readonly string[] } = {},
+): InferResponse {
+  const byName = new Map(result.outputs.map((o) => [o.name, o]));
+  let outputs = result.outputs;
+  if (options.requestedOutputs && options.requestedOutputs.length > 0) {
+    outputs = options.requestedOutputs.map((name) => {
+      const output = byName.get(name);
+      if (!output) {
+        throw new InvalidInputError(
+          `unknown output '${name}'; the model's outputs are ${[...byName.keys()].map((n) => `'${n}'`).join(', ')}`,
+          name,
+        );
+      }
+      return output;
+    });
+  }
+  const response: InferResponse = {
+    model_name: result.modelName,
+    model_version: result.modelVersion,
+    outputs: outputs.map(encodeTensor),
+  };
+  if (options.id !== undefined) response.id = options.id;
+  return response;
+}
+
+/** `GET /v2/models/{name}[/versions/{v}]`: -1 marks a variable dimension. */
+export function modelMetadata(
+  name: string,
+  versions: string[],
+  platform: string,
+  inputs: TensorSpec[],
+  outputs: TensorSpec[],
+): ModelMetadata {
+  const spec = (t: TensorSpec): TensorSpec => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: [...t.shape],
+  });
+  return {
+    name,
+    versions: [...versions],
+    platform,
+    inputs: inputs.map(spec),
+    outputs: outputs.map(spec),
+  };
+}
+
+function decodeInputs(raw: unknown): RequestTensor[] {
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw new InvalidInputError(`inputs must be a non-empty list, got ${describe(raw)}`, 'inputs');
+  }
+  const seen = new Set<string>();
+  return raw.map((item: unknown, i) => {
+    const tensor = decodeInput(item, i);
+    if (seen.has(tensor.name as string)) {
+      throw new InvalidInputError(`input '${tensor.name}' appears twice`, tensor.name);
+    }
+    seen.add(tensor.name as string);
+    return tensor;
+  });
+}
+
+function decodeInput(raw: unknown, i: number): RequestTensor {
+  const at = `inputs[${i}]`;
+  if (!isRecord(raw)) {
+    throw new InvalidInputError(`${at} must be an object, got ${describe(raw)}`, at);
+  }
+  const { name, shape, datatype, data } = raw;
+  if (typeof name !== 'string' || name === '') {
+    throw new InvalidInputError(`${at}.name must be a non-empty string`, `${at}.name`);
+  }
+  const label = `input '${name}'`;
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
+    throw new InvalidInputError(
+      `${label}: shape must be a list of whole numbers ≥ 0, got ${JSON.stringify(shape) ?? 'nothing'}`,
+      name,
+    );
+  }
+  if (typeof datatype !== 'string' || !DATATYPES.has(datatype)) {
+    throw new InvalidInputError(
+      `${label}: datatype must be one of ${DATA_TYPES.join(', ')}, got ${JSON.stringify(datatype) ?? 'nothing'}`,
+      name,
+    );
+  }
+  if (data === undefined) throw new InvalidInputError(`${label} has no data`, name);
+  const dims = shape as number[];
+  return {
+    name,
+    shape: dims,
+    datatype: datatype as DataType,
+    data: flatData(data, dims, label, name),
+  };
+}
+
+/** Flat data as given; nested data flattened row-major; a lone value as a list of one. */
+function flatData(data: unknown, shape: number[], label: string, name: string): unknown[] {
+  const count = elementCount(shape);
+  let flat: unknown[];
+  if (!Array.isArray(data)) {
+    flat = [data];
+  } else if (data.some(Array.isArray)) {
+    const nested = nestedShape(data);
+    const sink = new ArraySink(elementCount(nested));
+    const failure = flattenNested(data, nested, sink);
+    if (failure) {
+      const where = failure.kind === 'ragged' ? formatPath(failure.path) : '';
+      throw new InvalidInputError(
+        `${label}: data is not a regular nested list${where ? ` at ${where}` : ''}`,
+        name,
+      );
+    }
+    flat = sink.values;
+  } else {
+    flat = data;
+  }
+  if (flat.length !== count) {
+    throw new InvalidInputError(
+      `${label}: shape [${shape.join(', ')}] needs ${count} values, got ${flat.length}`,
+      name,
+    );
+  }
+  return flat;
+}
+
+function decodeRequestedOutputs(raw: unknown): string[] {
+  if (!Array.isArray(raw)) {
+    throw new InvalidInputError(`outputs must be a list, got ${describe(raw)}`, 'outputs');
+  }
+  return raw.map((item: unknown, i) => {
+    if (!isRecord(item) || typeof item.name !== 'string' || item.name === '') {
+      throw new InvalidInputError(
+        `outputs[${i}] must be an object with a name`,
+        `outputs[${i}].name`,
+      );
+    }
+    return item.name;
+  });
+}
+
+function encodeTensor(tensor: Tensor): InferResponseTensor {
+  return {
+    name: tensor.name,
+    shape: [...tensor.shape],
+    datatype: tensor.datatype,
+    data: jsonData(tensor),
+  };
+}
+
+function jsonData(tensor: Tensor): (number | string | boolean)[] {
+  const { data, datatype } = tensor;
+  if (datatype === 'BOOL') return Array.from(data as ArrayLike<unknown>, (v) => Boolean(v));
+  if (datatype === 'FP16' && data instanceof Uint16Array) return Array.from(data, fromFloat16Bits);
+  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    return Array.from(data, (v) => Number(v));
+  }
+  return Array.from(data as ArrayLike<number | string>);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}`;
+}

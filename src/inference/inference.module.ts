@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ModelsModule } from '../models/models.module';
+import { InferenceService } from './inference.service';
+import { MlflowScoringController } from './mlflow-scoring.controller';
+import { ModelsController } from './models.controller';
+import { OpenInferenceController } from './open-inference.controller';
+
+@Module({
+  imports: [ModelsModule],
+  controllers: [MlflowScoringController, OpenInferenceController, ModelsController],
+  providers: [InferenceService],
+})
+export class InferenceModule {}

@@ -1,0 +1,110 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { LoadedModel } from '../models/loaded-model';
+import { ModelLoader } from '../models/model-loader.service';
+import { ModelNotFoundError } from '../models/model.errors';
+import { ModelReference } from '../models/model-reference';
+import { ModelRegistry } from '../models/model-registry.service';
+import { ModelWarmup } from '../models/model-warmup';
+import { bindInputs } from './binding/input-binder';
+import { decodeMlflowRequest } from './codecs/mlflow-scoring.codec';
+import { InvalidInputError } from './inference.error';
+import { InferenceInput, InferenceResult } from './tensor.types';
+
+export interface InferOptions {
+  /** Only these outputs (Open Inference `outputs`); all when absent. */
+  outputs?: readonly string[];
+}
+
+/**
+ * The one inference path every protocol adapter calls: find the version that
+ * serves the reference, check the input against its signature, run it. No call
+ * to MLflow or Airflow happens here once a model is loaded.
+ */
+@Injectable()
+export class InferenceService implements OnModuleInit, ModelWarmup {
+  private readonly logger = new Logger(InferenceService.name);
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly loader: ModelLoader,
+  ) {}
+
+  onModuleInit(): void {
+    this.loader.useWarmup(this);
+  }
+
+  /** The reference `/invocations` serves: the first of MODELS. */
+  defaultReference(): ModelReference {
+    const ref = this.registry.defaultReference;
+    if (!ref) {
+      throw new ModelNotFoundError(
+        '(default)',
+        'no default model: set MODELS, or call /v1/models/{name}/invocations',
+      );
+    }
+    return ref;
+  }
+
+  async infer(
+    ref: ModelReference,
+    input: InferenceInput,
+    options: InferOptions = {},
+  ): Promise<InferenceResult> {
+    const { model, release } = await this.registry.acquire(ref);
+    try {
+      return await this.run(model, input, options);
+    } finally {
+      release();
+    }
+  }
+
+  /** The version that would answer `ref`, loading it if needed (for metadata and readiness). */
+  async describe(ref: ModelReference): Promise<LoadedModel> {
+    const { model, release } = await this.registry.acquire(ref);
+    release();
+    return model;
+  }
+
+  /** Runs the model's serving example once, before the model takes traffic. */
+  async warmUp(model: LoadedModel): Promise<void> {
+    const example = model.info.servingExample;
+    if (example === undefined) {
+      this.logger.warn(`${model.key} has no input example: loaded without a warm-up run`);
+      return;
+    }
+    const { input } = decodeMlflowRequest(example, 'application/json');
+    await this.run(model, input, {});
+  }
+
+  private async run(
+    model: LoadedModel,
+    input: InferenceInput,
+    options: InferOptions,
+  ): Promise<InferenceResult> {
+    const feeds = bindInputs(input, model.info.signature, [...model.inputs]);
+    const unknown = options.outputs?.filter((name) => !model.outputs.some((o) => o.name === name));
+    if (unknown?.length) {
+      throw new InvalidInputError(
+        `unknown output ${unknown.join(', ')}; the model has ${model.outputs.map((o) => o.name).join(', ')}`,
+        unknown[0],
+      );
+    }
+    let outputs;
+    try {
+      outputs = await model.runtime.predict(feeds, options.outputs);
+    } catch (error) {
+      // The model loaded and passed its warm-up, so a failure here comes from this input.
+      model.failures++;
+      throw new InvalidInputError(
+        `the model rejected the input: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+    return {
+      modelName: model.name,
+      modelVersion: model.version,
+      outputs,
+      inputKind: input.kind,
+      rows: feeds[0]?.shape[0] ?? 0,
+    };
+  }
+}

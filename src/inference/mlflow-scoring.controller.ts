@@ -1,0 +1,95 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
+import { SERVICE_VERSION } from '../common/version';
+import { ModelNotReadyError } from '../models/model.errors';
+import { ModelReference, parseModelReference, versionReference } from '../models/model-reference';
+import { ModelRegistry } from '../models/model-registry.service';
+import { decodeMlflowRequest, encodeMlflowResponse } from './codecs/mlflow-scoring.codec';
+import { InferenceService } from './inference.service';
+import { setModelHeaders } from './model-headers';
+
+/** MLflow's scoring protocol (`mlflow models serve`), so MLflow's own clients work unchanged. */
+@ApiTags('mlflow-scoring')
+@Controller()
+@UseFilters(MlflowScoringExceptionFilter)
+export class MlflowScoringController {
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  @Get('ping')
+  @ApiOperation({ summary: 'MLflow scoring: 200 once the models of MODELS are loaded' })
+  ping(): string {
+    if (!this.registry.pinnedReady) throw new ModelNotReadyError('(MODELS)', 'still loading');
+    return '\n';
+  }
+
+  @Get('version')
+  @ApiOperation({ summary: 'MLflow scoring: the server version' })
+  version(): string {
+    return SERVICE_VERSION;
+  }
+
+  @Post('invocations')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'MLflow scoring: predict with the default model (first of MODELS)' })
+  invocations(
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('content-type') contentType?: string,
+  ): Promise<unknown> {
+    return this.score(this.inference.defaultReference(), body, reply, contentType);
+  }
+
+  @Post('v1/models/:ref/invocations')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'MLflow scoring: predict with name, name@alias' })
+  modelInvocations(
+    @Param('ref') ref: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('content-type') contentType?: string,
+  ): Promise<unknown> {
+    return this.score(parseModelReference(ref), body, reply, contentType);
+  }
+
+  @Post('v1/models/:name/versions/:version/invocations')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'MLflow scoring: predict with one registered version' })
+  versionInvocations(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Headers('content-type') contentType?: string,
+  ): Promise<unknown> {
+    return this.score(versionReference(name, version), body, reply, contentType);
+  }
+
+  /** The answer is JSON text written as MLflow's server writes it (NaN, Infinity included). */
+  private async score(
+    ref: ModelReference,
+    body: unknown,
+    reply: FastifyReply,
+    contentType: string | undefined,
+  ): Promise<string> {
+    const { input } = decodeMlflowRequest(body, contentType);
+    const result = await this.inference.infer(ref, input);
+    setModelHeaders(reply, result);
+    void reply.type('application/json');
+    return encodeMlflowResponse(result);
+  }
+}

@@ -1,0 +1,135 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
+import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
+import {
+  ModelReference,
+  formatModelReference,
+  parseModelReference,
+  versionReference,
+} from '../models/model-reference';
+import { ModelRegistry } from '../models/model-registry.service';
+import {
+  decodeInferRequest,
+  encodeInferResponse,
+  modelMetadata,
+} from './codecs/open-inference.codec';
+import { InferenceService } from './inference.service';
+import { setModelHeaders } from './model-headers';
+
+/**
+ * Open Inference Protocol v2 over REST. Every model route also takes
+ * `/versions/{v}`, resolved through the MLflow registry. Not-ready answers are
+ * 4xx with an empty body, as the protocol says (KServe's required_api.md).
+ */
+@ApiTags('open-inference')
+@Controller('v2')
+@UseFilters(OpenInferenceExceptionFilter)
+export class OpenInferenceController {
+  constructor(
+    private readonly inference: InferenceService,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'Server metadata' })
+  server(): { name: string; version: string; extensions: string[] } {
+    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [] };
+  }
+
+  @Get('health/live')
+  @ApiOperation({ summary: 'Server live' })
+  live(@Res() reply: FastifyReply): void {
+    void reply.status(200).send();
+  }
+
+  @Get('health/ready')
+  @ApiOperation({ summary: 'Server ready: every model of MODELS loaded' })
+  ready(@Res() reply: FastifyReply): void {
+    void reply.status(this.registry.pinnedReady ? 200 : 400).send();
+  }
+
+  @Get('models/:name')
+  @ApiOperation({ summary: 'Model metadata' })
+  metadata(@Param('name') name: string): Promise<unknown> {
+    return this.describe(parseModelReference(name));
+  }
+
+  @Get('models/:name/versions/:version')
+  @ApiOperation({ summary: 'Model version metadata' })
+  versionMetadata(
+    @Param('name') name: string,
+    @Param('version') version: string,
+  ): Promise<unknown> {
+    return this.describe(versionReference(name, version));
+  }
+
+  @Get('models/:name/ready')
+  @ApiOperation({ summary: 'Model ready' })
+  modelReady(@Param('name') name: string, @Res() reply: FastifyReply): void {
+    this.answerReady(parseModelReference(name), reply);
+  }
+
+  @Get('models/:name/versions/:version/ready')
+  @ApiOperation({ summary: 'Model version ready' })
+  versionReady(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Res() reply: FastifyReply,
+  ): void {
+    this.answerReady(versionReference(name, version), reply);
+  }
+
+  @Post('models/:name/infer')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Inference' })
+  infer(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return this.run(parseModelReference(name), body, reply);
+  }
+
+  @Post('models/:name/versions/:version/infer')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Inference with one registered version' })
+  versionInfer(
+    @Param('name') name: string,
+    @Param('version') version: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<unknown> {
+    return this.run(versionReference(name, version), body, reply);
+  }
+
+  private async run(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<unknown> {
+    const request = decodeInferRequest(body);
+    const result = await this.inference.infer(ref, request.input, {
+      outputs: request.requestedOutputs,
+    });
+    setModelHeaders(reply, result);
+    return encodeInferResponse(result, {
+      id: request.id,
+      requestedOutputs: request.requestedOutputs,
+    });
+  }
+
+  private async describe(ref: ModelReference): Promise<unknown> {
+    const model = await this.inference.describe(ref);
+    return modelMetadata(
+      model.name,
+      [model.version],
+      'onnx_onnxv1',
+      [...model.inputs],
+      [...model.outputs],
+    );
+  }
+
+  private answerReady(ref: ModelReference, reply: FastifyReply): void {
+    const key = formatModelReference(ref);
+    const binding = this.registry.list().find((b) => b.key === key);
+    void reply.status(binding?.model ? 200 : 400).send();
+  }
+}

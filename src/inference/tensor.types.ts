@@ -1,0 +1,87 @@
+/**
+ * The inference vocabulary shared by protocol adapters, the inference service
+ * and runtimes. Datatype names are the Open Inference Protocol's.
+ */
+export const DATA_TYPES = [
+  'BOOL',
+  'UINT8',
+  'UINT16',
+  'UINT32',
+  'UINT64',
+  'INT8',
+  'INT16',
+  'INT32',
+  'INT64',
+  'FP16',
+  'FP32',
+  'FP64',
+  'BYTES',
+] as const;
+
+export type DataType = (typeof DATA_TYPES)[number];
+
+/** Flat, row-major values; typed arrays on the hot path, plain arrays elsewhere. */
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint8Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | readonly number[]
+  | readonly string[]
+  | readonly boolean[];
+
+export interface Tensor {
+  name: string;
+  datatype: DataType;
+  /** -1 never appears here: a tensor has a concrete shape. */
+  shape: number[];
+  data: TensorData;
+}
+
+/** What a model declares for one input or output; -1 marks a variable dimension. */
+export interface TensorSpec {
+  name: string;
+  datatype: DataType;
+  shape: number[];
+}
+
+/**
+ * A request as a protocol adapter decoded it, before it meets the model's
+ * signature. Adapters only check the envelope; the signature check names
+ * columns, shapes and types against what the model expects.
+ */
+export type InferenceInput =
+  /** Tabular: MLflow `dataframe_split`, `dataframe_records`, `text/csv`. */
+  | { kind: 'table'; columns: string[]; rows: unknown[][] }
+  /**
+   * Tensors: MLflow `instances`/`inputs` (nested arrays, named or not) and Open
+   * Inference `inputs` (flat data with shape and datatype).
+   */
+  | { kind: 'tensors'; tensors: RequestTensor[] };
+
+export interface RequestTensor {
+  /** Absent for MLflow's single unnamed tensor (`"inputs": [[1, 2], [3, 4]]`). */
+  name?: string;
+  /** Given by Open Inference requests; inferred from the values otherwise. */
+  datatype?: DataType;
+  /** Given by Open Inference requests; inferred from the nesting otherwise. */
+  shape?: number[];
+  /** Flat (with `shape`) or nested arrays. */
+  data: unknown;
+}
+
+/** What the inference service answers, before an adapter encodes it. */
+export interface InferenceResult {
+  modelName: string;
+  modelVersion: string;
+  outputs: Tensor[];
+  /** How the request came in, for MLflow's answer shape (records vs. dict of arrays). */
+  inputKind: InferenceInput['kind'];
+  rows: number;
+}

@@ -1,0 +1,145 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ModelsConfig, modelsConfig } from '../config/models.config';
+import { MlflowClient } from '../mlflow/mlflow.client';
+import { ModelVersion, Run } from '../mlflow/mlflow.types';
+import { CacheStats, ModelRegistry, ReloadEvent } from './model-registry.service';
+import { ModelSignature } from './model-signature.types';
+
+export interface LoadedModelView {
+  reference: string;
+  name: string;
+  state: string;
+  pinned: boolean;
+  version?: string;
+  flavor?: string;
+  runtime?: string;
+  signature?: ModelSignature;
+  loadedAt?: string;
+  loadDurationMs?: number;
+  sizeBytes?: number;
+  fromCache?: boolean;
+  requests?: number;
+  failures?: number;
+  lastCheckedAt?: string;
+  lastError?: { message: string; version?: string; at: string };
+}
+
+export interface LoadedModelsView {
+  models: LoadedModelView[];
+  cache: CacheStats & {
+    loadedVersions: number;
+    loadedBytes: number;
+    maxModels: number;
+    maxBytes: number;
+  };
+  recentReloads: ReloadEvent[];
+}
+
+export interface RegistryVersionView {
+  version: string;
+  stage: string;
+  status: string;
+  aliases: string[];
+  source?: string;
+  runId?: string;
+  createdAt?: string;
+  loadedHere: boolean;
+  run?:
+    | { params: Record<string, string>; metrics: Record<string, number>; status?: string }
+    | { error: string };
+}
+
+/** Versions whose training runs are read from MLflow tracking, newest first. */
+const RUNS_READ = 20;
+
+/** The models API's views: what this server has loaded, and what the registry holds. */
+@Injectable()
+export class ModelCatalog {
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly mlflow: MlflowClient,
+    @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+  ) {}
+
+  loaded(): LoadedModelsView {
+    const models = this.registry.list().map((b): LoadedModelView => {
+      const m = b.model;
+      return {
+        reference: b.key,
+        name: b.ref.name,
+        state: b.state,
+        pinned: b.pinned,
+        version: m?.version,
+        flavor: m?.info.flavor,
+        runtime: m?.runtime.kind,
+        signature: m?.info.signature,
+        loadedAt: m?.loadedAt.toISOString(),
+        loadDurationMs: m?.info.loadDurationMs,
+        sizeBytes: m?.info.sizeBytes,
+        fromCache: m?.info.fromCache,
+        requests: m?.requests,
+        failures: m?.failures,
+        lastCheckedAt: b.lastCheckedAt?.toISOString(),
+        lastError: b.lastError && { ...b.lastError, at: b.lastError.at.toISOString() },
+      };
+    });
+    const loadedKeys = new Set(this.registry.list().flatMap((b) => (b.model ? [b.model.key] : [])));
+    return {
+      models,
+      cache: {
+        ...this.registry.stats,
+        loadedVersions: loadedKeys.size,
+        loadedBytes: this.registry.loadedBytes(),
+        maxModels: this.config.maxModels,
+        maxBytes: this.config.maxBytes,
+      },
+      recentReloads: [...this.registry.recentReloads()],
+    };
+  }
+
+  /** The registry's view of one model, with each version's training run (params, metrics). */
+  async registered(name: string): Promise<unknown> {
+    const model = await this.mlflow.getRegisteredModel(name);
+    const versions: ModelVersion[] = [];
+    for await (const version of this.mlflow.allModelVersions(name)) versions.push(version);
+    versions.sort((a, b) => Number(b.version) - Number(a.version));
+    const loadedHere = new Set(
+      this.registry
+        .list()
+        .flatMap((b) => (b.model && b.ref.name === name ? [b.model.version] : [])),
+    );
+    const views = await Promise.all(
+      versions.map(async (v, index): Promise<RegistryVersionView> => ({
+        version: v.version,
+        stage: v.stage,
+        status: v.status,
+        aliases: Object.entries(model.aliases)
+          .filter(([, version]) => version === v.version)
+          .map(([alias]) => alias),
+        source: v.source,
+        runId: v.runId,
+        createdAt: v.createdAt?.toISOString(),
+        loadedHere: loadedHere.has(v.version),
+        run: v.runId && index < RUNS_READ ? await this.runSummary(v.runId) : undefined,
+      })),
+    );
+    return {
+      name: model.name,
+      description: model.description,
+      aliases: model.aliases,
+      tags: model.tags,
+      createdAt: model.createdAt?.toISOString(),
+      updatedAt: model.updatedAt?.toISOString(),
+      versions: views,
+    };
+  }
+
+  private async runSummary(runId: string): Promise<RegistryVersionView['run']> {
+    try {
+      const run: Run = await this.mlflow.getRun(runId);
+      return { params: run.params, metrics: run.metrics, status: run.status };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ModelsConfig, modelsConfig } from '../config/models.config';
+import { ModelVersion } from '../mlflow/mlflow.types';
+import { ArtifactCache } from './artifact-cache.service';
+import { LoadedModel } from './loaded-model';
+import { ModelLoadError } from './model.errors';
+import { ModelWarmup } from './model-warmup';
+import { MlModel, onnxFlavor, parseMlModel, readServingExample } from './mlmodel/mlmodel.parser';
+import { ModelRuntime } from './runtimes/model-runtime';
+import { OnnxRuntime } from './runtimes/onnx.runtime';
+
+/**
+ * Loads one registered model version: files from the artifact cache, the
+ * MLmodel file, a runtime for its flavor, a warm-up run. Anything that stops
+ * the model from serving fails here, with the reason, never at prediction time.
+ */
+@Injectable()
+export class ModelLoader {
+  private readonly logger = new Logger(ModelLoader.name);
+  private warmup?: ModelWarmup;
+
+  constructor(
+    private readonly cache: ArtifactCache,
+    @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+  ) {}
+
+  /**
+   * The inference module registers how to warm a model up (it knows the
+   * protocols and input binding; this module must not depend on it).
+   */
+  useWarmup(warmup: ModelWarmup): void {
+    this.warmup = warmup;
+  }
+
+  async load(version: ModelVersion): Promise<LoadedModel> {
+    const started = performance.now();
+    const { name } = version;
+    const files = await this.cache.fetch(name, version.version);
+    const mlmodel = await this.readMlModel(name, version.version, files.directory);
+    const runtime = await this.createRuntime(name, version.version, mlmodel, files.directory);
+    const model = new LoadedModel({
+      name,
+      version: version.version,
+      runId: version.runId,
+      flavor:
+        Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function',
+      runtime,
+      signature: mlmodel.signature,
+      servingExample: await readServingExample(files.directory, mlmodel).catch(() => undefined),
+      directory: files.directory,
+      sizeBytes: files.bytes,
+      fromCache: files.hit,
+      loadDurationMs: 0,
+    });
+    try {
+      await this.warmup?.warmUp(model);
+    } catch (error) {
+      await runtime.dispose().catch(() => undefined);
+      throw new ModelLoadError(
+        name,
+        version.version,
+        `warm-up with the input example failed: ${messageOf(error)}`,
+      );
+    }
+    model.info.loadDurationMs = Math.round(performance.now() - started);
+    this.logger.log(
+      `loaded ${name} v${version.version} (${model.info.flavor}, ${runtime.kind}) in ${model.info.loadDurationMs} ms` +
+        (files.hit ? ' from the local cache' : ''),
+    );
+    return model;
+  }
+
+  private async readMlModel(name: string, version: string, directory: string): Promise<MlModel> {
+    try {
+      return parseMlModel(await readFile(path.join(directory, 'MLmodel'), 'utf8'));
+    } catch (error) {
+      throw new ModelLoadError(name, version, `no readable MLmodel file: ${messageOf(error)}`);
+    }
+  }
+
+  private async createRuntime(
+    name: string,
+    version: string,
+    mlmodel: MlModel,
+    directory: string,
+  ): Promise<ModelRuntime> {
+    const onnx = onnxFlavor(mlmodel);
+    if (!onnx) {
+      const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
+      throw new ModelLoadError(
+        name,
+        version,
+        `no runtime serves its flavors (${flavors}): ONNX models are served in process; log the model with mlflow.onnx`,
+      );
+    }
+    const threads = this.config.onnxIntraOpThreads;
+    try {
+      return await OnnxRuntime.load(path.join(directory, onnx.dataFile), {
+        ...onnx.sessionOptions,
+        ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+      });
+    } catch (error) {
+      throw new ModelLoadError(
+        name,
+        version,
+        `onnxruntime could not load ${onnx.dataFile}: ${messageOf(error)}`,
+      );
+    }
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

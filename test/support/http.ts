@@ -1,0 +1,95 @@
+/** Small HTTP helpers for e2e tests (Node's fetch; loopback only). */
+export interface Reply<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export async function request<T = unknown>(
+  url: string,
+  init: { method?: string; body?: unknown; contentType?: string } = {},
+): Promise<Reply<T>> {
+  const hasBody = init.body !== undefined;
+  const raw = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+  const response = await fetch(url, {
+    method: init.method ?? (hasBody ? 'POST' : 'GET'),
+    headers: hasBody ? { 'content-type': init.contentType ?? 'application/json' } : undefined,
+    body: hasBody ? raw : undefined,
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body: body as T, text };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `done` holds; fails with the last value seen when time runs out. */
+export async function waitFor<T>(
+  poll: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await poll();
+  while (!done(last)) {
+    if (Date.now() > deadline) {
+      throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    }
+    await sleep(500);
+    last = await poll();
+  }
+  return last;
+}
+
+export interface LoadResult {
+  status: number;
+  version: string | null;
+  /** When the request was sent, ms since the epoch. */
+  sentAt: number;
+}
+
+/**
+ * Sends the same request from `concurrency` clients back to back until `stop`
+ * resolves (or `maxRequests` were sent): a steady load on a loopback server.
+ */
+export async function steadyLoad(
+  url: string,
+  body: unknown,
+  stop: Promise<unknown>,
+  { concurrency = 4, maxRequests = 20_000 } = {},
+): Promise<LoadResult[]> {
+  const results: LoadResult[] = [];
+  let stopped = false;
+  void stop.finally(() => (stopped = true));
+  const payload = JSON.stringify(body);
+  const client = async () => {
+    while (!stopped && results.length < maxRequests) {
+      const sentAt = Date.now();
+      try {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: payload,
+        });
+        await response.arrayBuffer();
+        results.push({
+          status: response.status,
+          version: response.headers.get('x-model-version'),
+          sentAt,
+        });
+      } catch {
+        results.push({ status: 0, version: null, sentAt });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return results;
+}

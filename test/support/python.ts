@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../..');
+/** The project's Python environment (scripts/python-env.sh), with MLflow's client and scikit-learn. */
+const PYTHON = path.join(ROOT, '.venv/bin/python');
+
+export interface RegisteredDemoModel {
+  name: string;
+  version: string;
+  run_id: string;
+  alias?: string | null;
+  metrics: Record<string, number>;
+}
+
+export interface DemoModelOptions {
+  name: string;
+  signature?: 'columns' | 'tensor';
+  /** Inverse regularisation: different values give different predictions. */
+  c?: number;
+  alias?: string | null;
+  broken?: boolean;
+}
+
+/** Trains and registers a demo model with scripts/demo_model.py against a real MLflow. */
+export async function registerDemoModel(
+  trackingUri: string,
+  options: DemoModelOptions,
+): Promise<RegisteredDemoModel> {
+  const args = [
+    path.join(ROOT, 'scripts/demo_model.py'),
+    '--tracking-uri',
+    trackingUri,
+    '--name',
+    options.name,
+  ];
+  if (options.signature) args.push('--signature', options.signature);
+  if (options.c !== undefined) args.push('--C', String(options.c));
+  if (options.alias === null) args.push('--no-alias');
+  else if (options.alias) args.push('--alias', options.alias);
+  if (options.broken) args.push('--broken');
+  return lastJsonLine(await python(args));
+}
+
+/** MLflow's own pyfunc prediction for the same rows, output name → value per row. */
+export async function pyfuncPredict(
+  trackingUri: string,
+  modelUri: string,
+  columns: string[],
+  data: number[][],
+): Promise<Record<string, unknown[]>> {
+  const script = path.join(__dirname, '../fixtures/pyfunc_predict.py');
+  const child = execFile(PYTHON, [script], {
+    env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri },
+  });
+  child.stdin!.end(JSON.stringify({ model_uri: modelUri, columns, data }));
+  const stdout = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`pyfunc_predict exited ${code}: ${err}`)),
+    );
+  });
+  return lastJsonLine<{ columns: Record<string, unknown[]> }>(stdout).columns;
+}
+
+async function python(args: string[]): Promise<string> {
+  if (!existsSync(PYTHON)) {
+    throw new Error(`${PYTHON} is missing: run scripts/python-env.sh (npm test does)`);
+  }
+  const { stdout } = await run(PYTHON, args, {
+    env: { ...process.env, PYTHONWARNINGS: 'ignore' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+function lastJsonLine<T>(stdout: string): T {
+  const line = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`no JSON line in the output:\n${stdout}`);
+  return JSON.parse(line) as T;
+}
