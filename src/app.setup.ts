@@ -1,4 +1,5 @@
 import { ValidationPipe } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ApiExceptionFilter } from './common/errors/error-filters';
@@ -10,7 +11,7 @@ export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 /** Everything main.ts does to the app besides listening, shared with the e2e tests. */
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
   registerBodyParsers(app.getHttpAdapter().getInstance());
-  app.useGlobalInterceptors(new MalformedJsonInterceptor());
+  app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),

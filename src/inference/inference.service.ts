@@ -6,7 +6,7 @@ import { ModelReference } from '../models/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ModelWarmup } from '../models/model-warmup';
 import { bindInputs } from './binding/input-binder';
-import { decodeMlflowRequest } from './codecs/mlflow-scoring.codec';
+import { decodeMlflowRequest, mlflowResultKind } from './codecs/mlflow-scoring.codec';
 import { InvalidInputError } from './inference.error';
 import { InferenceInput, InferenceResult } from './tensor.types';
 
@@ -103,7 +103,8 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
       modelName: model.name,
       modelVersion: model.version,
       outputs,
-      inputKind: input.kind,
+      // MLflow shapes its answer by the signature, not by how the request came.
+      inputKind: mlflowResultKind(input, model.info.signature),
       rows: feeds[0]?.shape[0] ?? 0,
     };
   }

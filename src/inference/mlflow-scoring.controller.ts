@@ -12,6 +12,7 @@ import {
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
+import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
 import { SERVICE_VERSION } from '../common/version';
 import { ModelNotReadyError } from '../models/model.errors';
 import { ModelReference, parseModelReference, versionReference } from '../models/model-reference';
@@ -24,6 +25,7 @@ import { setModelHeaders } from './model-headers';
 @ApiTags('mlflow-scoring')
 @Controller()
 @UseFilters(MlflowScoringExceptionFilter)
+@LenientJson()
 export class MlflowScoringController {
   constructor(
     private readonly inference: InferenceService,
@@ -86,7 +88,8 @@ export class MlflowScoringController {
     reply: FastifyReply,
     contentType: string | undefined,
   ): Promise<string> {
-    const { input } = decodeMlflowRequest(body, contentType);
+    const raw = body instanceof MalformedJsonBody ? body.text : body;
+    const { input } = decodeMlflowRequest(raw, contentType);
     const result = await this.inference.infer(ref, input);
     setModelHeaders(reply, result);
     void reply.type('application/json');

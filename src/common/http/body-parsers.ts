@@ -1,12 +1,31 @@
-import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
+import {
+  CallHandler,
+  ExecutionContext,
+  Injectable,
+  NestInterceptor,
+  SetMetadata,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { InvalidInputError } from '../../inference/inference.error';
 
-/** A JSON body that did not parse; turned into a 400 in the caller's protocol. */
+/**
+ * A JSON body JSON.parse refused. Most routes answer 400; the MLflow scoring
+ * routes hand `text` to their own decoder, which also takes Python's NaN and
+ * Infinity tokens, as MLflow's server does (Python clients send them).
+ */
 export class MalformedJsonBody {
-  constructor(readonly reason: string) {}
+  constructor(
+    readonly reason: string,
+    readonly text: string,
+  ) {}
 }
+
+const LENIENT_JSON = 'modelgate:lenient-json';
+
+/** Marks a route whose handler decodes malformed-looking JSON itself. */
+export const LenientJson = (): MethodDecorator & ClassDecorator => SetMetadata(LENIENT_JSON, true);
 
 /**
  * Body parsing for every route. Fastify's own JSON parser answers a bad body
@@ -29,7 +48,7 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
       try {
         done(null, JSON.parse(text));
       } catch (error) {
-        done(null, new MalformedJsonBody((error as Error).message));
+        done(null, new MalformedJsonBody((error as Error).message, text));
       }
     },
   );
@@ -38,12 +57,18 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
   );
 }
 
-/** Rejects a malformed JSON body before validation pipes see it. */
+/** Rejects a malformed JSON body before validation pipes see it, unless the route is lenient. */
 @Injectable()
 export class MalformedJsonInterceptor implements NestInterceptor {
+  constructor(private readonly reflector: Reflector) {}
+
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const body = context.switchToHttp().getRequest<FastifyRequest>().body;
-    if (body instanceof MalformedJsonBody) {
+    const lenient = this.reflector.getAllAndOverride<boolean>(LENIENT_JSON, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (body instanceof MalformedJsonBody && !lenient) {
       throw new InvalidInputError(`the request body is not valid JSON: ${body.reason}`);
     }
     return next.handle();
