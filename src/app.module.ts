@@ -7,11 +7,13 @@ import { assertValidEnvironment } from './config/env.validation';
 import { ENV_FILES, ENVIRONMENT_CLASSES } from './config/environment';
 import { mlflowConfig } from './config/mlflow.config';
 import { modelsConfig } from './config/models.config';
+import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { upstreamConfig } from './config/upstream.config';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
 import { MlflowModule } from './mlflow/mlflow.module';
+import { TrainingModule } from './training/training.module';
 
 @Module({})
 export class AppModule {
@@ -28,7 +30,14 @@ export class AppModule {
           isGlobal: true,
           cache: true,
           envFilePath: ENV_FILES,
-          load: [serverConfig, upstreamConfig, mlflowConfig, airflowConfig, modelsConfig],
+          load: [
+            serverConfig,
+            upstreamConfig,
+            mlflowConfig,
+            airflowConfig,
+            modelsConfig,
+            trainingConfig,
+          ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
             return env;
@@ -39,6 +48,7 @@ export class AppModule {
         AirflowModule,
         HealthModule,
         InferenceModule,
+        TrainingModule,
       ],
     };
   }

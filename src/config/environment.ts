@@ -5,6 +5,7 @@ import { Environment } from './env.validation';
 import { MlflowEnvironment } from './mlflow.config';
 import { ModelsEnvironment } from './models.config';
 import { ServerEnvironment } from './server.config';
+import { TrainingEnvironment } from './training.config';
 import { UpstreamEnvironment } from './upstream.config';
 
 /** Every namespace's environment class, validated together at start. */
@@ -14,6 +15,7 @@ export const ENVIRONMENT_CLASSES = [
   MlflowEnvironment,
   AirflowEnvironment,
   ModelsEnvironment,
+  TrainingEnvironment,
 ] as const;
 
 /**

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AirflowModule } from '../airflow/airflow.module';
+import { CallbackTokenGuard } from '../auth/callback-token.guard';
+import { ModelsModule } from '../models/models.module';
+import { CallbackHandler } from './callback-handler.service';
+import { HooksController } from './hooks.controller';
+import { TrainingController } from './training.controller';
+import { TrainingService } from './training.service';
+
+@Module({
+  imports: [AirflowModule, ModelsModule],
+  controllers: [TrainingController, HooksController],
+  providers: [TrainingService, CallbackHandler, CallbackTokenGuard],
+})
+export class TrainingModule {}

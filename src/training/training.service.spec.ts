@@ -1,0 +1,116 @@
+import { AirflowClient } from '../airflow/airflow.client';
+import {
+  AirflowApiVersion,
+  Dag,
+  DagRun,
+  TaskInstance,
+  TriggerRunOptions,
+} from '../airflow/airflow.types';
+import { AirflowConfig } from '../config/airflow.config';
+import { TrainingConfig } from '../config/training.config';
+import { TrainingService } from './training.service';
+
+class FakeAirflow {
+  paused = true;
+  version: AirflowApiVersion = 2;
+  calls: string[] = [];
+  triggered?: { dagId: string; options: TriggerRunOptions };
+
+  apiVersion(): Promise<AirflowApiVersion> {
+    return Promise.resolve(this.version);
+  }
+
+  getDag(dagId: string): Promise<Dag> {
+    this.calls.push(`getDag ${dagId}`);
+    return Promise.resolve({
+      dagId,
+      displayName: dagId,
+      isPaused: this.paused,
+      isActive: true,
+      tags: [],
+    });
+  }
+
+  setPaused(dagId: string, paused: boolean): Promise<Dag> {
+    this.calls.push(`setPaused ${dagId} ${paused}`);
+    this.paused = paused;
+    return this.getDag(dagId);
+  }
+
+  triggerRun(dagId: string, options: TriggerRunOptions): Promise<DagRun> {
+    this.calls.push(`triggerRun ${dagId}`);
+    this.triggered = { dagId, options };
+    return Promise.resolve({
+      dagId,
+      runId: options.runId ?? 'manual__1',
+      state: 'queued',
+      conf: options.conf ?? {},
+    });
+  }
+
+  getRun(dagId: string, runId: string): Promise<DagRun> {
+    return Promise.resolve({ dagId, runId, state: 'success', conf: {}, startDate: new Date(0) });
+  }
+
+  listTaskInstances(): Promise<TaskInstance[]> {
+    return Promise.resolve([{ taskId: 'train', state: 'success', tryNumber: 1 }]);
+  }
+}
+
+const AIRFLOW = { publicUrl: 'https://airflow.example.com' } as AirflowConfig;
+
+function create(airflow: FakeAirflow, overrides: { unpauseDag?: boolean } = {}): TrainingService {
+  const config: TrainingConfig = {
+    defaultDagId: 'modelgate_retrain',
+    unpauseDag: overrides.unpauseDag ?? true,
+    callbackToken: undefined,
+  };
+  return new TrainingService(airflow as unknown as AirflowClient, config, AIRFLOW);
+}
+
+describe(TrainingService.name, () => {
+  it('unpauses the default DAG, triggers it with the conf and links the run in Airflow 3’s UI', async () => {
+    const airflow = new FakeAirflow();
+    const sut = create(airflow);
+
+    const run = await sut.trigger({ conf: { C: 0.5 } });
+
+    expect(airflow.calls).toEqual([
+      'getDag modelgate_retrain',
+      'setPaused modelgate_retrain false',
+      'getDag modelgate_retrain',
+      'triggerRun modelgate_retrain',
+    ]);
+    expect(airflow.triggered?.options.conf).toEqual({ C: 0.5 });
+    expect(run).toMatchObject({ dagId: 'modelgate_retrain', runId: 'manual__1', state: 'queued' });
+    expect(run.url).toBe('https://airflow.example.com/dags/modelgate_retrain/runs/manual__1');
+  });
+
+  it('leaves the DAG paused state alone when unpausing is off', async () => {
+    const airflow = new FakeAirflow();
+
+    await create(airflow, { unpauseDag: false }).trigger({ dagId: 'other' });
+
+    expect(airflow.calls).toEqual(['triggerRun other']);
+  });
+
+  it('links Airflow 2 runs through the grid view', async () => {
+    const airflow = new FakeAirflow();
+    airflow.version = 1;
+
+    const run = await create(airflow).trigger({ runId: 'r+1' });
+
+    expect(run.url).toBe(
+      'https://airflow.example.com/dags/modelgate_retrain/grid?dag_run_id=r%2B1',
+    );
+  });
+
+  it('reads a run with its tasks', async () => {
+    const run = await create(new FakeAirflow()).get('modelgate_retrain', 'manual__1');
+
+    expect(run).toMatchObject({
+      state: 'success',
+      tasks: [{ taskId: 'train', state: 'success', tryNumber: 1 }],
+    });
+  });
+});

@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AirflowClient } from '../airflow/airflow.client';
+import { DagRun, TaskInstance } from '../airflow/airflow.types';
+import { AirflowConfig, airflowConfig } from '../config/airflow.config';
+import { TrainingConfig, trainingConfig } from '../config/training.config';
+import { TriggerTrainingRunDto } from './training.dto';
+
+export interface TrainingRunView {
+  dagId: string;
+  runId: string;
+  state: string;
+  logicalDate?: string;
+  startDate?: string;
+  endDate?: string;
+  conf: Record<string, unknown>;
+  /** The run in Airflow's UI (AIRFLOW_PUBLIC_URL). */
+  url: string;
+  tasks?: {
+    taskId: string;
+    state?: string;
+    tryNumber?: number;
+    startDate?: string;
+    endDate?: string;
+  }[];
+}
+
+/** Starts and follows training runs in Airflow. */
+@Injectable()
+export class TrainingService {
+  private readonly logger = new Logger(TrainingService.name);
+
+  constructor(
+    private readonly airflow: AirflowClient,
+    @Inject(trainingConfig.KEY) private readonly config: TrainingConfig,
+    @Inject(airflowConfig.KEY) private readonly airflowSettings: AirflowConfig,
+  ) {}
+
+  async trigger(request: TriggerTrainingRunDto): Promise<TrainingRunView> {
+    const dagId = request.dagId ?? this.config.defaultDagId;
+    if (this.config.unpauseDag) {
+      const dag = await this.airflow.getDag(dagId);
+      if (dag.isPaused) {
+        await this.airflow.setPaused(dagId, false);
+        this.logger.log(`unpaused ${dagId} (TRAINING_UNPAUSE_DAG)`);
+      }
+    }
+    const run = await this.airflow.triggerRun(dagId, {
+      conf: request.conf,
+      runId: request.runId,
+      note: request.note,
+    });
+    return this.view(run);
+  }
+
+  async get(dagId: string, runId: string): Promise<TrainingRunView> {
+    const [run, tasks] = await Promise.all([
+      this.airflow.getRun(dagId, runId),
+      this.airflow.listTaskInstances(dagId, runId),
+    ]);
+    return { ...(await this.view(run)), tasks: tasks.map(taskView) };
+  }
+
+  private async view(run: DagRun): Promise<TrainingRunView> {
+    return {
+      dagId: run.dagId,
+      runId: run.runId,
+      state: run.state,
+      logicalDate: run.logicalDate?.toISOString(),
+      startDate: run.startDate?.toISOString(),
+      endDate: run.endDate?.toISOString(),
+      conf: run.conf,
+      url: await this.runUrl(run.dagId, run.runId),
+    };
+  }
+
+  /** Airflow 3's UI has a page per run; Airflow 2's grid view takes the run as a parameter. */
+  private async runUrl(dagId: string, runId: string): Promise<string> {
+    const base = this.airflowSettings.publicUrl;
+    const dag = encodeURIComponent(dagId);
+    const run = encodeURIComponent(runId);
+    return (await this.airflow.apiVersion()) === 2
+      ? `${base}/dags/${dag}/runs/${run}`
+      : `${base}/dags/${dag}/grid?dag_run_id=${run}`;
+  }
+}
+
+function taskView(task: TaskInstance): NonNullable<TrainingRunView['tasks']>[number] {
+  return {
+    taskId: task.taskId,
+    state: task.state,
+    tryNumber: task.tryNumber,
+    startDate: task.startDate?.toISOString(),
+    endDate: task.endDate?.toISOString(),
+  };
+}
