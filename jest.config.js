@@ -15,7 +15,7 @@ module.exports = {
     {
       displayName: 'integration',
       rootDir: 'test',
-      testEnvironment: 'node',
+      testEnvironment: '<rootDir>/setup/node-environment.ts',
       testRegex: '.*\\.(e2e|int)-spec\\.ts$',
       transform: tsJest,
       moduleFileExtensions: ['js', 'json', 'ts'],

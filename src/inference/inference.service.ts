@@ -15,6 +15,13 @@ export interface InferOptions {
   outputs?: readonly string[];
 }
 
+/** Told when a prediction starts and ends (the metrics module registers one). */
+export interface InferenceObserver {
+  predictionStarted?(model: LoadedModel): void;
+  /** `rows` is absent when the prediction failed. */
+  predictionFinished?(model: LoadedModel, rows: number | undefined): void;
+}
+
 /**
  * The one inference path every protocol adapter calls: find the version that
  * serves the reference, check the input against its signature, run it. No call
@@ -23,6 +30,7 @@ export interface InferOptions {
 @Injectable()
 export class InferenceService implements OnModuleInit, ModelWarmup {
   private readonly logger = new Logger(InferenceService.name);
+  private readonly observers: InferenceObserver[] = [];
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -31,6 +39,11 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
 
   onModuleInit(): void {
     this.loader.useWarmup(this);
+  }
+
+  /** Registers an observer of predictions; an observer that throws is logged and ignored. */
+  observe(observer: InferenceObserver): void {
+    this.observers.push(observer);
   }
 
   /** The reference `/invocations` serves: the first of MODELS. */
@@ -51,10 +64,15 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     options: InferOptions = {},
   ): Promise<InferenceResult> {
     const { model, release } = await this.registry.acquire(ref);
+    this.notify((o) => o.predictionStarted?.(model));
+    let rows: number | undefined;
     try {
-      return await this.run(model, input, options);
+      const result = await this.run(model, input, options);
+      rows = result.rows;
+      return result;
     } finally {
       release();
+      this.notify((o) => o.predictionFinished?.(model, rows));
     }
   }
 
@@ -74,6 +92,16 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     }
     const { input } = decodeMlflowRequest(example, 'application/json');
     await this.run(model, input, {});
+  }
+
+  private notify(call: (observer: InferenceObserver) => void): void {
+    for (const observer of this.observers) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.logger.warn(`an inference observer failed: ${String(error)}`);
+      }
+    }
   }
 
   private async run(

@@ -45,38 +45,33 @@ export async function registerDemoModel(
   return lastJsonLine(await python(args));
 }
 
-/** MLflow's own pyfunc prediction for the same rows, output name → value per row. */
-export async function pyfuncPredict(
+/** The Python side's prediction for the same rows (onnxruntime on the registered ONNX file): output → per-row values. */
+export async function pythonPredict(
   trackingUri: string,
   modelUri: string,
-  columns: string[],
   data: number[][],
 ): Promise<Record<string, unknown[]>> {
-  const script = path.join(__dirname, '../fixtures/pyfunc_predict.py');
-  const child = execFile(PYTHON, [script], {
-    env: { ...process.env, MLFLOW_TRACKING_URI: trackingUri },
+  const script = path.join(__dirname, '../fixtures/python_predict.py');
+  const stdout = await python([script], JSON.stringify({ model_uri: modelUri, data }), {
+    MLFLOW_TRACKING_URI: trackingUri,
   });
-  child.stdin!.end(JSON.stringify({ model_uri: modelUri, columns, data }));
-  const stdout = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('close', (code) =>
-      code === 0 ? resolve(out) : reject(new Error(`pyfunc_predict exited ${code}: ${err}`)),
-    );
-  });
-  return lastJsonLine<{ columns: Record<string, unknown[]> }>(stdout).columns;
+  return lastJsonLine<{ outputs: Record<string, unknown[]> }>(stdout).outputs;
 }
 
-async function python(args: string[]): Promise<string> {
+async function python(
+  args: string[],
+  stdin?: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   if (!existsSync(PYTHON)) {
     throw new Error(`${PYTHON} is missing: run scripts/python-env.sh (npm test does)`);
   }
-  const { stdout } = await run(PYTHON, args, {
-    env: { ...process.env, PYTHONWARNINGS: 'ignore' },
+  const child = run(PYTHON, args, {
+    env: { ...process.env, PYTHONWARNINGS: 'ignore', ...env },
     maxBuffer: 16 * 1024 * 1024,
   });
+  if (stdin !== undefined) child.child.stdin!.end(stdin);
+  const { stdout } = await child;
   return stdout;
 }
 

@@ -494,12 +494,49 @@ describe('bindInputs', () => {
 
     it('converts FP64 data into an FP32 input, as MLflow casts float64 to float32', () => {
       const [feed] = bindInputs(
-        tensorInput({ name: 'x', datatype: 'FP64', shape: [1, 4], data: [0.1, 0.2, 0.3, 0.4] }),
+        tensorInput({
+          name: 'float_input',
+          datatype: 'FP64',
+          shape: [1, 4],
+          data: [0.1, 0.2, 0.3, 0.4],
+        }),
         tensors({}),
         [FLOAT_INPUT],
       );
 
       expect(feed.data).toEqual(Float32Array.from([0.1, 0.2, 0.3, 0.4]));
+    });
+
+    it('binds a tensor named as the ONNX input of a column-signature model straight to it', () => {
+      const [feed] = bindInputs(
+        tensorInput({
+          name: 'float_input',
+          datatype: 'FP32',
+          shape: [2, 4],
+          data: [1, 2, 3, 4, 5, 6, 7, 8],
+        }),
+        IRIS_SIGNATURE,
+        [FLOAT_INPUT],
+      );
+
+      expect(feed).toEqual({
+        name: 'float_input',
+        datatype: 'FP32',
+        shape: [2, 4],
+        data: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+      });
+    });
+
+    it('returns 400 naming an input the model does not have, for a single unnamed spec', () => {
+      const error = bindError(() =>
+        bindInputs(
+          tensorInput({ name: 'pixels', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }),
+          tensors({}),
+          [FLOAT_INPUT],
+        ),
+      );
+
+      expect(error.message).toBe("unknown input 'pixels'; the model's input is 'float_input'");
     });
 
     it('widens integers and takes them into floats', () => {
@@ -511,7 +548,7 @@ describe('bindInputs', () => {
         [spec],
       );
       const [floats] = bindInputs(
-        tensorInput({ name: 'x', datatype: 'INT64', shape: [1, 4], data: [1, 2, 3, 4] }),
+        tensorInput({ name: 'float_input', datatype: 'INT64', shape: [1, 4], data: [1, 2, 3, 4] }),
         tensors({}),
         [FLOAT_INPUT],
       );

@@ -63,8 +63,23 @@ export function bindInputs(
   }
   if (specs[0].kind === 'column') {
     const columns = specs as ColumnSpec[];
+    if (namesModelInputs(input, modelInputs)) {
+      // Tensors named as the ONNX model's own inputs (what Open Inference
+      // metadata publishes): bound to them directly, checked against them.
+      return bindTensors(input, modelInputs, modelInputs, extra);
+    }
     const table = input.kind === 'table' ? input : tensorsAsTable(input.tensors, columns);
     return bindColumns(table, planColumns(table, columns, extra), modelInputs);
   }
   return bindTensors(input, specs as TensorSignatureSpec[], modelInputs, extra);
+}
+
+/**
+ * True when every request tensor carries the name of an ONNX model input and
+ * none is a signature column: the caller speaks the model's own inputs.
+ */
+function namesModelInputs(input: InferenceInput, modelInputs: TensorSpec[]): boolean {
+  if (input.kind !== 'tensors' || input.tensors.length !== modelInputs.length) return false;
+  const names = new Set(modelInputs.map((m) => m.name));
+  return input.tensors.every((t) => t.name !== undefined && names.has(t.name));
 }

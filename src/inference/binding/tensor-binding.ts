@@ -62,7 +62,7 @@ export function bindTensors(
 ): Tensor[] {
   const sources =
     input.kind === 'table' ? tableSources(input, wants, extra) : requestSources(input.tensors);
-  const matched = matchSources(sources, wants, extra);
+  const matched = matchSources(input, sources, wants, extra, modelInputs);
   const targets = wants.map((want) => targetOf(want, wants, modelInputs));
   return modelInputs.map((target) => {
     const w = targets.indexOf(target);
@@ -161,10 +161,23 @@ function columnSource(table: Table, index: number, want: TensorWant): Source {
   };
 }
 
-function matchSources(sources: Source[], wants: TensorWant[], extra: ExtraInputs): Source[] {
+function matchSources(
+  input: InferenceInput,
+  sources: Source[],
+  wants: TensorWant[],
+  extra: ExtraInputs,
+  modelInputs: TensorSpec[],
+): Source[] {
   if (wants.length === 1 && wants[0].name === undefined) {
     if (sources.length !== 1) {
       throw new InvalidInputError(`the model takes one input, got ${sources.length}`);
+    }
+    // A named tensor (every Open Inference input is named) must use the name
+    // the model's metadata publishes: its ONNX input's.
+    const own = modelInputs.length === 1 ? modelInputs[0].name : undefined;
+    const name = sources[0].name;
+    if (input.kind === 'tensors' && name !== undefined && own !== undefined && name !== own) {
+      throw new InvalidInputError(`unknown input '${name}'; the model's input is '${own}'`, name);
     }
     return sources;
   }
