@@ -4,6 +4,8 @@ import { parseEnvironment } from './env.validation';
 import { ToBoolean, ToNumber } from './env.transforms';
 
 const MODEL_URI = /^\s*models:\/[^\s,]+(\s*,\s*models:\/[^\s,]+)*\s*$/;
+const URL_LIST = 'https?://[^\\s,;=]+(,https?://[^\\s,;=]+)*';
+const SCORING_SERVERS = new RegExp(`^\\s*[^\\s=;]+=${URL_LIST}(;[^\\s=;]+=${URL_LIST})*;?\\s*$`);
 
 export class ModelsEnvironment {
   /** Models loaded at start, comma-separated `models:/…` URIs; the first is the default. */
@@ -51,6 +53,29 @@ export class ModelsEnvironment {
   @Min(0)
   MODEL_DRAIN_TIMEOUT = 30;
 
+  /**
+   * MLflow scoring servers (`mlflow models serve`) for models no in-process
+   * runtime serves: `name=http://a:5001,http://b:5001;other=http://c:5001`.
+   */
+  @IsOptional()
+  @Matches(SCORING_SERVERS, {
+    message:
+      'SCORING_SERVERS must look like name=http://host:port[,http://host2:port][;other=http://…]',
+  })
+  SCORING_SERVERS?: string;
+
+  /** Seconds a delegated prediction may take. */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  SCORING_SERVER_TIMEOUT = 30;
+
+  /** Seconds a scoring server that failed is skipped before it is tried again. */
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  SCORING_SERVER_COOL_DOWN = 10;
+
   /** onnxruntime threads per session (0 = onnxruntime's default, one per core). */
   @ToNumber()
   @IsInt()
@@ -73,7 +98,23 @@ export const modelsConfig = registerAs('models', () => {
     refreshIntervalMs: env.MODEL_REFRESH_INTERVAL * 1000,
     drainTimeoutMs: env.MODEL_DRAIN_TIMEOUT * 1000,
     onnxIntraOpThreads: env.ONNX_INTRA_OP_THREADS,
+    scoringServers: parseScoringServers(env.SCORING_SERVERS),
+    scoringServerTimeoutMs: env.SCORING_SERVER_TIMEOUT * 1000,
+    scoringServerCoolDownMs: env.SCORING_SERVER_COOL_DOWN * 1000,
   };
 });
 
 export type ModelsConfig = ConfigType<typeof modelsConfig>;
+
+/** `name=url,url;name2=url` → name → URLs. */
+function parseScoringServers(text: string | undefined): Record<string, string[]> {
+  const result: Record<string, string[]> = {};
+  for (const entry of (text ?? '')
+    .split(';')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
+    const [name, urls] = entry.split('=');
+    result[name.trim()] = urls.split(',').map((u) => u.trim().replace(/\/+$/, ''));
+  }
+  return result;
+}

@@ -1,14 +1,16 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { LoadedModel } from '../models/loaded-model';
 import { ModelLoader } from '../models/model-loader.service';
-import { ModelNotFoundError } from '../models/model.errors';
+import { ModelNotFoundError, ModelNotReadyError } from '../models/model.errors';
+import { RuntimeAnswer } from '../models/runtimes/model-runtime';
+import { UpstreamError } from '../common/upstream/upstream.error';
 import { ModelReference } from '../models/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ModelWarmup } from '../models/model-warmup';
 import { bindInputs } from './binding/input-binder';
 import { decodeMlflowRequest, mlflowResultKind } from './codecs/mlflow-scoring.codec';
 import { InvalidInputError } from './inference.error';
-import { InferenceInput, InferenceResult } from './tensor.types';
+import { InferenceInput, InferenceResult, Tensor } from './tensor.types';
 
 export interface InferOptions {
   /** Only these outputs (Open Inference `outputs`); all when absent. */
@@ -110,30 +112,51 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     options: InferOptions,
   ): Promise<InferenceResult> {
     const feeds = bindInputs(input, model.info.signature, [...model.inputs]);
+    // A delegated model's outputs are known only from its answers.
+    const declared = model.outputs.length > 0;
     const unknown = options.outputs?.filter((name) => !model.outputs.some((o) => o.name === name));
-    if (unknown?.length) {
+    if (declared && unknown?.length) {
       throw new InvalidInputError(
         `unknown output ${unknown.join(', ')}; the model has ${model.outputs.map((o) => o.name).join(', ')}`,
         unknown[0],
       );
     }
-    let outputs;
+    let answer: Tensor[] | RuntimeAnswer;
     try {
-      outputs = await model.runtime.predict(feeds, options.outputs);
+      answer = await model.runtime.predict(feeds, options.outputs);
     } catch (error) {
-      // The model loaded and passed its warm-up, so a failure here comes from this input.
       model.failures++;
+      // A delegate's own typed failure (server down, input refused) says best what happened.
+      if (error instanceof ModelNotReadyError || error instanceof UpstreamError) throw error;
+      // In process, the model loaded and passed its warm-up: a failure here comes from this input.
       throw new InvalidInputError(
         `the model rejected the input: ${error instanceof Error ? error.message : String(error)}`,
       );
     }
+    const delegated = Array.isArray(answer) ? undefined : answer;
+    const outputs = delegated
+      ? selectOutputs(delegated.outputs, options.outputs)
+      : (answer as Tensor[]);
     return {
       modelName: model.name,
       modelVersion: model.version,
       outputs,
+      raw: delegated?.raw,
       // MLflow shapes its answer by the signature, not by how the request came.
       inputKind: mlflowResultKind(input, model.info.signature),
       rows: feeds[0]?.shape[0] ?? 0,
     };
   }
+}
+
+function selectOutputs(outputs: Tensor[], names: readonly string[] | undefined): Tensor[] {
+  if (!names?.length) return outputs;
+  const missing = names.filter((name) => !outputs.some((o) => o.name === name));
+  if (missing.length > 0) {
+    throw new InvalidInputError(
+      `unknown output ${missing.join(', ')}; the model answered ${outputs.map((o) => o.name).join(', ')}`,
+      missing[0],
+    );
+  }
+  return outputs.filter((o) => names.includes(o.name));
 }

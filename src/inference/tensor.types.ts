@@ -84,4 +84,10 @@ export interface InferenceResult {
   /** How the request came in, for MLflow's answer shape (records vs. dict of arrays). */
   inputKind: InferenceInput['kind'];
   rows: number;
+  /**
+   * The `predictions` a delegated MLflow scoring server answered, passed
+   * through unchanged to MLflow-protocol callers (`outputs` then holds what
+   * could be read of it as tensors, for Open Inference callers).
+   */
+  raw?: unknown;
 }

@@ -11,6 +11,7 @@ import { ModelWarmup } from './model-warmup';
 import { MlModel, onnxFlavor, parseMlModel, readServingExample } from './mlmodel/mlmodel.parser';
 import { ModelRuntime } from './runtimes/model-runtime';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
+import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
 
 /**
  * Loads one registered model version: files from the artifact cache, the
@@ -89,12 +90,7 @@ export class ModelLoader {
   ): Promise<ModelRuntime> {
     const onnx = onnxFlavor(mlmodel);
     if (!onnx) {
-      const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
-      throw new ModelLoadError(
-        name,
-        version,
-        `no runtime serves its flavors (${flavors}): ONNX models are served in process; log the model with mlflow.onnx`,
-      );
+      return this.delegate(name, version, mlmodel);
     }
     const threads = this.config.onnxIntraOpThreads;
     try {
@@ -108,6 +104,29 @@ export class ModelLoader {
         version,
         `onnxruntime could not load ${onnx.dataFile}: ${messageOf(error)}`,
       );
+    }
+  }
+
+  /** Any other flavor: delegated to the MLflow scoring servers configured for the model. */
+  private async delegate(name: string, version: string, mlmodel: MlModel): Promise<ModelRuntime> {
+    const urls = this.config.scoringServers[name];
+    if (!urls?.length) {
+      const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
+      throw new ModelLoadError(
+        name,
+        version,
+        `no runtime serves its flavors (${flavors}): ONNX models are served in process; for others run ` +
+          `\`mlflow models serve\` and list it in SCORING_SERVERS (${name}=http://host:port)`,
+      );
+    }
+    try {
+      return await ScoringServerRuntime.load(mlmodel.signature, {
+        urls,
+        timeoutMs: this.config.scoringServerTimeoutMs,
+        coolDownMs: this.config.scoringServerCoolDownMs,
+      });
+    } catch (error) {
+      throw new ModelLoadError(name, version, messageOf(error));
     }
   }
 }

@@ -5,6 +5,7 @@ import {
   OnApplicationBootstrap,
   OnModuleDestroy,
 } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
@@ -51,6 +52,30 @@ export interface CacheStats {
   swaps: number;
 }
 
+/** A version load finished (download, load, warm-up). */
+export interface ModelLoadEvent {
+  name: string;
+  version: string;
+  outcome: 'loaded' | 'failed';
+  durationMs: number;
+}
+
+/** A reference moved to a new version: swapped in, or failed to load (the old one serves on). */
+export interface ModelSwapEvent {
+  reference: string;
+  name: string;
+  from: string;
+  to: string;
+  outcome: 'swapped' | 'failed';
+  durationMs: number;
+}
+
+/** Told about loads and swaps as they happen (the metrics module registers one). */
+export interface ModelRegistryObserver {
+  modelLoaded?(event: ModelLoadEvent): void;
+  modelSwapped?(event: ModelSwapEvent): void;
+}
+
 const RECENT_RELOADS = 50;
 
 /**
@@ -68,6 +93,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly loaded = new Map<string, LoadedModel>();
   private readonly loads = new Map<string, Promise<LoadedModel>>();
   private readonly recent: ReloadEvent[] = [];
+  private readonly observers: ModelRegistryObserver[] = [];
   readonly stats: CacheStats = {
     hits: 0,
     misses: 0,
@@ -104,6 +130,11 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   get defaultReference(): ModelReference | undefined {
     const first = this.config.models[0];
     return first ? parseModelReference(first) : undefined;
+  }
+
+  /** Registers an observer of loads and swaps; an observer that throws is logged and ignored. */
+  observe(observer: ModelRegistryObserver): void {
+    this.observers.push(observer);
   }
 
   /** Every binding, for the models API and health. */
@@ -233,7 +264,11 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
       return { reference, status: 'unchanged', from: current.version, to: current.version };
     }
     try {
-      const next = await this.loadVersion(target);
+      const swapStarted = performance.now();
+      const next = await this.loadVersion(target).catch((error: unknown) => {
+        this.notifySwap(binding, current.version, target.version, 'failed', swapStarted);
+        throw error;
+      });
       binding.model = next;
       binding.state = 'ready';
       binding.lastError = undefined;
@@ -241,6 +276,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.log(
         `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
       );
+      this.notifySwap(binding, current.version, next.version, 'swapped', swapStarted);
       void this.retireIfUnused(current);
       return this.record(
         { reference, status: 'swapped', from: current.version, to: next.version },
@@ -271,9 +307,20 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     if (existing) return Promise.resolve(existing);
     let load = this.loads.get(key);
     if (!load) {
+      const started = performance.now();
+      const loaded = (outcome: ModelLoadEvent['outcome']) =>
+        this.notify((o) =>
+          o.modelLoaded?.({
+            name: version.name,
+            version: version.version,
+            outcome,
+            durationMs: performance.now() - started,
+          }),
+        );
       load = this.loader
         .load(version)
         .then((model) => {
+          loaded('loaded');
           this.loaded.set(key, model);
           this.stats.loads++;
           this.evictBeyondBounds(model);
@@ -281,6 +328,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
         })
         .catch((error: unknown) => {
           this.stats.loadFailures++;
+          loaded('failed');
           throw error;
         })
         .finally(() => this.loads.delete(key));
@@ -328,6 +376,28 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     await model.runtime
       .dispose()
       .catch((error: unknown) => this.logger.warn(`${model.key}: ${messageOf(error)}`));
+  }
+
+  private notifySwap(
+    binding: ModelBinding,
+    from: string,
+    to: string,
+    outcome: ModelSwapEvent['outcome'],
+    started: number,
+  ): void {
+    const durationMs = performance.now() - started;
+    const event = { reference: binding.key, name: binding.ref.name, from, to, outcome, durationMs };
+    this.notify((o) => o.modelSwapped?.(event));
+  }
+
+  private notify(call: (observer: ModelRegistryObserver) => void): void {
+    for (const observer of this.observers) {
+      try {
+        call(observer);
+      } catch (error) {
+        this.logger.warn(`a registry observer failed: ${messageOf(error)}`);
+      }
+    }
   }
 
   private record(outcome: ReloadOutcome, trigger: string): ReloadOutcome {

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -83,4 +83,81 @@ function lastJsonLine<T>(stdout: string): T {
     .find((l) => l.startsWith('{'));
   if (!line) throw new Error(`no JSON line in the output:\n${stdout}`);
   return JSON.parse(line) as T;
+}
+
+/** Registers a scikit-learn-flavor iris model (no in-process runtime serves it). */
+export async function registerSklearnModel(
+  trackingUri: string,
+  name: string,
+): Promise<{ name: string; version: string }> {
+  const script = path.join(__dirname, '../fixtures/register_sklearn.py');
+  return lastJsonLine(
+    await python([script, name], undefined, { MLFLOW_TRACKING_URI: trackingUri }),
+  );
+}
+
+export interface ScoringServer {
+  url: string;
+  stop(): void;
+}
+
+/**
+ * `mlflow models serve` for one registered version, from the project's Python
+ * environment (`--env-manager local`), on a free loopback port; resolves once
+ * it answers /ping.
+ */
+export async function startScoringServer(
+  trackingUri: string,
+  modelUri: string,
+  port: number,
+): Promise<ScoringServer> {
+  const child = spawn(
+    path.join(ROOT, '.venv/bin/mlflow'),
+    [
+      'models',
+      'serve',
+      '-m',
+      modelUri,
+      '--env-manager',
+      'local',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--workers',
+      '1',
+    ],
+    {
+      env: {
+        ...process.env,
+        MLFLOW_TRACKING_URI: trackingUri,
+        PYTHONWARNINGS: 'ignore',
+        // mlflow models serve execs `uvicorn` from PATH: the venv's bin must be on it.
+        PATH: `${path.join(ROOT, '.venv/bin')}:${process.env.PATH ?? ''}`,
+      },
+      detached: true,
+      stdio: 'ignore',
+    },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL'); // the whole group: mlflow starts uvicorn workers
+    } catch {
+      // already gone
+    }
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`mlflow models serve exited with ${child.exitCode}`);
+    const ok = await fetch(`${url}/ping`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { url, stop };
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  stop();
+  throw new Error(`mlflow models serve did not answer /ping on ${url} within 120 s`);
 }

@@ -5,7 +5,7 @@
  * fix the credentials, or treat the thing as absent. HTTP status codes for our
  * own callers are chosen by exception filters at the edge, never here.
  */
-export type UpstreamService = 'mlflow' | 'airflow';
+export type UpstreamService = 'mlflow' | 'airflow' | 'scoring-server';
 
 /** Why a call could not complete; drives retries and the health check's hints. */
 export type UpstreamFailureReason =

@@ -66,6 +66,9 @@ export function decodeMlflowRequest(body: unknown, contentType: string | undefin
  *   Outputs that do not even share a first dimension are sent as a dict.
  */
 export function encodeMlflowResponse(result: InferenceResult): string {
+  if (result.raw !== undefined) {
+    return JSON.stringify({ predictions: result.raw });
+  }
   return `{"predictions": ${predictionsText(result)}}`;
 }
 
