@@ -5,14 +5,20 @@ import { AirflowModule } from './airflow/airflow.module';
 import { airflowConfig } from './config/airflow.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENV_FILES, ENVIRONMENT_CLASSES } from './config/environment';
+import { healthConfig } from './config/health.config';
+import { loggingConfig } from './config/logging.config';
+import { metricsConfig } from './config/metrics.config';
 import { mlflowConfig } from './config/mlflow.config';
 import { modelsConfig } from './config/models.config';
 import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
+import { shutdownConfig } from './config/shutdown.config';
 import { upstreamConfig } from './config/upstream.config';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { MlflowModule } from './mlflow/mlflow.module';
+import { StatusModule } from './status/status.module';
 import { TrainingModule } from './training/training.module';
 
 @Module({})
@@ -37,6 +43,10 @@ export class AppModule {
             airflowConfig,
             modelsConfig,
             trainingConfig,
+            healthConfig,
+            shutdownConfig,
+            loggingConfig,
+            metricsConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
@@ -46,7 +56,9 @@ export class AppModule {
         ScheduleModule.forRoot(),
         MlflowModule,
         AirflowModule,
+        MetricsModule,
         HealthModule,
+        StatusModule,
         InferenceModule,
         TrainingModule,
       ],

@@ -4,19 +4,34 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
+import { registerRequestLogging } from './common/logging/request-logging.hook';
+import { LoggingConfig, loggingConfig } from './config/logging.config';
+import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
+import { LifecycleState } from './health/lifecycle.state';
+import { registerHttpMetrics } from './metrics/http-metrics.hook';
+import { MetricsService } from './metrics/metrics.service';
 
 /** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** Everything main.ts does to the app besides listening, shared with the e2e tests. */
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
-  registerBodyParsers(app.getHttpAdapter().getInstance());
+  const fastify = app.getHttpAdapter().getInstance();
+  registerBodyParsers(fastify);
+  // Request id and log line first: every later hook and handler logs with the id.
+  registerRequestLogging(fastify, {
+    requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,
+  });
+  registerLifecycleHooks(fastify, app.get(LifecycleState));
+  registerHttpMetrics(fastify, app.get(MetricsService));
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
-  app.enableShutdownHooks();
+  // Not app.enableShutdownHooks(): Nest's order unloads models before the HTTP
+  // server stops, under requests in flight. See graceful-shutdown.ts.
+  enableGracefulShutdown(app);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

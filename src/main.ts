@@ -3,9 +3,11 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { BODY_LIMIT_BYTES, configureApp } from './app.setup';
+import { JsonLogger } from './common/logging/json.logger';
 import { ConfigValidationError, assertValidEnvironment } from './config/env.validation';
 import { ENVIRONMENT_CLASSES, readEnvironment } from './config/environment';
-import { LOG_LEVELS, ServerConfig, serverConfig } from './config/server.config';
+import { readLoggerSettings } from './config/logging.config';
+import { ServerConfig, serverConfig } from './config/server.config';
 
 async function bootstrap(): Promise<void> {
   // Check the whole environment before Nest starts, so a bad one ends the
@@ -20,12 +22,13 @@ async function bootstrap(): Promise<void> {
     }
     throw error;
   }
-  const level = (env.LOG_LEVEL ?? 'log') as (typeof LOG_LEVELS)[number];
+  // One JSON object per line (LOG_FORMAT=pretty for a terminal), from the first line on.
+  const logger = new JsonLogger(readLoggerSettings(env));
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(),
     new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
     {
-      logger: LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1),
+      logger,
       abortOnError: false,
       // Body parsing is ours (app.setup.ts): errors answer in the caller's protocol.
       bodyParser: false,

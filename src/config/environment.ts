@@ -2,9 +2,13 @@ import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { AirflowEnvironment } from './airflow.config';
 import { Environment } from './env.validation';
+import { HealthEnvironment } from './health.config';
+import { LoggingEnvironment } from './logging.config';
+import { MetricsEnvironment } from './metrics.config';
 import { MlflowEnvironment } from './mlflow.config';
 import { ModelsEnvironment } from './models.config';
 import { ServerEnvironment } from './server.config';
+import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
 import { UpstreamEnvironment } from './upstream.config';
 
@@ -16,6 +20,10 @@ export const ENVIRONMENT_CLASSES = [
   AirflowEnvironment,
   ModelsEnvironment,
   TrainingEnvironment,
+  HealthEnvironment,
+  ShutdownEnvironment,
+  LoggingEnvironment,
+  MetricsEnvironment,
 ] as const;
 
 /**

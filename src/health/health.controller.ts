@@ -1,11 +1,17 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, UseFilters } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
+import { HealthCheckExceptionFilter } from './health-check.filter';
+import { TopologyService } from './topology.service';
 
 @ApiTags('health')
 @Controller('health')
+@UseFilters(HealthCheckExceptionFilter)
 export class HealthController {
-  constructor(private readonly health: HealthCheckService) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly topology: TopologyService,
+  ) {}
 
   /** Liveness is the process alone: a dependency down must never get us restarted. */
   @Get('live')
@@ -13,5 +19,27 @@ export class HealthController {
   @ApiOperation({ summary: 'Liveness: the process answers; never checks a dependency' })
   live(): Promise<HealthCheckResult> {
     return this.health.check([]);
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({
+    summary:
+      'Readiness: 200 when the models of MODELS serve and the instance is not draining ' +
+      '(and MLflow / Airflow are up, if READINESS_REQUIRES_* say so); else 503',
+  })
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check(this.topology.readinessChecks());
+  }
+
+  @Get('topology')
+  @HealthCheck()
+  @ApiOperation({
+    summary:
+      'The three servers from the last background check: status, latency, last success, ' +
+      'and for a failure its kind and a hint; 503 when any is down',
+  })
+  topologyCheck(): Promise<HealthCheckResult> {
+    return this.health.check(this.topology.topologyChecks());
   }
 }

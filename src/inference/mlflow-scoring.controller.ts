@@ -14,6 +14,7 @@ import type { FastifyReply } from 'fastify';
 import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
 import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
 import { SERVICE_VERSION } from '../common/version';
+import { LifecycleState } from '../health/lifecycle.state';
 import { ModelNotReadyError } from '../models/model.errors';
 import { ModelReference, parseModelReference, versionReference } from '../models/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
@@ -30,11 +31,13 @@ export class MlflowScoringController {
   constructor(
     private readonly inference: InferenceService,
     private readonly registry: ModelRegistry,
+    private readonly lifecycle: LifecycleState,
   ) {}
 
   @Get('ping')
   @ApiOperation({ summary: 'MLflow scoring: 200 once the models of MODELS are loaded' })
   ping(): string {
+    if (this.lifecycle.draining) throw new ModelNotReadyError('(server)', 'shutting down');
     if (!this.registry.pinnedReady) throw new ModelNotReadyError('(MODELS)', 'still loading');
     return '\n';
   }

@@ -3,6 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
+import { LifecycleState } from '../health/lifecycle.state';
 import {
   ModelReference,
   formatModelReference,
@@ -30,6 +31,7 @@ export class OpenInferenceController {
   constructor(
     private readonly inference: InferenceService,
     private readonly registry: ModelRegistry,
+    private readonly lifecycle: LifecycleState,
   ) {}
 
   @Get()
@@ -47,7 +49,8 @@ export class OpenInferenceController {
   @Get('health/ready')
   @ApiOperation({ summary: 'Server ready: every model of MODELS loaded' })
   ready(@Res() reply: FastifyReply): void {
-    void reply.status(this.registry.pinnedReady ? 200 : 400).send();
+    const ready = this.registry.pinnedReady && !this.lifecycle.draining;
+    void reply.status(ready ? 200 : 400).send();
   }
 
   @Get('models/:name')

@@ -12,22 +12,25 @@ export function mlflowAuthHeaders(config: MlflowConfig): Record<string, string> 
   return config.token ? { Authorization: `Bearer ${config.token}` } : {};
 }
 
+/** The client's options from configuration (also used by the doctor command). */
+export function mlflowClientOptions(config: MlflowConfig, upstream: UpstreamConfig): MlflowClientOptions {
+  const headers = mlflowAuthHeaders(config);
+  return {
+    baseUrl: config.trackingUri,
+    timeoutMs: config.timeoutMs,
+    insecureTls: config.insecureTls,
+    retry: upstream.retryPolicy(config.maxRetries),
+    artifactDownloadTimeoutMs: config.artifactDownloadTimeoutMs,
+    authorize: () => Promise.resolve(headers),
+  };
+}
+
 @Module({
   providers: [
     {
       provide: MLFLOW_HTTP_OPTIONS,
       inject: [mlflowConfig.KEY, upstreamConfig.KEY],
-      useFactory: (config: MlflowConfig, upstream: UpstreamConfig): MlflowClientOptions => {
-        const headers = mlflowAuthHeaders(config);
-        return {
-          baseUrl: config.trackingUri,
-          timeoutMs: config.timeoutMs,
-          insecureTls: config.insecureTls,
-          retry: upstream.retryPolicy(config.maxRetries),
-          artifactDownloadTimeoutMs: config.artifactDownloadTimeoutMs,
-          authorize: () => Promise.resolve(headers),
-        };
-      },
+      useFactory: mlflowClientOptions,
     },
     MlflowClient,
   ],

@@ -1,4 +1,4 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, LoggerService } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
@@ -40,8 +40,16 @@ export interface RunningServer {
   url: string;
 }
 
+export interface StartOptions {
+  /** The app's logger, e.g. a JsonLogger writing into an array; errors and warnings to the console by default. */
+  logger?: LoggerService;
+}
+
 /** The real server (main.ts's setup) listening on a free loopback port. */
-export async function startServer(env: Record<string, string>): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string>,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const saved = { ...process.env };
   Object.assign(process.env, { LOG_LEVEL: 'warn', ...env });
   try {
@@ -50,7 +58,7 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
       moduleRef.createNestApplication<NestFastifyApplication>(
         new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
         {
-          logger: ['error', 'warn'],
+          logger: options.logger ?? ['error', 'warn'],
           bodyParser: false,
         },
       ),

@@ -2,8 +2,13 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { SeededModel } from './stack';
 
-/** Where global-setup tells the test files how to reach the shared servers. */
-export const STACK_FILE = path.resolve(__dirname, '../../.cache/stack.json');
+/**
+ * Where global-setup tells the test files how to reach the shared servers.
+ * MODELGATE_STACK_FILE gives a run its own file, so two runs in one work tree
+ * do not remove each other's.
+ */
+export const STACK_FILE =
+  process.env.MODELGATE_STACK_FILE ?? path.resolve(__dirname, '../../.cache/stack.json');
 
 /** Short, so the token renewal test sees a real expiry within the run. */
 export const TOKEN_LIFETIME_SECONDS = 20;

@@ -1,0 +1,195 @@
+import { LogLevel, LoggerService } from '@nestjs/common';
+import type { LogFormat } from '../../config/logging.config';
+import { redactText, redactValue } from './redact';
+import { requestContext } from './request-context';
+
+/** Nest's levels, most severe first; LOG_LEVEL keeps that level and every one above it. */
+const ORDER: readonly LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** The level names log shippers expect (Nest's `log` is everyone else's `info`). */
+const NAMES: Record<LogLevel, string> = {
+  fatal: 'fatal',
+  error: 'error',
+  warn: 'warn',
+  log: 'info',
+  debug: 'debug',
+  verbose: 'trace',
+};
+
+const COLOURS: Record<LogLevel, string> = {
+  fatal: '\x1b[35m',
+  error: '\x1b[31m',
+  warn: '\x1b[33m',
+  log: '\x1b[32m',
+  debug: '\x1b[36m',
+  verbose: '\x1b[90m',
+};
+
+export interface JsonLoggerOptions {
+  format: LogFormat;
+  /** The least severe level written (LOG_LEVEL). */
+  level: LogLevel;
+  /** Where lines go; stdout by default. */
+  write?: (line: string) => void;
+  now?: () => Date;
+}
+
+/** One log line before it is written. */
+export interface LogRecord {
+  time: string;
+  level: string;
+  context?: string;
+  msg: string;
+  requestId?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Nest's LoggerService writing one JSON object per line (`LOG_FORMAT=json`) or
+ * a readable line (`pretty`). Each line carries the id of the request being
+ * served, when there is one. A message may be an object: its fields become the
+ * line's fields (`logger.log({ msg: 'loaded', model, ms })`). Text and fields
+ * go through a redaction of anything that looks like a credential.
+ */
+export class JsonLogger implements LoggerService {
+  private enabled: Set<LogLevel>;
+  private readonly write: (line: string) => void;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: JsonLoggerOptions) {
+    this.enabled = levelsFrom(options.level);
+    this.write = options.write ?? ((line) => process.stdout.write(line));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.emit('log', message, params);
+  }
+
+  error(message: unknown, ...params: unknown[]): void {
+    this.emit('error', message, params, true);
+  }
+
+  warn(message: unknown, ...params: unknown[]): void {
+    this.emit('warn', message, params);
+  }
+
+  debug(message: unknown, ...params: unknown[]): void {
+    this.emit('debug', message, params);
+  }
+
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.emit('verbose', message, params);
+  }
+
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.emit('fatal', message, params, true);
+  }
+
+  setLogLevels(levels: LogLevel[]): void {
+    this.enabled = new Set(levels);
+  }
+
+  isEnabled(level: LogLevel): boolean {
+    return this.enabled.has(level);
+  }
+
+  /** The record a call would write; exposed for tests. */
+  record(level: LogLevel, message: unknown, params: unknown[], withStack = false): LogRecord {
+    const rest = [...params];
+    // Nest passes the context last, as a string (Logger instances always do).
+    const context =
+      rest.length > 0 && typeof rest[rest.length - 1] === 'string'
+        ? (rest.pop() as string)
+        : undefined;
+    const record: LogRecord = { time: this.now().toISOString(), level: NAMES[level], msg: '' };
+    if (context) record.context = context;
+    const requestId = requestContext.getStore()?.requestId;
+    if (requestId) record.requestId = requestId;
+
+    Object.assign(record, describe(message));
+    for (const param of rest) {
+      if (typeof param === 'string' && withStack) record.stack = param;
+      else if (param instanceof Error) record.err = errorFields(param);
+      else if (param && typeof param === 'object') Object.assign(record, redactValue(param));
+      else if (typeof param === 'string' || typeof param === 'number' || typeof param === 'boolean')
+        record.msg = `${record.msg} ${param}`;
+    }
+    if (typeof record.stack === 'string') record.stack = redactText(record.stack);
+    return record;
+  }
+
+  private emit(level: LogLevel, message: unknown, params: unknown[], withStack = false): void {
+    if (!this.enabled.has(level)) return;
+    const record = this.record(level, message, params, withStack);
+    this.write(this.options.format === 'json' ? `${safeJson(record)}\n` : pretty(level, record));
+  }
+}
+
+/** The levels LOG_LEVEL turns on. */
+export function levelsFrom(level: LogLevel): Set<LogLevel> {
+  const index = ORDER.indexOf(level);
+  return new Set(ORDER.slice(0, index < 0 ? ORDER.indexOf('log') + 1 : index + 1));
+}
+
+function describe(message: unknown): Partial<LogRecord> {
+  if (message instanceof Error) {
+    return { msg: redactText(message.message), err: errorFields(message) };
+  }
+  if (message && typeof message === 'object') {
+    const fields = redactValue(message) as Record<string, unknown>;
+    const { msg, message: text, ...rest } = fields;
+    const line = typeof msg === 'string' ? msg : typeof text === 'string' ? text : '';
+    return { ...rest, msg: line };
+  }
+  return { msg: redactText(String(message)) };
+}
+
+function errorFields(error: Error): Record<string, unknown> {
+  return {
+    name: error.name,
+    message: redactText(error.message),
+    stack: error.stack ? redactText(error.stack) : undefined,
+  };
+}
+
+function safeJson(record: LogRecord): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    // A circular or BigInt field: keep the line, lose the fields.
+    return JSON.stringify({
+      time: record.time,
+      level: record.level,
+      context: record.context,
+      msg: record.msg,
+      requestId: record.requestId,
+    });
+  }
+}
+
+function pretty(level: LogLevel, record: LogRecord): string {
+  const { time, level: name, context, msg, requestId, stack, ...fields } = record;
+  const colour = process.stdout.isTTY ? COLOURS[level] : '';
+  const reset = colour ? '\x1b[0m' : '';
+  const extra = Object.entries(fields)
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : safeField(value)}`)
+    .join(' ');
+  const parts = [
+    time,
+    `${colour}${name.toUpperCase().padEnd(5)}${reset}`,
+    context ? `[${context}]` : '',
+    msg,
+    extra,
+    requestId ? `(${requestId})` : '',
+  ].filter(Boolean);
+  return `${parts.join(' ')}\n${typeof stack === 'string' ? `${stack}\n` : ''}`;
+}
+
+function safeField(value: unknown): string {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}

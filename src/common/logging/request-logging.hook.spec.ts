@@ -1,0 +1,102 @@
+import { Logger } from '@nestjs/common';
+import Fastify, { FastifyInstance } from 'fastify';
+import { JsonLogger } from './json.logger';
+import { registerRequestLogging } from './request-logging.hook';
+
+describe('registerRequestLogging', () => {
+  let lines: Record<string, unknown>[];
+  let sut: FastifyInstance;
+
+  async function app(requestBodies = false): Promise<FastifyInstance> {
+    const fastify = Fastify();
+    registerRequestLogging(fastify, { requestBodies });
+    fastify.post('/v1/models/:ref/invocations', (_request, reply) => {
+      new Logger('Handler').log('predicting');
+      void reply.header('x-model-name', 'iris').header('x-model-version', '3');
+      return { ok: true };
+    });
+    fastify.get('/health/ready', () => ({ status: 'ok' }));
+    await fastify.ready();
+    return fastify;
+  }
+
+  beforeEach(async () => {
+    lines = [];
+    Logger.overrideLogger(
+      new JsonLogger({
+        format: 'json',
+        level: 'debug',
+        write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+      }),
+    );
+    sut = await app();
+  });
+
+  afterEach(async () => {
+    await sut.close();
+    Logger.overrideLogger(false);
+  });
+
+  const requestLines = () => lines.filter((l) => l.msg === 'request');
+
+  it('returns the caller’s X-Request-Id and logs every line of the request with it', async () => {
+    const reply = await sut.inject({
+      method: 'POST',
+      url: '/v1/models/iris@champion/invocations?token=secret-q',
+      headers: { 'x-request-id': 'abc-1', authorization: 'Bearer very-secret-token' },
+      payload: { inputs: [[1, 2, 3, 4]] },
+    });
+
+    expect(reply.headers['x-request-id']).toBe('abc-1');
+    expect(lines.find((l) => l.msg === 'predicting')).toMatchObject({ requestId: 'abc-1' });
+    expect(requestLines()).toEqual([
+      expect.objectContaining({
+        level: 'info',
+        context: 'Http',
+        requestId: 'abc-1',
+        method: 'POST',
+        route: '/v1/models/:ref/invocations',
+        path: '/v1/models/iris@champion/invocations',
+        status: 200,
+        ms: expect.any(Number),
+        model: 'iris',
+        version: '3',
+      }),
+    ]);
+    const all = JSON.stringify(lines);
+    expect(all).not.toContain('very-secret-token');
+    expect(all).not.toContain('secret-q');
+    expect(all).not.toContain('inputs');
+  });
+
+  it('makes an id when the caller sends none', async () => {
+    const reply = await sut.inject({ method: 'GET', url: '/health/ready' });
+
+    expect(reply.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestLines()[0]).toMatchObject({
+      level: 'debug',
+      requestId: reply.headers['x-request-id'],
+    });
+  });
+
+  it('logs a request to no route under the route "unmatched"', async () => {
+    await sut.inject({ method: 'GET', url: '/no/such/thing' });
+
+    expect(requestLines()[0]).toMatchObject({ route: 'unmatched', status: 404 });
+  });
+
+  it('adds the body, redacted, when LOG_REQUEST_BODIES is on', async () => {
+    const withBodies = await app(true);
+    try {
+      await withBodies.inject({
+        method: 'POST',
+        url: '/v1/models/iris/invocations',
+        payload: { inputs: [[1]], password: 'pw-in-body' },
+      });
+    } finally {
+      await withBodies.close();
+    }
+
+    expect(requestLines()[0].body).toEqual({ inputs: [[1]], password: '[redacted]' });
+  });
+});

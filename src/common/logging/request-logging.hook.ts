@@ -1,0 +1,107 @@
+import { Logger } from '@nestjs/common';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { redactValue } from './redact';
+import {
+  REQUEST_ID_HEADER,
+  RequestContext,
+  requestContext,
+  requestIdFrom,
+} from './request-context';
+
+export interface RequestLoggingOptions {
+  /** Add the request body (redacted, cut to BODY_LOG_LIMIT characters) to the line. */
+  requestBodies: boolean;
+}
+
+/** Characters of a body kept in a log line. */
+const BODY_LOG_LIMIT = 4096;
+
+/** Load balancers, scrapers and the status page call these every few seconds: their lines are debug. */
+const QUIET_ROUTES = new Set([
+  '/',
+  '/status',
+  '/health/live',
+  '/health/ready',
+  '/health/topology',
+  '/metrics',
+  '/ping',
+  '/v2/health/live',
+  '/v2/health/ready',
+]);
+
+const CONTEXT = Symbol('requestContext');
+type WithContext = FastifyRequest & { [CONTEXT]?: RequestContext };
+
+/**
+ * Gives every request an id (the caller's `X-Request-Id`, or a new one), sends
+ * it back in the response, makes it part of every log line written while the
+ * request is served, and logs one line per request: method, route, path,
+ * status, duration — never headers (Authorization travels there), never the
+ * query string, and no body unless LOG_REQUEST_BODIES is on.
+ */
+export function registerRequestLogging(
+  fastify: FastifyInstance,
+  options: RequestLoggingOptions,
+): void {
+  const logger = new Logger('Http');
+
+  fastify.addHook('onRequest', (request: WithContext, reply, done) => {
+    const context: RequestContext = {
+      requestId: requestIdFrom(request.headers[REQUEST_ID_HEADER]),
+    };
+    request[CONTEXT] = context;
+    void reply.header(REQUEST_ID_HEADER, context.requestId);
+    requestContext.run(context, done);
+  });
+
+  // Body parsing runs on the socket's callbacks, outside the context entered
+  // above: enter it again for the handler and everything it awaits.
+  fastify.addHook('preHandler', (request: WithContext, _reply, done) => {
+    if (request[CONTEXT]) requestContext.enterWith(request[CONTEXT]);
+    done();
+  });
+
+  fastify.addHook('onResponse', (request: WithContext, reply, done) => {
+    const line = requestLine(request, reply, options);
+    const level = QUIET_ROUTES.has(line.route) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'log';
+    logger[level](line);
+    done();
+  });
+}
+
+/** The request's log line: what happened, never what was sent. */
+export function requestLine(
+  request: FastifyRequest & { [CONTEXT]?: RequestContext },
+  reply: FastifyReply,
+  options: RequestLoggingOptions,
+): Record<string, unknown> & { route: string } {
+  const line: Record<string, unknown> & { route: string } = {
+    msg: 'request',
+    requestId: request[CONTEXT]?.requestId,
+    method: request.method,
+    route: routeOf(request),
+    path: request.url.split('?')[0],
+    status: reply.statusCode,
+    ms: Math.round(reply.elapsedTime * 100) / 100,
+  };
+  const model = reply.getHeader('x-model-name');
+  const version = reply.getHeader('x-model-version');
+  if (model !== undefined) line.model = String(model);
+  if (version !== undefined) line.version = String(version);
+  if (options.requestBodies && request.body !== undefined) line.body = bodyForLog(request.body);
+  return line;
+}
+
+/** The route pattern (`/v1/models/:ref/invocations`), or `unmatched` for a 404 on no route. */
+export function routeOf(request: FastifyRequest): string {
+  return request.routeOptions?.url ?? 'unmatched';
+}
+
+function bodyForLog(body: unknown): unknown {
+  if (Buffer.isBuffer(body)) return `[${body.length} bytes]`;
+  const safe = redactValue(body);
+  const text = typeof safe === 'string' ? safe : JSON.stringify(safe);
+  return text.length > BODY_LOG_LIMIT
+    ? `${text.slice(0, BODY_LOG_LIMIT)}… [${text.length} characters]`
+    : safe;
+}

@@ -1,0 +1,178 @@
+import { UpstreamError } from '../common/upstream/upstream.error';
+import { CheckFailure, FailureKind } from './health.types';
+
+/** A check that did not settle within HEALTH_CHECK_TIMEOUT. */
+export class CheckTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms`);
+    this.name = CheckTimeoutError.name;
+  }
+}
+
+/** A dependency that answered, but reported some of its parts unhealthy (Airflow's scheduler…). */
+export class UnhealthyComponentError extends Error {
+  constructor(readonly components: string[]) {
+    super(`unhealthy: ${components.join(', ')}`);
+    this.name = UnhealthyComponentError.name;
+  }
+}
+
+/** The dependency answered something that is not what it would answer. */
+export class InvalidResponseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = InvalidResponseError.name;
+  }
+}
+
+/** Which dependency failed and how it is configured, for the hint's wording. */
+export interface FailureContext {
+  /** `mlflow`, `airflow`, or another dependency's key. */
+  dependency: string;
+  displayName: string;
+  /** Base URL the dependency is reached at, without credentials. */
+  target: string;
+  timeoutMs?: number;
+}
+
+/** The settings a hint points an operator to, per dependency. */
+interface Settings {
+  url: string;
+  credentials: string;
+  insecureTls: string;
+  start: (port: string) => string;
+}
+
+const SETTINGS: Record<string, Settings> = {
+  mlflow: {
+    url: 'MLFLOW_TRACKING_URI',
+    credentials: 'MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD (or MLFLOW_TRACKING_TOKEN)',
+    insecureTls: 'MLFLOW_TRACKING_INSECURE_TLS=true',
+    start: (port) => `mlflow server --host 0.0.0.0 --port ${port}`,
+  },
+  airflow: {
+    url: 'AIRFLOW_BASE_URL',
+    credentials: 'AIRFLOW_USERNAME / AIRFLOW_PASSWORD',
+    insecureTls: 'AIRFLOW_INSECURE_TLS=true',
+    start: (port) => `airflow api-server --port ${port}, or airflow standalone`,
+  },
+};
+
+/**
+ * Maps what a check threw to a failure kind and a hint an operator can act
+ * on, in the words of the deployment guide's troubleshooting: "connection
+ * refused" means not running or a firewall, a timeout means the network path
+ * or security groups, and so on.
+ */
+export function classifyFailure(error: unknown, context: FailureContext): CheckFailure {
+  const kind = kindOf(error);
+  return { kind, hint: hintFor(kind, error, context), message: messageOf(error) };
+}
+
+function kindOf(error: unknown): FailureKind {
+  if (error instanceof CheckTimeoutError) return 'timeout';
+  if (error instanceof UnhealthyComponentError) return 'unhealthy_component';
+  if (error instanceof InvalidResponseError) return 'invalid_response';
+  if (error instanceof UpstreamError) {
+    switch (error.reason) {
+      case 'connection_refused':
+      case 'connection_reset':
+      case 'timeout':
+      case 'dns':
+      case 'tls':
+      case 'network':
+      case 'unauthorized':
+      case 'forbidden':
+      case 'rejected_host':
+      case 'not_found':
+      case 'rate_limited':
+      case 'server_error':
+        return error.reason;
+      case 'invalid_request':
+      case 'conflict':
+        return 'invalid_response';
+    }
+  }
+  return 'unknown';
+}
+
+function hintFor(kind: FailureKind, error: unknown, context: FailureContext): string {
+  const name = context.displayName;
+  const { host, hostname, port } = address(context.target);
+  const settings = SETTINGS[context.dependency];
+  const urlSetting = settings?.url ?? `the ${name} URL setting`;
+  switch (kind) {
+    case 'connection_refused':
+      return (
+        `${name} is not running on ${host}, or a firewall blocks port ${port}: ` +
+        (settings ? `start it (${settings.start(port)}) and ` : '') +
+        `check that ${urlSetting} names the right host and port`
+      );
+    case 'timeout':
+      return (
+        `${name} at ${host} did not answer` +
+        (context.timeoutMs ? ` within ${context.timeoutMs} ms` : '') +
+        `: check security groups / firewall rules and the network path from this server to port ${port}, ` +
+        `and whether ${name} is overloaded`
+      );
+    case 'dns':
+      return `The host name ${hostname} does not resolve from this server: check ${urlSetting}, /etc/hosts and DNS`;
+    case 'tls':
+      return (
+        `The TLS handshake with ${host} failed (certificate expired, self-signed, or issued for another name): ` +
+        `fix the certificate or add its CA with NODE_EXTRA_CA_CERTS` +
+        (settings ? `; ${settings.insecureTls} skips the check, for testing only` : '')
+      );
+    case 'network':
+      return `${host} is unreachable from this server: check routes, VPN and security groups`;
+    case 'connection_reset':
+      return `The connection to ${host} was cut while ${name} answered: a proxy or load balancer in between may drop it, or ${name} crashed; see its logs`;
+    case 'unauthorized':
+      return settings
+        ? `${name} refused the credentials: check ${settings.credentials} against the users ${name} knows`
+        : `${name} refused the credentials`;
+    case 'forbidden':
+      return `${name} accepted the credentials but refuses this call: give the user read access to the registry / DAGs`;
+    case 'rejected_host':
+      return (
+        `${name} rejected the Host header "${host}" (its /health still says OK): start ${name} with ` +
+        `--allowed-hosts including ${hostname},${hostname}:* (MLFLOW_SERVER_ALLOWED_HOSTS), ` +
+        `or reach it by a name it already allows`
+      );
+    case 'not_found':
+      return `${context.target} answered 404: it is not ${name}'s API; check ${urlSetting}, including any path prefix`;
+    case 'rate_limited':
+      return `${name} is rate limiting this server (429): raise its limits or HEALTH_CHECK_INTERVAL`;
+    case 'server_error': {
+      const status = error instanceof UpstreamError && error.status ? ` ${error.status}` : '';
+      return `${name} answered${status}: see its logs (a proxy in front answers 502/503 while ${name} is down or starting)`;
+    }
+    case 'invalid_response':
+      return `${context.target} answered, but not as ${name} does: check ${urlSetting}`;
+    case 'unhealthy_component': {
+      const parts =
+        error instanceof UnhealthyComponentError ? error.components.join(', ') : 'a component';
+      return (
+        `${name} is up but reports ${parts} unhealthy: check that those processes run ` +
+        `(scheduler, triggerer, dag-processor) and reach the metadata database`
+      );
+    }
+    default:
+      return `Unexpected failure checking ${name}: see this server's log`;
+  }
+}
+
+/** host:port (port filled from the scheme) and the bare host name of a URL. */
+function address(target: string): { host: string; hostname: string; port: string } {
+  try {
+    const url = new URL(target);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return { host: `${url.hostname}:${port}`, hostname: url.hostname, port };
+  } catch {
+    return { host: target, hostname: target, port: '?' };
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

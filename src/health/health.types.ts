@@ -1,0 +1,72 @@
+import type { HealthIndicatorResult } from '@nestjs/terminus';
+
+/**
+ * Why a dependency's check failed, worded after the deployment guide's
+ * troubleshooting section. The first kinds come from the network and HTTP
+ * layers; the last from what the dependency or this process reported.
+ */
+export type FailureKind =
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'timeout'
+  | 'dns'
+  | 'tls'
+  | 'network'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'rejected_host'
+  | 'not_found'
+  | 'rate_limited'
+  | 'server_error'
+  | 'invalid_response'
+  | 'unhealthy_component'
+  | 'not_checked_yet'
+  | 'models_not_ready'
+  | 'model_load_failed'
+  | 'draining'
+  | 'unknown';
+
+export interface CheckFailure {
+  kind: FailureKind;
+  /** What an operator should look at, as a troubleshooting guide would say it. */
+  hint: string;
+  /** The error as it happened (no credentials: upstream errors never carry them). */
+  message: string;
+}
+
+/** The last known state of one dependency, as the probes and the status page show it. */
+export interface DependencyReport {
+  /** Key in the topology: `mlflow`, `airflow`, `api`, later `redis`. */
+  name: string;
+  displayName: string;
+  /** Where it is reached (base URL without credentials), or `this process`. */
+  target: string;
+  status: 'up' | 'down';
+  /** When the last check finished; absent before the first one. */
+  checkedAt?: string;
+  latencyMs?: number;
+  lastSuccess?: string;
+  consecutiveFailures: number;
+  /** What the check saw: versions, components, models. */
+  details: Record<string, unknown>;
+  failure?: CheckFailure;
+}
+
+/**
+ * One remote dependency the background job checks (MLflow, Airflow; Redis
+ * when distributed mode lands: a `redis.health.ts` implementing this, listed
+ * in health.module.ts's DEPENDENCY_INDICATORS factory).
+ *
+ * `check` resolves with terminus's result under its `name`: `up` with the
+ * details to show, or `down` with the details seen so far and a `failure`.
+ * It may also throw; the job classifies what it throws. It must not retry:
+ * a check reports the first failure, the job tries again next interval.
+ */
+export interface DependencyIndicator {
+  readonly name: string;
+  readonly displayName: string;
+  readonly target: string;
+  check(): Promise<HealthIndicatorResult>;
+}
+
+export const DEPENDENCY_INDICATORS = Symbol('DEPENDENCY_INDICATORS');

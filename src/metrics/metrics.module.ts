@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ModelsModule } from '../models/models.module';
+import { MetricsController } from './metrics.controller';
+import { MetricsService } from './metrics.service';
+import { ModelMetricsObserver } from './model-metrics.observer';
+
+@Module({
+  imports: [ModelsModule],
+  controllers: [MetricsController],
+  providers: [MetricsService, ModelMetricsObserver],
+  exports: [MetricsService],
+})
+export class MetricsModule {}

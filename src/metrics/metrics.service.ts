@@ -1,0 +1,247 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { MetricsConfig, metricsConfig } from '../config/metrics.config';
+
+/** One sample a gauge source reports at scrape time. */
+export interface GaugeSample {
+  labels?: Record<string, string>;
+  value: number;
+}
+
+const PREFIX = 'modelgate_';
+
+/** Seconds. Predictions on a loaded ONNX model take a millisecond or so; a cold load takes seconds. */
+const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LOAD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const CHECK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Rows in one prediction request. */
+const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000];
+
+/**
+ * The Prometheus registry of this process and every metric in it, with one
+ * method per thing that happened. Its own registry, not prom-client's global
+ * one, so two apps in one process (tests) do not share counts. With
+ * METRICS_ENABLED=false every method does nothing and /metrics is a 404.
+ */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly enabled: boolean;
+
+  private readonly httpRequests: Counter<'method' | 'route' | 'status' | 'model' | 'version'>;
+  private readonly httpDuration: Histogram<'method' | 'route' | 'status' | 'model' | 'version'>;
+  private readonly predictionRows: Counter<'model' | 'version'>;
+  private readonly batchRows: Histogram<'model'>;
+  private readonly inFlight: Gauge<'model'>;
+  private readonly modelLoads: Counter<'model' | 'outcome'>;
+  private readonly modelLoadDuration: Histogram<'outcome'>;
+  private readonly modelSwaps: Counter<'model' | 'outcome'>;
+  private readonly modelSwapDuration: Histogram<'outcome'>;
+  private readonly dependencyUp: Gauge<'dependency'>;
+  private readonly dependencyChecks: Counter<'dependency' | 'outcome' | 'kind'>;
+  private readonly dependencyDuration: Histogram<'dependency'>;
+  private readonly dependencyLastSuccess: Gauge<'dependency'>;
+  private readonly upstreamRequests: Counter<'service' | 'caller'>;
+
+  constructor(@Inject(metricsConfig.KEY) config: MetricsConfig) {
+    this.enabled = config.enabled;
+    const registers = [this.registry];
+    const http = ['method', 'route', 'status', 'model', 'version'] as const;
+    this.httpRequests = new Counter({
+      name: `${PREFIX}http_requests_total`,
+      help: 'HTTP requests answered, by route pattern, status and the model version that answered',
+      labelNames: http,
+      registers,
+    });
+    this.httpDuration = new Histogram({
+      name: `${PREFIX}http_request_duration_seconds`,
+      help: 'Time from receiving a request to the end of its answer',
+      labelNames: http,
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    this.predictionRows = new Counter({
+      name: `${PREFIX}prediction_rows_total`,
+      help: 'Rows predicted',
+      labelNames: ['model', 'version'],
+      registers,
+    });
+    this.batchRows = new Histogram({
+      name: `${PREFIX}prediction_batch_rows`,
+      help: 'Rows per model call (no server-side batcher yet: one request is one batch)',
+      labelNames: ['model'],
+      buckets: ROW_BUCKETS,
+      registers,
+    });
+    this.inFlight = new Gauge({
+      name: `${PREFIX}prediction_queue_depth`,
+      help: 'Predictions in flight per model (no batching queue yet: requests running now)',
+      labelNames: ['model'],
+      registers,
+    });
+    this.modelLoads = new Counter({
+      name: `${PREFIX}model_loads_total`,
+      help: 'Model version loads (download, load, warm-up), by outcome',
+      labelNames: ['model', 'outcome'],
+      registers,
+    });
+    this.modelLoadDuration = new Histogram({
+      name: `${PREFIX}model_load_duration_seconds`,
+      help: 'Time to download, load and warm up one model version',
+      labelNames: ['outcome'],
+      buckets: LOAD_BUCKETS,
+      registers,
+    });
+    this.modelSwaps = new Counter({
+      name: `${PREFIX}model_swaps_total`,
+      help: 'Hot swaps to a new version: swapped, or failed (the old version keeps serving)',
+      labelNames: ['model', 'outcome'],
+      registers,
+    });
+    this.modelSwapDuration = new Histogram({
+      name: `${PREFIX}model_swap_duration_seconds`,
+      help: 'Time from finding a new version to serving it (its load included)',
+      labelNames: ['outcome'],
+      buckets: LOAD_BUCKETS,
+      registers,
+    });
+    this.dependencyUp = new Gauge({
+      name: `${PREFIX}dependency_up`,
+      help: 'Last background check of a dependency: 1 up, 0 down',
+      labelNames: ['dependency'],
+      registers,
+    });
+    this.dependencyChecks = new Counter({
+      name: `${PREFIX}dependency_checks_total`,
+      help: 'Background dependency checks, by outcome and failure kind',
+      labelNames: ['dependency', 'outcome', 'kind'],
+      registers,
+    });
+    this.dependencyDuration = new Histogram({
+      name: `${PREFIX}dependency_check_duration_seconds`,
+      help: 'Time one background dependency check took',
+      labelNames: ['dependency'],
+      buckets: CHECK_BUCKETS,
+      registers,
+    });
+    this.dependencyLastSuccess = new Gauge({
+      name: `${PREFIX}dependency_last_success_timestamp_seconds`,
+      help: 'When a dependency last passed its check (Unix time)',
+      labelNames: ['dependency'],
+      registers,
+    });
+    this.upstreamRequests = new Counter({
+      name: `${PREFIX}upstream_requests_total`,
+      help: 'HTTP requests sent to MLflow and Airflow, by caller',
+      labelNames: ['service', 'caller'],
+      registers,
+    });
+    if (this.enabled) {
+      collectDefaultMetrics({ register: this.registry });
+    }
+  }
+
+  httpRequest(
+    labels: { method: string; route: string; status: number; model?: string; version?: string },
+    seconds: number,
+  ): void {
+    if (!this.enabled) return;
+    const values = {
+      method: labels.method,
+      route: labels.route,
+      status: String(labels.status),
+      model: labels.model ?? '',
+      version: labels.version ?? '',
+    };
+    this.httpRequests.inc(values);
+    this.httpDuration.observe(values, seconds);
+  }
+
+  predictionStarted(model: string): void {
+    if (this.enabled) this.inFlight.inc({ model });
+  }
+
+  predictionFinished(model: string, version: string, rows: number | undefined): void {
+    if (!this.enabled) return;
+    this.inFlight.dec({ model });
+    if (rows !== undefined) {
+      this.predictionRows.inc({ model, version }, rows);
+      this.batchRows.observe({ model }, rows);
+    }
+  }
+
+  modelLoaded(model: string, outcome: 'loaded' | 'failed', seconds: number): void {
+    if (!this.enabled) return;
+    this.modelLoads.inc({ model, outcome });
+    this.modelLoadDuration.observe({ outcome }, seconds);
+  }
+
+  modelSwapped(model: string, outcome: 'swapped' | 'failed', seconds: number): void {
+    if (!this.enabled) return;
+    this.modelSwaps.inc({ model, outcome });
+    this.modelSwapDuration.observe({ outcome }, seconds);
+  }
+
+  dependencyChecked(
+    dependency: string,
+    up: boolean,
+    seconds: number,
+    kind: string | undefined,
+    lastSuccess: Date | undefined,
+  ): void {
+    if (!this.enabled) return;
+    this.dependencyUp.set({ dependency }, up ? 1 : 0);
+    this.dependencyChecks.inc({ dependency, outcome: up ? 'up' : 'down', kind: kind ?? '' });
+    this.dependencyDuration.observe({ dependency }, seconds);
+    if (lastSuccess) this.dependencyLastSuccess.set({ dependency }, lastSuccess.getTime() / 1000);
+  }
+
+  upstreamRequest(service: string, caller: string): void {
+    if (this.enabled) this.upstreamRequests.inc({ service, caller });
+  }
+
+  /**
+   * A gauge read at scrape time from state kept elsewhere (loaded models,
+   * readiness).
+   */
+  gaugeFrom(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    read: () => GaugeSample[],
+  ): void {
+    if (!this.enabled) return;
+    new Gauge({
+      name: `${PREFIX}${name}`,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const sample of read()) {
+          if (sample.labels) this.set(sample.labels, sample.value);
+          else this.set(sample.value);
+        }
+      },
+    });
+  }
+
+  /** A running total kept elsewhere (the model cache's hits…), read at scrape time. */
+  counterFrom(name: string, help: string, read: () => number): void {
+    if (!this.enabled) return;
+    new Counter({
+      name: `${PREFIX}${name}`,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(Math.max(0, read()));
+      },
+    });
+  }
+
+  /** The text exposition format, and its content type. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

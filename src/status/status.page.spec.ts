@@ -1,0 +1,127 @@
+import { renderStatusPage } from './status.page';
+import { StatusView } from './status.types';
+
+const NOW = '2025-03-01T12:00:00.000Z';
+
+function view(overrides: Partial<StatusView> = {}): StatusView {
+  return {
+    service: 'modelgate',
+    version: '1.2.3',
+    status: 'degraded',
+    ready: true,
+    generatedAt: NOW,
+    servers: [
+      {
+        name: 'api',
+        displayName: 'API server',
+        target: 'this process',
+        status: 'up',
+        consecutiveFailures: 0,
+        details: {
+          version: '1.2.3',
+          uptimeSeconds: 75,
+          inFlightRequests: 1,
+          models: [{ version: '3' }],
+        },
+      },
+      {
+        name: 'airflow',
+        displayName: 'Airflow',
+        target: 'http://airflow:8080',
+        status: 'down',
+        checkedAt: '2025-03-01T11:59:55.000Z',
+        latencyMs: 3.2,
+        consecutiveFailures: 4,
+        details: {},
+        failure: {
+          kind: 'connection_refused',
+          hint: 'Airflow is not running on airflow:8080',
+          message: 'airflow: GET /api/v2/version: connection refused (ECONNREFUSED)',
+        },
+      },
+    ],
+    models: [
+      {
+        reference: 'iris@champion',
+        pinned: true,
+        state: 'ready',
+        version: '3',
+        runtime: 'onnx',
+        flavor: 'onnx',
+        requests: 12,
+        loadedAt: '2025-03-01T11:58:00.000Z',
+      },
+    ],
+    reloads: [
+      {
+        at: '2025-03-01T11:59:00.000Z',
+        reference: 'iris@champion',
+        status: 'swapped',
+        from: '2',
+        to: '3',
+        trigger: 'airflow callback',
+      },
+    ],
+    ...overrides,
+  };
+}
+
+describe('renderStatusPage', () => {
+  const options = { refreshSeconds: 5, nonce: 'n0nce' };
+
+  it('shows each server with its state, the failure kind and hint', () => {
+    const html = renderStatusPage(view(), options);
+
+    expect(html).toContain('data-server="airflow" data-state="down"');
+    expect(html).toContain('Connection refused');
+    expect(html).toContain('Airflow is not running on airflow:8080');
+    expect(html).toContain('3.2 ms');
+    expect(html).toContain('5 s ago');
+    expect(html).toContain('Serving, with a dependency down');
+  });
+
+  it('lists loaded models and recent reloads', () => {
+    const html = renderStatusPage(view(), options);
+
+    expect(html).toContain('data-model="iris@champion"');
+    expect(html).toContain('v2 → v3');
+    expect(html).toContain('airflow callback');
+  });
+
+  it('has no external asset and one inline script, allowed by its nonce', () => {
+    const html = renderStatusPage(view(), options);
+
+    expect(html).not.toMatch(/<(link|img|iframe)\b/);
+    expect(html).not.toMatch(/src="/);
+    expect(html.match(/<script/g)).toHaveLength(1);
+    expect(html).toContain('<script nonce="n0nce">');
+    expect(html).toContain('<meta http-equiv="refresh" content="5">');
+  });
+
+  it('escapes text that comes from outside', () => {
+    const html = renderStatusPage(
+      view({
+        models: [
+          {
+            reference: '<img src=x onerror=alert(1)>',
+            pinned: false,
+            state: 'failed',
+            error: '"><b>',
+          },
+        ],
+      }),
+      options,
+    );
+
+    expect(html).not.toContain('<img src=x');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('&quot;&gt;&lt;b&gt;');
+  });
+
+  it('says when there is nothing to show', () => {
+    const html = renderStatusPage(view({ models: [], reloads: [] }), options);
+
+    expect(html).toContain('No model is loaded');
+    expect(html).toContain('No reload yet.');
+  });
+});

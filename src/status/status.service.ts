@@ -1,0 +1,50 @@
+import { Injectable } from '@nestjs/common';
+import { TopologyService } from '../health/topology.service';
+import { ModelRegistry } from '../models/model-registry.service';
+import { StatusView } from './status.types';
+
+/** Reloads shown on the page, newest first. */
+const RELOADS_SHOWN = 15;
+
+@Injectable()
+export class StatusService {
+  constructor(
+    private readonly topology: TopologyService,
+    private readonly registry: ModelRegistry,
+  ) {}
+
+  view(): StatusView {
+    const summary = this.topology.summary();
+    return {
+      service: summary.service,
+      version: summary.version,
+      status: summary.status,
+      ready: summary.ready,
+      generatedAt: new Date().toISOString(),
+      servers: this.topology.reports(),
+      models: this.registry.list().map((b) => ({
+        reference: b.key,
+        pinned: b.pinned,
+        state: b.state,
+        version: b.model?.version,
+        runtime: b.model?.runtime.kind,
+        flavor: b.model?.info.flavor,
+        requests: b.model?.requests,
+        loadedAt: b.model?.loadedAt.toISOString(),
+        error: b.lastError?.message,
+      })),
+      reloads: this.registry
+        .recentReloads()
+        .slice(0, RELOADS_SHOWN)
+        .map((r) => ({
+          at: r.at.toISOString(),
+          reference: r.reference,
+          status: r.status,
+          from: r.from,
+          to: r.to,
+          trigger: r.trigger,
+          error: r.error,
+        })),
+    };
+  }
+}

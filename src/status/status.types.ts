@@ -1,0 +1,32 @@
+import type { DependencyReport } from '../health/health.types';
+import type { ServiceStatus } from '../health/topology.service';
+
+/** Everything the status page shows, as plain data (the renderer is a pure function of it). */
+export interface StatusView {
+  service: string;
+  version: string;
+  status: ServiceStatus;
+  ready: boolean;
+  generatedAt: string;
+  servers: DependencyReport[];
+  models: {
+    reference: string;
+    pinned: boolean;
+    state: string;
+    version?: string;
+    runtime?: string;
+    flavor?: string;
+    requests?: number;
+    loadedAt?: string;
+    error?: string;
+  }[];
+  reloads: {
+    at: string;
+    reference: string;
+    status: string;
+    from?: string;
+    to?: string;
+    trigger: string;
+    error?: string;
+  }[];
+}

@@ -1,0 +1,51 @@
+import { runDoctor } from '../src/doctor';
+import { stackEnv } from './support/app';
+import { sharedStack } from './support/shared-stack';
+
+/** Runs the doctor with `env` over the process environment, restoring it after. */
+async function doctorWith(env: Record<string, string>): ReturnType<typeof runDoctor> {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    return await runDoctor();
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+}
+
+describe('npm run doctor against real MLflow and Airflow', () => {
+  it('passes every check when both servers are reachable with the right credentials', async () => {
+    const report = await doctorWith(stackEnv(sharedStack()));
+
+    expect(report.ok).toBe(true);
+    expect(report.checks.MLflow.steps.map((s) => s.ok)).toEqual([true, true, true]);
+    expect(report.checks.Airflow.steps.map((s) => s.ok)).toEqual([true, true, true]);
+  });
+
+  it('names a wrong Airflow password as unauthorized and points at the credential settings', async () => {
+    const report = await doctorWith({
+      ...stackEnv(sharedStack()),
+      AIRFLOW_PASSWORD: 'wrong-password',
+    });
+    const failed = report.checks.Airflow.steps.find((s) => !s.ok)!;
+
+    expect(report.ok).toBe(false);
+    expect(failed.failure).toMatchObject({
+      kind: 'unauthorized',
+      hint: expect.stringContaining('AIRFLOW_PASSWORD'),
+    });
+    expect(JSON.stringify(report)).not.toContain('wrong-password');
+  });
+
+  it('names a closed port as connection refused, and an unknown host as DNS', async () => {
+    const report = await doctorWith({
+      ...stackEnv(sharedStack()),
+      MLFLOW_TRACKING_URI: 'http://127.0.0.1:9',
+      AIRFLOW_BASE_URL: 'http://airflow.invalid:8080',
+    });
+
+    expect(report.checks.MLflow.steps[0].failure?.kind).toBe('connection_refused');
+    expect(report.checks.Airflow.steps[0].failure?.kind).toBe('dns');
+  });
+});

@@ -1,0 +1,55 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A reverse proxy on loopback that forwards every request to `target` and
+ * counts them: what a server behind it really sent, whatever its own metrics
+ * say. The Host header is rewritten to the target's, as a client would send it.
+ */
+export class CountingProxy {
+  readonly paths: string[] = [];
+  private server?: http.Server;
+  private readonly agent = new http.Agent({ keepAlive: true });
+
+  constructor(private readonly target: string) {}
+
+  get count(): number {
+    return this.paths.length;
+  }
+
+  async start(): Promise<string> {
+    const target = new URL(this.target);
+    this.server = http.createServer((req, res) => {
+      this.paths.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
+      const upstream = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: req.method,
+          path: req.url,
+          headers: { ...req.headers, host: target.host },
+          agent: this.agent,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      upstream.on('error', () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.agent.destroy();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+  }
+}
