@@ -11,14 +11,31 @@
 #   AIRFLOW_PASSWORD   [airflow]  its password (exchanged at POST /auth/token)
 #   AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS           [$AIRFLOW_USERNAME:admin]
 #   AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE  [$AIRFLOW_HOME/simple_auth_manager_passwords.json]
+#   AIRFLOW_PUBLIC_URL [unset]  where people reach Airflow (UI links), e.g.
+#                      https://airflow.example.com; becomes AIRFLOW__API__BASE_URL
 #   AIRFLOW__API_AUTH__JWT_SECRET, AIRFLOW__API_AUTH__JWT_EXPIRATION_TIME and
 #   any other AIRFLOW__SECTION__KEY: see the Dockerfile.
+#
+# Read by the retraining DAG (airflow/dags/retrain_dag.py), not by this script:
+#   MLFLOW_TRACKING_URI  MLflow server, e.g. http://mlflow-host:5000 (required)
+#   API_SERVER_URL       Modelgate API the DAG calls back, e.g. http://api-host:8000
+#   API_CALLBACK_TOKEN   bearer token of that callback; the API's API_CALLBACK_TOKEN
+#   MODELGATE_MODEL_NAME, MODELGATE_EXPERIMENT, MODELGATE_RETRAIN_RETRIES,
+#   MODELGATE_RETRAIN_RETRY_DELAY, MODELGATE_CALLBACK_TIMEOUT: see the DAG.
 set -euo pipefail
 
 username=${AIRFLOW_USERNAME:-airflow}
 password=${AIRFLOW_PASSWORD:-airflow}
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS:-$username:admin}
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE:-$AIRFLOW_HOME/simple_auth_manager_passwords.json}
+
+# Airflow derives the task runners' execution API address from [api] base_url
+# ({base_url}/execution/); a public URL behind a proxy or TLS terminator may not
+# be reachable from inside this container, so the runners keep the local one.
+if [ -n "${AIRFLOW_PUBLIC_URL:-}" ]; then
+  export AIRFLOW__API__BASE_URL=${AIRFLOW__API__BASE_URL:-$AIRFLOW_PUBLIC_URL}
+  export AIRFLOW__CORE__EXECUTION_API_SERVER_URL=${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://localhost:${AIRFLOW__API__PORT:-8080}/execution/}
+fi
 
 # Written on every start so a changed AIRFLOW_PASSWORD takes effect; python
 # does the JSON quoting. umask: the file holds a plaintext password.

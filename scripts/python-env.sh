@@ -10,11 +10,11 @@
 # pinned versions installed, packages no longer listed removed.
 #
 # Installs with uv (pinned in requirements-dev.txt, bootstrapped into the venv
-# by pip): a fresh install of the ~95 pinned packages takes ~10-15 s with uv
-# against ~2.5 min with pip, which downloads one wheel at a time. Bytecode is
-# compiled at install time (~30 s on 2 cores) because these machines set
-# PYTHONDONTWRITEBYTECODE=1: without .pyc files every `import mlflow` costs
-# ~6 s more, in every MLflow process the benchmark starts.
+# by pip). A fresh .venv with empty caches takes ~35 s on 2 cores: ~10 s to
+# download and install the ~95 pinned packages (pip alone: ~90 s, one wheel at
+# a time) and ~25 s to compile bytecode, done at install time because these
+# machines set PYTHONDONTWRITEBYTECODE=1: without .pyc files every
+# `import mlflow` costs ~6 s more, in every MLflow process the benchmark starts.
 #
 # Environment (all optional):
 #   PYTHON             interpreter to create the venv with [python3]; the images
@@ -41,7 +41,7 @@ py_version=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])') \
 [ "$py_version" = "3.11" ] \
   || log "warning: $PYTHON is Python $py_version; the container images use 3.11"
 
-# The pip to bootstrap uv with: the uv pin from requirements-dev.txt.
+# What pip bootstraps uv with: the uv pin from requirements-dev.txt.
 uv_pin=$(grep -E '^uv==' "$requirements" || true)
 [ -n "$uv_pin" ] || die "requirements-dev.txt must pin uv (uv==X.Y.Z)"
 

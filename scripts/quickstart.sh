@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# One command from a clone to a prediction from a freshly trained model:
+#
+#   scripts/quickstart.sh          build the images, start MLflow, Airflow, Redis
+#                                  and the API (docker-compose.yml), train through
+#                                  the API, wait until the API serves the new
+#                                  version, print a prediction
+#   scripts/quickstart.sh down     stop and remove the containers (MLflow's data
+#                                  and the API's model cache are kept)
+#   scripts/quickstart.sh down -v  ... and remove those volumes too
+#
+# Needs root on a machine without a Docker engine (it sets up Podman, see
+# scripts/container-engine.sh). Everything runs in containers, the API too
+# (deployment/Dockerfile); the host needs bash, curl and python3 only.
+# Published on 127.0.0.1: API :8000, MLflow :5000, Airflow :8080 (airflow /
+# airflow), Redis :16379; see docker-compose.yml to change them.
+#
+# Environment (all optional):
+#   MODELGATE_API_PORT, MODELGATE_MLFLOW_PORT, MODELGATE_AIRFLOW_PORT,
+#   MODELGATE_REDIS_PORT   host ports [8000, 5000, 8080, 16379]
+#   API_CALLBACK_TOKEN     shared by Airflow and the API [a development value]
+#   QUICKSTART_CONF        conf of the training run [{"force": true}]
+#   QUICKSTART_TIMEOUT     seconds to wait for each step [600]
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROJECT=modelgate
+MODEL_NAME=iris-classifier
+ALIAS=champion
+API=http://127.0.0.1:${MODELGATE_API_PORT:-8000}
+MLFLOW=http://127.0.0.1:${MODELGATE_MLFLOW_PORT:-5000}
+AIRFLOW=http://127.0.0.1:${MODELGATE_AIRFLOW_PORT:-8080}
+CONF=${QUICKSTART_CONF:-'{"force": true}'}
+TIMEOUT=${QUICKSTART_TIMEOUT:-600}
+REDIS_IMAGE=localhost/modelgate-redis:latest
+
+started=$(date +%s)
+log() { printf '[quickstart %4ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# JSON field from stdin: json_get 'expression over d' (python3, always on Debian).
+json_get() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+
+# The compose command: docker-compose 1.29 (Debian's package) or the docker
+# compose plugin; installs Debian's docker-compose when neither is there.
+compose_cmd() {
+  if command -v docker-compose >/dev/null; then
+    compose=(docker-compose)
+  elif docker compose version >/dev/null 2>&1; then
+    compose=(docker compose)
+  else
+    log "installing docker-compose (Debian package)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        docker-compose >/dev/null; } || die "could not install docker-compose"
+    compose=(docker-compose)
+  fi
+  compose+=(-p "$PROJECT" -f "$repo/docker-compose.yml")
+}
+
+# Runs "$@" every 2 s until it succeeds or $TIMEOUT seconds pass.
+wait_for() {
+  local what=$1; shift
+  local deadline=$(( $(date +%s) + TIMEOUT ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "$what did not happen within ${TIMEOUT} s"
+    sleep 2
+  done
+  log "$what"
+}
+
+mlflow_ready() {
+  # A registry call, not only /health: /health skips MLflow's Host-header check.
+  curl -fsS --max-time 5 "$MLFLOW/api/2.0/mlflow/registered-models/search?max_results=1"
+}
+
+airflow_ready() {
+  # The DAG processor and triggerer report null until their first heartbeat.
+  curl -fsS --max-time 5 "$AIRFLOW/api/v2/monitor/health" | json_get '
+    all(d[k]["status"] == "healthy" for k in ("metadatabase", "scheduler"))
+    and all(d.get(k) is None or d[k].get("status") == "healthy" for k in ("dag_processor", "triggerer"))
+    or sys.exit(1)'
+}
+
+api_live() { curl -fsS --max-time 5 "$API/health/live"; }
+
+# The version the alias points at in MLflow, or nothing.
+champion_version() {
+  curl -fsS --max-time 5 "$MLFLOW/api/2.0/mlflow/registered-models/alias?name=$MODEL_NAME&alias=$ALIAS" \
+    | json_get 'd["model_version"]["version"]' 2>/dev/null || true
+}
+
+# True when GET /v1/models shows MODEL_NAME ready at version $1.
+api_serves() {
+  curl -fsS --max-time 5 "$API/v1/models" | json_get "
+    any(m.get('name') == '$MODEL_NAME' and m.get('state') == 'ready' and str(m.get('version')) == '$1'
+        for m in d.get('models', [])) or sys.exit(1)"
+}
+
+up() {
+  [ "$(id -u)" -eq 0 ] || die "run as root (sets up the container engine; with Docker instead: docker compose up -d --build)"
+  local engine_env
+  engine_env=$("$repo/scripts/container-engine.sh") || die "scripts/container-engine.sh failed"
+  eval "$engine_env"
+  compose_cmd
+
+  log "images: MLflow and Airflow (scripts/build-images.sh)"
+  bash "$repo/scripts/build-images.sh" >&2 || die "scripts/build-images.sh failed"
+  set -a
+  # shellcheck disable=SC1091
+  . "$repo/.images.env"
+  set +a
+  log "image: API (scripts/build-api-image.sh)"
+  MODELGATE_API_IMAGE=$(bash "$repo/scripts/build-api-image.sh") || die "scripts/build-api-image.sh failed"
+  export MODELGATE_API_IMAGE
+  if ! podman image exists "$REDIS_IMAGE"; then
+    log "image: Redis (deployment/redis/Dockerfile)"
+    podman build --format docker --build-arg BASE_IMAGE=localhost/modelgate-base:bookworm \
+      -t "$REDIS_IMAGE" "$repo/deployment/redis" >&2 || die "podman build of deployment/redis failed"
+  fi
+  export MODELGATE_REDIS_IMAGE=$REDIS_IMAGE
+
+  log "starting the topology (${compose[*]} up -d)"
+  "${compose[@]}" up -d >&2 \
+    || die "compose up failed (a host port taken? set MODELGATE_API_PORT etc.); see: ${compose[*]} logs"
+
+  wait_for "MLflow answers on $MLFLOW" mlflow_ready
+  wait_for "Airflow is healthy on $AIRFLOW" airflow_ready
+  wait_for "the API answers on $API" api_live
+
+  # The DAG appears in Airflow a few seconds after the DAG processor starts:
+  # until then the API answers the trigger with an error, so try again.
+  log "triggering the retraining DAG: POST $API/v1/training/runs {\"conf\": $CONF}"
+  local run deadline=$(( $(date +%s) + TIMEOUT ))
+  until run=$(curl -fsS --max-time 30 -X POST "$API/v1/training/runs" \
+                -H 'content-type: application/json' -d "{\"conf\": $CONF}" 2>&1); do
+    [ "$(date +%s)" -lt "$deadline" ] || die "could not trigger a run: $run"
+    sleep 3
+  done
+  local dag_id run_id url
+  dag_id=$(json_get 'd["dagId"]' <<<"$run")
+  run_id=$(json_get 'd["runId"]' <<<"$run")
+  url=$(json_get 'd.get("url", "")' <<<"$run")
+  log "run $run_id of $dag_id started: $url"
+
+  local state="" last=""
+  deadline=$(( $(date +%s) + TIMEOUT ))
+  while :; do
+    run=$(curl -fsS --max-time 30 "$API/v1/training/runs/$dag_id/$run_id") || run='{}'
+    state=$(json_get 'd.get("state", "")' <<<"$run")
+    local tasks
+    tasks=$(json_get '" ".join("%s=%s" % (t["taskId"], t.get("state") or "-") for t in d.get("tasks", []))' <<<"$run")
+    [ "$state $tasks" = "$last" ] || log "run $state: $tasks"
+    last="$state $tasks"
+    case "$state" in
+      success) break ;;
+      failed) die "the run failed: $url (task logs in Airflow, airflow / airflow)" ;;
+    esac
+    [ "$(date +%s)" -lt "$deadline" ] || die "the run did not finish within ${TIMEOUT} s: $url"
+    sleep 3
+  done
+
+  local version
+  version=$(champion_version)
+  [ -n "$version" ] || die "MLflow has no $MODEL_NAME@$ALIAS after the run"
+  wait_for "the API serves $MODEL_NAME version $version" api_serves "$version"
+
+  local body='{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
+    "data": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]}}'
+  log "prediction: curl -s -X POST $API/invocations -H 'content-type: application/json' -d '$(tr -s ' \n' ' ' <<<"$body" | sed 's/ *$//')'"
+  local headers answer served
+  headers=$(mktemp)
+  answer=$(curl -fsS -D "$headers" -X POST "$API/invocations" -H 'content-type: application/json' -d "$body") \
+    || { rm -f "$headers"; die "the prediction failed"; }
+  served=$(tr -d '\r' <"$headers" | awk -F': ' 'tolower($1) == "x-model-name" { n = $2 } tolower($1) == "x-model-version" { v = $2 } END { print n " version " v }')
+  rm -f "$headers"
+  log "answered by $served:"
+  python3 -m json.tool <<<"$answer"
+  log "done in $(( $(date +%s) - started )) s. API $API (docs $API/docs), MLflow $MLFLOW, Airflow $AIRFLOW (airflow / airflow)"
+  log "stop with: scripts/quickstart.sh down"
+}
+
+down() {
+  local engine_env
+  engine_env=$("$repo/scripts/container-engine.sh") || die "scripts/container-engine.sh failed"
+  eval "$engine_env"
+  compose_cmd
+  "${compose[@]}" down "$@"
+}
+
+case "${1:-up}" in
+  up) up ;;
+  down) shift; down "$@" ;;
+  -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
+  *) die "unknown command '$1' (up, down [-v])" ;;
+esac
