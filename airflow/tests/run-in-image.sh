@@ -27,6 +27,7 @@ exec "$engine" run --rm --network none \
   -e PYTHONDONTWRITEBYTECODE=1 \
   -v "$repo/airflow/dags:/opt/airflow/dags:ro" \
   -v "$repo/airflow/tests:/opt/airflow/tests:ro" \
+  ${CONTAINER_EXTRA_VOLUME:+-v "$CONTAINER_EXTRA_VOLUME"} \
   --entrypoint python \
   "$MODELGATE_AIRFLOW_IMAGE" \
   -m pytest /opt/airflow/tests/dagbag_checks.py /opt/airflow/tests/test_logic.py "$@"

@@ -41,4 +41,6 @@ export function useLocalContainerEngine(): void {
     process.env.DOCKER_HOST = `unix://${podmanSocket}`;
   }
   process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+  // Reach published ports on loopback, not on the engine's bridge address.
+  process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 }
