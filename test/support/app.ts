@@ -43,6 +43,12 @@ export interface RunningServer {
 export interface StartOptions {
   /** The app's logger, e.g. a JsonLogger writing into an array; errors and warnings to the console by default. */
   logger?: LoggerService;
+  /**
+   * Where to listen: loopback and a free port by default. The training-loop
+   * test listens on all interfaces at a chosen port, so the Airflow container
+   * can call back through host.containers.internal.
+   */
+  listen?: { host: string; port: number };
 }
 
 /** The real server (main.ts's setup) listening on a free loopback port. */
@@ -63,8 +69,9 @@ export async function startServer(
         },
       ),
     );
-    await app.listen(0, '127.0.0.1');
-    return { app, url: await app.getUrl() };
+    await app.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1');
+    const url = options.listen ? `http://127.0.0.1:${options.listen.port}` : await app.getUrl();
+    return { app, url };
   } finally {
     for (const key of Object.keys(process.env)) {
       if (!(key in saved)) delete process.env[key];
