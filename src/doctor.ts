@@ -11,8 +11,7 @@ import { Logger } from '@nestjs/common';
 import { AirflowClient } from './airflow/airflow.client';
 import { airflowClientOptions } from './airflow/airflow.module';
 import { airflowConfig } from './config/airflow.config';
-import { ConfigValidationError, assertValidEnvironment } from './config/env.validation';
-import { ENVIRONMENT_CLASSES, readEnvironment } from './config/environment';
+import { readValidEnvironmentOrExit } from './config/environment';
 import { mlflowConfig } from './config/mlflow.config';
 import { upstreamConfig } from './config/upstream.config';
 import { CheckFailure } from './health/health.types';
@@ -118,16 +117,7 @@ export async function runDoctor(): Promise<DoctorReport> {
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   Logger.overrideLogger(['error']); // the request log would drown the report
-  const env = readEnvironment();
-  try {
-    assertValidEnvironment(ENVIRONMENT_CLASSES, env);
-  } catch (error) {
-    if (error instanceof ConfigValidationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const env = readValidEnvironmentOrExit(2);
   Object.assign(process.env, env); // the .env files' values, below the real environment
   const { ok, checks } = await runDoctor();
   if (json) {

@@ -4,24 +4,12 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { AppModule } from './app.module';
 import { BODY_LIMIT_BYTES, configureApp } from './app.setup';
 import { JsonLogger } from './common/logging/json.logger';
-import { ConfigValidationError, assertValidEnvironment } from './config/env.validation';
-import { ENVIRONMENT_CLASSES, readEnvironment } from './config/environment';
+import { readValidEnvironmentOrExit } from './config/environment';
 import { readLoggerSettings } from './config/logging.config';
 import { ServerConfig, serverConfig } from './config/server.config';
 
 async function bootstrap(): Promise<void> {
-  // Check the whole environment before Nest starts, so a bad one ends the
-  // process with one readable message instead of a stack trace.
-  const env = readEnvironment();
-  try {
-    assertValidEnvironment(ENVIRONMENT_CLASSES, env);
-  } catch (error) {
-    if (error instanceof ConfigValidationError) {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
+  const env = readValidEnvironmentOrExit(1);
   // One JSON object per line (LOG_FORMAT=pretty for a terminal), from the first line on.
   const logger = new JsonLogger(readLoggerSettings(env));
   const app = await NestFactory.create<NestFastifyApplication>(

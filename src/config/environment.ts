@@ -1,7 +1,7 @@
 import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { AirflowEnvironment } from './airflow.config';
-import { Environment } from './env.validation';
+import { ConfigValidationError, Environment, assertValidEnvironment } from './env.validation';
 import { HealthEnvironment } from './health.config';
 import { LoggingEnvironment } from './logging.config';
 import { MetricsEnvironment } from './metrics.config';
@@ -41,4 +41,23 @@ export function readEnvironment(processEnv: Environment = process.env): Environm
     }
   }
   return { ...fromFiles, ...processEnv };
+}
+
+/**
+ * The environment, checked whole before anything starts: a bad one ends the
+ * process with one readable message (every bad variable, never a value) and
+ * `exitCode`, instead of a stack trace.
+ */
+export function readValidEnvironmentOrExit(exitCode: number): Environment {
+  const env = readEnvironment();
+  try {
+    assertValidEnvironment(ENVIRONMENT_CLASSES, env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(exitCode);
+    }
+    throw error;
+  }
+  return env;
 }
