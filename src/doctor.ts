@@ -11,7 +11,7 @@ import { Logger } from '@nestjs/common';
 import { AirflowClient } from './airflow/airflow.client';
 import { airflowClientOptions } from './airflow/airflow.module';
 import { airflowConfig } from './config/airflow.config';
-import { readValidEnvironmentOrExit } from './config/environment';
+import { applyEnvironment, readValidEnvironmentOrExit } from './config/environment';
 import { mlflowConfig } from './config/mlflow.config';
 import { upstreamConfig } from './config/upstream.config';
 import { CheckFailure } from './health/health.types';
@@ -34,7 +34,7 @@ export interface DoctorReport {
   checks: Record<string, { target: string; steps: StepResult[] }>;
 }
 
-/** Runs every check once against the configured servers (process.env must be complete and valid). */
+/** Runs every check once against the configured servers (the environment must be complete and valid). */
 export async function runDoctor(): Promise<DoctorReport> {
   const upstream = upstreamConfig();
   // One attempt each: the doctor reports what happens, it does not ride out blips.
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   Logger.overrideLogger(['error']); // the request log would drown the report
   const env = readValidEnvironmentOrExit(2);
-  Object.assign(process.env, env); // the .env files' values, below the real environment
+  applyEnvironment(env);
   const { ok, checks } = await runDoctor();
   if (json) {
     process.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);

@@ -61,3 +61,14 @@ export function readValidEnvironmentOrExit(exitCode: number): Environment {
   }
   return env;
 }
+
+/**
+ * Puts the .env files' values into the process environment, below what it
+ * already has, for code that builds configuration outside Nest (the doctor):
+ * the registerAs factories read the process environment.
+ */
+export function applyEnvironment(env: Environment): void {
+  for (const [key, value] of Object.entries(env)) {
+    if (process.env[key] === undefined && value !== undefined) process.env[key] = value;
+  }
+}
