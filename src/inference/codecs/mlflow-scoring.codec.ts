@@ -1,3 +1,4 @@
+import { describeJsonKind as describe, isRecord } from '../../common/values';
 import { TextDecoder } from 'node:util';
 import { ModelSignature } from '../../models/model-signature.types';
 import { parsePythonJson } from '../../models/mlmodel/python-json';
@@ -390,16 +391,4 @@ function rowRecordsText(outputs: Tensor[], rows: number): string {
     records[r] = `${record}}`;
   }
   return `[${records.join(', ')}]`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }

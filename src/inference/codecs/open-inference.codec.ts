@@ -1,3 +1,4 @@
+import { describeJsonKind as describe, isRecord } from '../../common/values';
 import { fromFloat16Bits } from '../binding/float16';
 import {
   ArraySink,
@@ -256,16 +257,4 @@ function jsonData(tensor: Tensor): (number | string | boolean)[] {
     return Array.from(data, (v) => Number(v));
   }
   return Array.from(data as ArrayLike<number | string>);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
 }

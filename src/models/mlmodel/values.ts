@@ -1,9 +1,6 @@
 /** Small checks for values read from YAML and JSON, and how error messages show them. */
 
-/** A mapping (not a list, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord } from '../../common/values';
 
 /** How a message shows a value of the wrong kind: `a list`, `null`, `number 5`. */
 export function describe(value: unknown): string {

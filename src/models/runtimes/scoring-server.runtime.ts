@@ -1,3 +1,4 @@
+import { isRecord } from '../../common/values';
 import { Logger } from '@nestjs/common';
 import { UpstreamHttp } from '../../common/http/upstream-http';
 import { UpstreamError, UpstreamInvalidRequestError } from '../../common/upstream/upstream.error';
@@ -237,10 +238,6 @@ function tensor(name: string, values: unknown[]): Tensor {
     shape,
     data: flat.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function messageOf(error: unknown): string {
