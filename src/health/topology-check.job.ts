@@ -8,6 +8,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { HealthIndicatorResult } from '@nestjs/terminus';
 import { performance } from 'node:perf_hooks';
+import { startNamedInterval, stopNamedInterval } from '../common/scheduling/named-interval';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { CheckTimeoutError, classifyFailure } from './failure-classifier';
@@ -44,15 +45,16 @@ export class TopologyCheckJob implements OnApplicationBootstrap, OnModuleDestroy
 
   onApplicationBootstrap(): void {
     void this.run();
-    const timer = setInterval(() => void this.run(), this.config.intervalMs);
-    timer.unref();
-    this.scheduler.addInterval(TopologyCheckJob.jobName, timer);
+    startNamedInterval(
+      this.scheduler,
+      TopologyCheckJob.jobName,
+      this.config.intervalMs,
+      () => void this.run(),
+    );
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', TopologyCheckJob.jobName)) {
-      this.scheduler.deleteInterval(TopologyCheckJob.jobName);
-    }
+    stopNamedInterval(this.scheduler, TopologyCheckJob.jobName);
   }
 
   /** The last result of every dependency, in the order they were registered. */

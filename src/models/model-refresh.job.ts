@@ -6,6 +6,7 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { startNamedInterval, stopNamedInterval } from '../common/scheduling/named-interval';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { ModelRegistry } from './model-registry.service';
 
@@ -31,15 +32,16 @@ export class ModelRefreshJob implements OnApplicationBootstrap, OnModuleDestroy 
       this.logger.log('model refresh job is off (MODEL_REFRESH_INTERVAL=0)');
       return;
     }
-    const timer = setInterval(() => void this.run(), this.config.refreshIntervalMs);
-    timer.unref();
-    this.scheduler.addInterval(ModelRefreshJob.jobName, timer);
+    startNamedInterval(
+      this.scheduler,
+      ModelRefreshJob.jobName,
+      this.config.refreshIntervalMs,
+      () => void this.run(),
+    );
   }
 
   onModuleDestroy(): void {
-    if (this.scheduler.doesExist('interval', ModelRefreshJob.jobName)) {
-      this.scheduler.deleteInterval(ModelRefreshJob.jobName);
-    }
+    stopNamedInterval(this.scheduler, ModelRefreshJob.jobName);
   }
 
   /** One pass over every served reference; skipped while the previous pass runs. */
