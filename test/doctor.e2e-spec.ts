@@ -1,17 +1,11 @@
 import { runDoctor } from '../src/doctor';
 import { stackEnv } from './support/app';
+import { withEnvironment } from './support/env';
 import { sharedStack } from './support/shared-stack';
 
-/** Runs the doctor with `env` over the process environment, restoring it after. */
-async function doctorWith(env: Record<string, string>): ReturnType<typeof runDoctor> {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return await runDoctor();
-  } finally {
-    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
-    Object.assign(process.env, saved);
-  }
+/** Runs the doctor with `env` over the process environment. */
+function doctorWith(env: Record<string, string>): ReturnType<typeof runDoctor> {
+  return withEnvironment(env, runDoctor);
 }
 
 describe('npm run doctor against real MLflow and Airflow', () => {

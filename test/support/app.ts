@@ -3,6 +3,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { BODY_LIMIT_BYTES, configureApp } from '../../src/app.setup';
+import { withEnvironment } from './env';
 
 /**
  * Boots the real AppModule (real config validation, real module wiring) with
@@ -10,17 +11,10 @@ import { BODY_LIMIT_BYTES, configureApp } from '../../src/app.setup';
  * The context is not listening: client-level tests take what they need from it.
  */
 export async function bootApp(env: Record<string, string>): Promise<INestApplicationContext> {
-  const saved = { ...process.env };
-  Object.assign(process.env, { LOG_LEVEL: 'warn', ...env });
-  try {
+  return withEnvironment({ LOG_LEVEL: 'warn', ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
-    return await moduleRef.init();
-  } finally {
-    for (const key of Object.keys(process.env)) {
-      if (!(key in saved)) delete process.env[key];
-    }
-    Object.assign(process.env, saved);
-  }
+    return moduleRef.init();
+  });
 }
 
 /** A complete environment for the app against the given servers. */
@@ -56,9 +50,7 @@ export async function startServer(
   env: Record<string, string>,
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  const saved = { ...process.env };
-  Object.assign(process.env, { LOG_LEVEL: 'warn', ...env });
-  try {
+  return withEnvironment({ LOG_LEVEL: 'warn', ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     const app = configureApp(
       moduleRef.createNestApplication<NestFastifyApplication>(
@@ -72,10 +64,5 @@ export async function startServer(
     await app.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1');
     const url = options.listen ? `http://127.0.0.1:${options.listen.port}` : await app.getUrl();
     return { app, url };
-  } finally {
-    for (const key of Object.keys(process.env)) {
-      if (!(key in saved)) delete process.env[key];
-    }
-    Object.assign(process.env, saved);
-  }
+  });
 }
