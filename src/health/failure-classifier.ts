@@ -1,5 +1,7 @@
+import { StoreUnavailableError } from '../cluster/state-store';
 import { UpstreamError } from '../common/upstream/upstream.error';
 import { CheckFailure, FailureKind } from './health.types';
+import { messageOf } from '../common/values';
 
 /** A check that did not settle within HEALTH_CHECK_TIMEOUT. */
 export class CheckTimeoutError extends Error {
@@ -22,6 +24,23 @@ export class InvalidResponseError extends Error {
   constructor(message: string) {
     super(message);
     this.name = InvalidResponseError.name;
+  }
+}
+
+/** Instances serve different versions of one reference for longer than CLUSTER_SKEW_GRACE. */
+export class VersionSkewError extends Error {
+  constructor(readonly skewed: { reference: string; versions: Record<string, string[]> }[]) {
+    super(
+      `version skew: ${skewed
+        .map(
+          (s) =>
+            `${s.reference} served as ${Object.entries(s.versions)
+              .map(([version, ids]) => `v${version} by ${ids.join(', ')}`)
+              .join('; ')}`,
+        )
+        .join(' | ')}`,
+    );
+    this.name = VersionSkewError.name;
   }
 }
 
@@ -50,6 +69,12 @@ const SETTINGS: Record<string, Settings> = {
     insecureTls: 'MLFLOW_TRACKING_INSECURE_TLS=true',
     start: (port) => `mlflow server --host 0.0.0.0 --port ${port}`,
   },
+  redis: {
+    url: 'API_REDIS_HOST / API_REDIS_PORT (or API_REDIS_URL)',
+    credentials: 'API_REDIS_PASSWORD',
+    insecureTls: 'a rediss:// API_REDIS_URL with a trusted certificate',
+    start: (port) => `redis-server --port ${port}`,
+  },
   airflow: {
     url: 'AIRFLOW_BASE_URL',
     credentials: 'AIRFLOW_USERNAME / AIRFLOW_PASSWORD',
@@ -73,6 +98,8 @@ function kindOf(error: unknown): FailureKind {
   if (error instanceof CheckTimeoutError) return 'timeout';
   if (error instanceof UnhealthyComponentError) return 'unhealthy_component';
   if (error instanceof InvalidResponseError) return 'invalid_response';
+  if (error instanceof VersionSkewError) return 'version_skew';
+  if (error instanceof StoreUnavailableError) return storeFailureKind(error.message);
   if (error instanceof UpstreamError) {
     switch (error.reason) {
       case 'connection_refused':
@@ -157,9 +184,25 @@ function hintFor(kind: FailureKind, error: unknown, context: FailureContext): st
         `(scheduler, triggerer, dag-processor) and reach the metadata database`
       );
     }
+    case 'version_skew':
+      return (
+        `Instances serve different versions of the same model: one failed to load the new version ` +
+        `(see its /v1/models lastError), missed the reload broadcast, or cannot reach MLflow; ` +
+        `POST /v1/models/{name}/reload on any instance retries on all of them`
+      );
     default:
       return `Unexpected failure checking ${name}: see this server's log`;
   }
+}
+
+/** What a lost Redis connection looks like from ioredis's message. */
+function storeFailureKind(message: string): FailureKind {
+  if (/ECONNREFUSED/.test(message)) return 'connection_refused';
+  if (/ENOTFOUND|EAI_AGAIN/.test(message)) return 'dns';
+  if (/NOAUTH|WRONGPASS|invalid password/i.test(message)) return 'unauthorized';
+  if (/timed? ?out/i.test(message)) return 'timeout';
+  if (/ECONNRESET/.test(message)) return 'connection_reset';
+  return 'network';
 }
 
 /** host:port (port filled from the scheme) and the bare host name of a URL. */
@@ -171,8 +214,4 @@ function address(target: string): { host: string; hostname: string; port: string
   } catch {
     return { host: target, hostname: target, port: '?' };
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

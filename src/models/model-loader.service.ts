@@ -12,6 +12,7 @@ import { MlModel, onnxFlavor, parseMlModel, readServingExample } from './mlmodel
 import { ModelRuntime } from './runtimes/model-runtime';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
+import { messageOf } from '../common/values';
 
 /**
  * Loads one registered model version: files from the artifact cache, the
@@ -129,8 +130,4 @@ export class ModelLoader {
       throw new ModelLoadError(name, version, messageOf(error));
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

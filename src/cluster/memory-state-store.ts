@@ -1,0 +1,192 @@
+import { Logger } from '@nestjs/common';
+import { messageOf } from '../common/values';
+import { StateStore, StoreUnavailableError } from './state-store';
+
+interface Entry {
+  value: string;
+  /** Epoch ms after which the entry is gone; none: it stays. */
+  expiresAt?: number;
+}
+
+/** One `subscribe` call: a handler may be subscribed twice and is then called twice. */
+interface Subscription {
+  handler: (message: string) => void;
+}
+
+const TARGET = 'this process';
+
+/**
+ * The state store of a single instance: a map in this process. Expired
+ * entries are dropped when read (no timer runs), and messages reach this
+ * process's own subscribers, on a later turn of the event loop as they would
+ * over the network. Always connected, until stopped.
+ */
+export class MemoryStateStore implements StateStore {
+  readonly kind = 'memory';
+  readonly target = TARGET;
+  private readonly logger = new Logger(MemoryStateStore.name);
+  private readonly entriesByKey = new Map<string, Entry>();
+  private readonly channels = new Map<string, Set<Subscription>>();
+  private stopped = false;
+
+  /** `now` is the clock TTLs are measured on. */
+  constructor(private readonly now: () => number = Date.now) {}
+
+  get connected(): boolean {
+    return !this.stopped;
+  }
+
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Forgets everything; later calls reject with StoreUnavailableError. */
+  stop(): Promise<void> {
+    this.stopped = true;
+    this.entriesByKey.clear();
+    this.channels.clear();
+    return Promise.resolve();
+  }
+
+  ping(): Promise<number> {
+    return this.run(() => 0);
+  }
+
+  get(key: string): Promise<string | undefined> {
+    return this.run(() => this.live(key)?.value);
+  }
+
+  set(key: string, value: string, ttlMs?: number): Promise<void> {
+    return this.run(() => {
+      if (ttlMs !== undefined) checkTtl(ttlMs);
+      this.entriesByKey.set(key, { value, expiresAt: this.expiry(ttlMs) });
+    });
+  }
+
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.run(() => {
+      checkTtl(ttlMs);
+      if (this.live(key)) return false;
+      this.entriesByKey.set(key, { value, expiresAt: this.expiry(ttlMs) });
+      return true;
+    });
+  }
+
+  extendIfHolds(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return this.run(() => {
+      checkTtl(ttlMs);
+      const entry = this.live(key);
+      if (entry?.value !== value) return false;
+      entry.expiresAt = this.expiry(ttlMs);
+      return true;
+    });
+  }
+
+  deleteIfHolds(key: string, value: string): Promise<boolean> {
+    return this.run(() => this.live(key)?.value === value && this.entriesByKey.delete(key));
+  }
+
+  delete(key: string): Promise<void> {
+    return this.run(() => {
+      this.entriesByKey.delete(key);
+    });
+  }
+
+  entries(prefix: string): Promise<Map<string, string>> {
+    return this.run(() => {
+      const found = new Map<string, string>();
+      for (const key of this.entriesByKey.keys()) {
+        const entry = key.startsWith(prefix) ? this.live(key) : undefined;
+        if (entry) found.set(key, entry.value);
+      }
+      return found;
+    });
+  }
+
+  increment(key: string, ttlMs: number): Promise<number> {
+    return this.run(() => {
+      checkTtl(ttlMs);
+      const entry = this.live(key);
+      if (!entry) {
+        this.entriesByKey.set(key, { value: '1', expiresAt: this.expiry(ttlMs) });
+        return 1;
+      }
+      // As Redis INCR: the count is stored as text, and the window keeps its first expiry.
+      if (!/^-?\d+$/.test(entry.value)) throw new Error(`${key} does not hold a counter`);
+      entry.value = String(Number(entry.value) + 1);
+      return Number(entry.value);
+    });
+  }
+
+  publish(channel: string, message: string): Promise<void> {
+    return this.run(() => {
+      const subscriptions = [...(this.channels.get(channel) ?? [])];
+      if (subscriptions.length === 0) return;
+      // Never inside publish: a subscriber that publishes in turn must not re-enter its caller.
+      setImmediate(() => {
+        for (const subscription of subscriptions) {
+          // Unsubscribed since publish: Redis would not deliver it either.
+          if (this.channels.get(channel)?.has(subscription))
+            this.deliver(channel, subscription, message);
+        }
+      });
+    });
+  }
+
+  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>> {
+    return this.run(() => {
+      const subscription: Subscription = { handler };
+      let subscriptions = this.channels.get(channel);
+      if (!subscriptions) this.channels.set(channel, (subscriptions = new Set()));
+      subscriptions.add(subscription);
+      return () => {
+        subscriptions.delete(subscription);
+        if (subscriptions.size === 0 && this.channels.get(channel) === subscriptions) {
+          this.channels.delete(channel);
+        }
+        return Promise.resolve();
+      };
+    });
+  }
+
+  /** Never called: the store is reachable for as long as the process runs. */
+  onConnectionChange(_listener: (connected: boolean) => void): () => void {
+    return () => undefined;
+  }
+
+  /** Runs `operation` unless stopped; its errors become rejections, as the Redis store's would. */
+  private run<T>(operation: () => T): Promise<T> {
+    if (this.stopped) return Promise.reject(new StoreUnavailableError(TARGET, 'stopped'));
+    return new Promise((resolve) => resolve(operation()));
+  }
+
+  /** The entry under `key` unless it has expired (then it is dropped). */
+  private live(key: string): Entry | undefined {
+    const entry = this.entriesByKey.get(key);
+    if (entry?.expiresAt !== undefined && entry.expiresAt <= this.now()) {
+      this.entriesByKey.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private expiry(ttlMs: number | undefined): number | undefined {
+    return ttlMs === undefined ? undefined : this.now() + ttlMs;
+  }
+
+  private deliver(channel: string, subscription: Subscription, message: string): void {
+    try {
+      subscription.handler(message);
+    } catch (error) {
+      // One failing subscriber must not keep the message from the others.
+      this.logger.error(`a subscriber of ${channel} failed: ${messageOf(error)}`);
+    }
+  }
+}
+
+/** Whole positive milliseconds, as Redis takes them (PX): the Redis store refuses the rest too. */
+function checkTtl(ttlMs: number): void {
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+    throw new RangeError(`a TTL must be a whole, positive number of milliseconds, not ${ttlMs}`);
+  }
+}

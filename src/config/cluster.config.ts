@@ -1,0 +1,178 @@
+import { ConfigType, registerAs } from '@nestjs/config';
+import {
+  IsBoolean,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+} from 'class-validator';
+import { hostname } from 'node:os';
+import { parseEnvironment } from './env.validation';
+import { ToBoolean, ToNumber } from './env.transforms';
+
+/**
+ * Distributed mode: several instances behind a load balancer share state in
+ * Redis (heartbeats, reload broadcast, leases, rate-limit counters). Off, one
+ * instance keeps that state in memory and needs no Redis. Names follow the
+ * distributed-configuration guide (API_ENABLE_DISTRIBUTED, API_REDIS_*).
+ */
+export class ClusterEnvironment {
+  @ToBoolean()
+  @IsBoolean()
+  API_ENABLE_DISTRIBUTED = false;
+
+  /** One URL instead of the parts below: redis://[:password@]host:port/db, or rediss:// for TLS. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/[^\s]+$/, {
+    message: 'API_REDIS_URL must be a redis:// or rediss:// URL such as redis://redis:6379/0',
+  })
+  API_REDIS_URL?: string;
+
+  @IsString()
+  @MinLength(1)
+  API_REDIS_HOST = '127.0.0.1';
+
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  API_REDIS_PORT = 6379;
+
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  @Max(15)
+  API_REDIS_DB = 0;
+
+  @IsOptional()
+  @IsString()
+  API_REDIS_PASSWORD?: string;
+
+  /** Prepended to every key and channel, so deployments can share one Redis. */
+  @Matches(/^[\w:.-]+$/, {
+    message: 'API_REDIS_PREFIX must be letters, digits and "_", ":", ".", "-"',
+  })
+  API_REDIS_PREFIX = 'modelgate:';
+
+  /** Milliseconds a Redis command may take before it counts as a lost connection. */
+  @ToNumber()
+  @IsInt()
+  @Min(50)
+  @Max(60_000)
+  API_REDIS_COMMAND_TIMEOUT = 1000;
+
+  /** Longest wait between two reconnection attempts, in milliseconds (backoff doubles up to it). */
+  @ToNumber()
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  API_REDIS_RECONNECT_MAX_DELAY = 5000;
+
+  /** This instance's name in the cluster; hostname and process id when unset. */
+  @IsOptional()
+  @Matches(/^[\w.:-]+$/, {
+    message: 'API_INSTANCE_ID must be letters, digits and "_", ".", ":", "-"',
+  })
+  API_INSTANCE_ID?: string;
+
+  /** How peers and operators reach this instance (shown in /v1/cluster); http://<hostname>:<API_PORT> when unset. */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'API_ADVERTISE_URL must be an http(s) URL' })
+  API_ADVERTISE_URL?: string;
+
+  /** Seconds between heartbeats; an instance silent for three of them has left. */
+  @ToNumber()
+  @IsNumber({}, { message: 'CLUSTER_HEARTBEAT_INTERVAL must be a number of seconds' })
+  @Min(0.2)
+  @Max(60)
+  CLUSTER_HEARTBEAT_INTERVAL = 2;
+
+  /** Seconds a leader's lease (the one instance that polls MLflow) lasts without renewal. */
+  @ToNumber()
+  @IsNumber({}, { message: 'CLUSTER_LEASE_TTL must be a number of seconds' })
+  @Min(1)
+  @Max(600)
+  CLUSTER_LEASE_TTL = 10;
+
+  /** Seconds instances may serve different versions of one reference before topology reports skew. */
+  @ToNumber()
+  @IsNumber({}, { message: 'CLUSTER_SKEW_GRACE must be a number of seconds' })
+  @Min(0)
+  @Max(3600)
+  CLUSTER_SKEW_GRACE = 10;
+
+  /** Requests one client may make per window on the /v1 and prediction routes; 0 turns limiting off. */
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  API_RATE_LIMIT = 0;
+
+  /** The rate limit's window, in seconds. */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  API_RATE_LIMIT_WINDOW = 60;
+}
+
+export interface RedisOptions {
+  /** redis://host:port/db without the password, for logs and health. */
+  target: string;
+  url?: string;
+  host: string;
+  port: number;
+  db: number;
+  password?: string;
+  prefix: string;
+  commandTimeoutMs: number;
+  reconnectMaxDelayMs: number;
+}
+
+export const clusterConfig = registerAs('cluster', () => {
+  const env = parseEnvironment(ClusterEnvironment, process.env);
+  const heartbeatMs = Math.round(env.CLUSTER_HEARTBEAT_INTERVAL * 1000);
+  const port = Number(process.env.API_PORT ?? 8000);
+  const redis: RedisOptions = {
+    target: redisTarget(env),
+    url: env.API_REDIS_URL,
+    host: env.API_REDIS_HOST,
+    port: env.API_REDIS_PORT,
+    db: env.API_REDIS_DB,
+    password: env.API_REDIS_PASSWORD,
+    prefix: env.API_REDIS_PREFIX,
+    commandTimeoutMs: env.API_REDIS_COMMAND_TIMEOUT,
+    reconnectMaxDelayMs: env.API_REDIS_RECONNECT_MAX_DELAY,
+  };
+  return {
+    distributed: env.API_ENABLE_DISTRIBUTED,
+    redis,
+    instanceId: env.API_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    advertiseUrl: env.API_ADVERTISE_URL ?? `http://${hostname()}:${port}`,
+    heartbeatMs,
+    /** An instance whose heartbeat is older than this has left. */
+    instanceTtlMs: heartbeatMs * 3,
+    leaseTtlMs: Math.round(env.CLUSTER_LEASE_TTL * 1000),
+    skewGraceMs: Math.round(env.CLUSTER_SKEW_GRACE * 1000),
+    rateLimit: { limit: env.API_RATE_LIMIT, windowMs: env.API_RATE_LIMIT_WINDOW * 1000 },
+  };
+});
+
+export type ClusterConfig = ConfigType<typeof clusterConfig>;
+
+/** Where Redis is, never with its password. */
+function redisTarget(env: ClusterEnvironment): string {
+  if (!env.API_REDIS_URL)
+    return `redis://${env.API_REDIS_HOST}:${env.API_REDIS_PORT}/${env.API_REDIS_DB}`;
+  try {
+    const url = new URL(env.API_REDIS_URL);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return 'redis (unparseable API_REDIS_URL)';
+  }
+}
