@@ -2,7 +2,10 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AirflowModule } from './airflow/airflow.module';
+import { ClusterModule } from './cluster/cluster.module';
+import { ClusterSyncModule } from './cluster/cluster-sync.module';
 import { airflowConfig } from './config/airflow.config';
+import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENV_FILES, ENVIRONMENT_CLASSES } from './config/environment';
 import { healthConfig } from './config/health.config';
@@ -47,6 +50,7 @@ export class AppModule {
             shutdownConfig,
             loggingConfig,
             metricsConfig,
+            clusterConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
@@ -54,6 +58,7 @@ export class AppModule {
           },
         }),
         ScheduleModule.forRoot(),
+        ClusterModule,
         MlflowModule,
         AirflowModule,
         MetricsModule,
@@ -61,6 +66,7 @@ export class AppModule {
         StatusModule,
         InferenceModule,
         TrainingModule,
+        ClusterSyncModule,
       ],
     };
   }

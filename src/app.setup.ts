@@ -1,11 +1,15 @@
 import { ValidationPipe } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance } from 'fastify';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
+import { ClusterConfig, clusterConfig } from './config/cluster.config';
+import { Environment } from './config/env.validation';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
+import { parseTrustProxy } from './config/server.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
 import { LifecycleState } from './health/lifecycle.state';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
@@ -13,6 +17,14 @@ import { MetricsService } from './metrics/metrics.service';
 
 /** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+
+/** The HTTP server: Fastify with our body limit and API_TRUST_PROXY (read before Nest starts). */
+export function createFastifyAdapter(env: Environment = process.env): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: parseTrustProxy(env.API_TRUST_PROXY ?? 'false'),
+  });
+}
 
 /** Everything main.ts does to the app besides listening, shared with the e2e tests. */
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
@@ -23,6 +35,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
     requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,
   });
   registerLifecycleHooks(fastify, app.get(LifecycleState));
+  registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
   registerHttpMetrics(fastify, app.get(MetricsService));
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter());
@@ -41,4 +54,12 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
+}
+
+/** Every answer names the instance that gave it: behind a balancer, that is where to look. */
+function registerInstanceHeader(fastify: FastifyInstance, instanceId: string): void {
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    void reply.header('x-modelgate-instance', instanceId);
+    done();
+  });
 }

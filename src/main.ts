@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
-import { BODY_LIMIT_BYTES, configureApp } from './app.setup';
+import { configureApp, createFastifyAdapter } from './app.setup';
 import { JsonLogger } from './common/logging/json.logger';
 import { readValidEnvironmentOrExit } from './config/environment';
 import { readLoggerSettings } from './config/logging.config';
@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(readLoggerSettings(env));
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(),
-    new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
+    createFastifyAdapter(env),
     {
       logger,
       abortOnError: false,

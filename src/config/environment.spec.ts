@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { readEnvironment as sut } from './environment';
+import { getMetadataStorage } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import { ENVIRONMENT_CLASSES, readEnvironment as sut } from './environment';
 
 describe('readEnvironment', () => {
   const originalCwd = process.cwd();
@@ -48,5 +50,23 @@ describe('readEnvironment', () => {
     } finally {
       delete process.env.READ_ENVIRONMENT_SPEC_VAR;
     }
+  });
+});
+
+describe('.env.example', () => {
+  const example = readFileSync(path.resolve(__dirname, '../../.env.example'), 'utf8');
+
+  it('lists every variable the server reads, set or commented out', () => {
+    const variables = ENVIRONMENT_CLASSES.flatMap((cls) =>
+      getMetadataStorage()
+        .getTargetValidationMetadatas(cls, '', true, false)
+        .map((m) => m.propertyName),
+    );
+    const missing = [...new Set(variables)].filter(
+      (name) => !new RegExp(`^#? ?${name}=`, 'm').test(example),
+    );
+
+    expect(variables.length).toBeGreaterThan(40);
+    expect(missing).toEqual([]);
   });
 });

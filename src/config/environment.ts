@@ -1,6 +1,7 @@
 import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { AirflowEnvironment } from './airflow.config';
+import { ClusterEnvironment } from './cluster.config';
 import { ConfigValidationError, Environment, assertValidEnvironment } from './env.validation';
 import { HealthEnvironment } from './health.config';
 import { LoggingEnvironment } from './logging.config';
@@ -24,6 +25,7 @@ export const ENVIRONMENT_CLASSES = [
   ShutdownEnvironment,
   LoggingEnvironment,
   MetricsEnvironment,
+  ClusterEnvironment,
 ] as const;
 
 /**

@@ -1,3 +1,4 @@
+import { clusterConfig } from './cluster.config';
 import { airflowConfig } from './airflow.config';
 import { ConfigValidationError } from './env.validation';
 import { mlflowConfig } from './mlflow.config';
@@ -128,7 +129,86 @@ describe('configuration namespaces', () => {
     it('listens on 0.0.0.0:8000 by default', () => {
       setEnv({});
 
-      expect(serverConfig()).toEqual({ host: '0.0.0.0', port: 8000, logLevel: 'log' });
+      expect(serverConfig()).toEqual({
+        host: '0.0.0.0',
+        port: 8000,
+        logLevel: 'log',
+        trustProxy: false,
+      });
+    });
+
+    it('trusts the proxies API_TRUST_PROXY lists, or all of them with true', () => {
+      setEnv({ API_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' });
+      expect(serverConfig().trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+
+      setEnv({ API_TRUST_PROXY: 'true' });
+      expect(serverConfig().trustProxy).toBe(true);
+    });
+  });
+
+  describe('clusterConfig', () => {
+    it('keeps state in memory, with no Redis, by default', () => {
+      setEnv({});
+
+      expect(clusterConfig()).toMatchObject({
+        distributed: false,
+        heartbeatMs: 2000,
+        instanceTtlMs: 6000,
+        leaseTtlMs: 10_000,
+        rateLimit: { limit: 0, windowMs: 60_000 },
+        redis: { target: 'redis://127.0.0.1:6379/0', prefix: 'modelgate:' },
+      });
+    });
+
+    it('reads distributed mode from the API_REDIS_* parts', () => {
+      setEnv({
+        API_ENABLE_DISTRIBUTED: 'true',
+        API_REDIS_HOST: 'redis',
+        API_REDIS_PORT: '6380',
+        API_REDIS_DB: '2',
+        API_REDIS_PASSWORD: 's3cret',
+        API_REDIS_PREFIX: 'prod:mg:',
+        API_INSTANCE_ID: 'api-7',
+        CLUSTER_HEARTBEAT_INTERVAL: '0.5',
+      });
+
+      expect(clusterConfig()).toMatchObject({
+        distributed: true,
+        instanceId: 'api-7',
+        heartbeatMs: 500,
+        instanceTtlMs: 1500,
+        redis: {
+          host: 'redis',
+          port: 6380,
+          db: 2,
+          password: 's3cret',
+          prefix: 'prod:mg:',
+          target: 'redis://redis:6380/2',
+        },
+      });
+    });
+
+    it('never shows the password of API_REDIS_URL in the target', () => {
+      setEnv({ API_ENABLE_DISTRIBUTED: 'true', API_REDIS_URL: 'redis://:s3cret@redis:6379/1' });
+
+      const { redis } = clusterConfig();
+
+      expect(redis.url).toBe('redis://:s3cret@redis:6379/1');
+      expect(redis.target).toBe('redis://redis:6379/1');
+    });
+
+    it('names every bad variable', () => {
+      setEnv({
+        API_ENABLE_DISTRIBUTED: 'maybe',
+        API_REDIS_URL: 'http://redis',
+        API_REDIS_DB: '16',
+      });
+
+      expect(() => clusterConfig()).toThrow(ConfigValidationError);
+      expect(() => clusterConfig()).toThrow(
+        /API_ENABLE_DISTRIBUTED[\s\S]*API_REDIS_URL|API_REDIS_URL[\s\S]*API_ENABLE_DISTRIBUTED/,
+      );
+      expect(() => clusterConfig()).toThrow(/API_REDIS_DB/);
     });
   });
 

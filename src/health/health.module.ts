@@ -2,13 +2,16 @@ import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
+import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { AirflowHealthIndicator } from './airflow.health';
+import { ClusterHealthIndicator } from './cluster.health';
 import { ApiHealthIndicator } from './api.health';
 import { healthClientProviders } from './health-clients';
 import { HealthController } from './health.controller';
 import { DEPENDENCY_INDICATORS, DependencyIndicator } from './health.types';
 import { LifecycleState } from './lifecycle.state';
 import { MlflowHealthIndicator } from './mlflow.health';
+import { RedisHealthIndicator } from './redis.health';
 import { RootController } from './root.controller';
 import { TopologyCheckJob } from './topology-check.job';
 import { TopologyService } from './topology.service';
@@ -21,12 +24,26 @@ import { TopologyService } from './topology.service';
     ...healthClientProviders,
     MlflowHealthIndicator,
     AirflowHealthIndicator,
-    // The remote dependencies the background job checks, in display order.
-    // Distributed mode adds RedisHealthIndicator (redis.health.ts) here.
+    RedisHealthIndicator,
+    ClusterHealthIndicator,
+    // The remote dependencies the background job checks, in display order:
+    // in distributed mode, Redis and the peer instances too.
     {
       provide: DEPENDENCY_INDICATORS,
-      inject: [MlflowHealthIndicator, AirflowHealthIndicator],
-      useFactory: (...indicators: DependencyIndicator[]) => indicators,
+      inject: [
+        clusterConfig.KEY,
+        MlflowHealthIndicator,
+        AirflowHealthIndicator,
+        RedisHealthIndicator,
+        ClusterHealthIndicator,
+      ],
+      useFactory: (
+        cluster: ClusterConfig,
+        mlflow: DependencyIndicator,
+        airflow: DependencyIndicator,
+        redis: DependencyIndicator,
+        peers: DependencyIndicator,
+      ) => (cluster.distributed ? [mlflow, airflow, redis, peers] : [mlflow, airflow]),
     },
     ApiHealthIndicator,
     LifecycleState,

@@ -24,6 +24,7 @@ export type FailureKind =
   | 'models_not_ready'
   | 'model_load_failed'
   | 'draining'
+  | 'version_skew'
   | 'unknown';
 
 export interface CheckFailure {
@@ -36,7 +37,7 @@ export interface CheckFailure {
 
 /** The last known state of one dependency, as the probes and the status page show it. */
 export interface DependencyReport {
-  /** Key in the topology: `mlflow`, `airflow`, `api`, later `redis`. */
+  /** Key in the topology: `api`, `mlflow`, `airflow`, and in a cluster `redis` and `cluster`. */
   name: string;
   displayName: string;
   /** Where it is reached (base URL without credentials), or `this process`. */
@@ -53,9 +54,9 @@ export interface DependencyReport {
 }
 
 /**
- * One remote dependency the background job checks (MLflow, Airflow; Redis
- * when distributed mode lands: a `redis.health.ts` implementing this, listed
- * in health.module.ts's DEPENDENCY_INDICATORS factory).
+ * One remote dependency the background job checks (MLflow, Airflow; in
+ * distributed mode Redis and the peer instances), listed in health.module.ts's
+ * DEPENDENCY_INDICATORS factory.
  *
  * `check` resolves with terminus's result under its `name`: `up` with the
  * details to show, or `down` with the details seen so far and a `failure`.

@@ -1,3 +1,4 @@
+import { ClusterService } from '../cluster/cluster.service';
 import { Logger } from '@nestjs/common';
 import { HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import { HealthConfig } from '../config/health.config';
@@ -86,6 +87,7 @@ describe('TopologyService', () => {
       terminus,
       { intervalMs: 15_000, timeoutMs: 5_000, readinessRequires: requires },
       new MetricsService({ enabled: false }),
+      { describeStatusWith: () => undefined } as unknown as ClusterService,
     );
   }
 

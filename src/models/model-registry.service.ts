@@ -13,6 +13,7 @@ import { ModelNotFoundError, ModelNotReadyError } from './model.errors';
 import { ModelLoader } from './model-loader.service';
 import { ModelReference, formatModelReference, parseModelReference } from './model-reference';
 import { ModelResolver } from './model-resolver.service';
+import { messageOf } from '../common/values';
 
 export type BindingState = 'loading' | 'ready' | 'failed';
 
@@ -70,10 +71,23 @@ export interface ModelSwapEvent {
   durationMs: number;
 }
 
-/** Told about loads and swaps as they happen (the metrics module registers one). */
+/**
+ * A reference was resolved against MLflow (first load, reload endpoint,
+ * callback, refresh job): the version it names now. Versions applied with
+ * `followVersion` (told by a peer) are not resolutions and are not reported.
+ */
+export interface ModelResolvedEvent {
+  reference: string;
+  name: string;
+  version: string;
+  trigger: string;
+}
+
+/** Told about loads, swaps and resolutions as they happen (metrics and the cluster register one each). */
 export interface ModelRegistryObserver {
   modelLoaded?(event: ModelLoadEvent): void;
   modelSwapped?(event: ModelSwapEvent): void;
+  modelResolved?(event: ModelResolvedEvent): void;
 }
 
 const RECENT_RELOADS = 50;
@@ -186,10 +200,49 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Follows the registry for one reference: loads and swaps in a new version if there is one. */
   reload(binding: ModelBinding, trigger: string): Promise<ReloadOutcome> {
-    binding.reloading ??= this.follow(binding, trigger).finally(
+    binding.reloading ??= this.follow(binding, trigger, () =>
+      this.resolve(binding, trigger),
+    ).finally(() => (binding.reloading = undefined));
+    return binding.reloading;
+  }
+
+  /**
+   * Moves one served reference to a version another instance resolved (the
+   * cluster's reload broadcast), without asking MLflow what the reference
+   * names. Runs after any reload of the reference already under way, so the
+   * last version told wins. A reference this instance does not serve is left
+   * alone (undefined).
+   */
+  async followVersion(
+    reference: string,
+    version: string,
+    trigger: string,
+  ): Promise<ReloadOutcome | undefined> {
+    const binding = this.bindings.get(reference);
+    if (!binding) return undefined;
+    while (binding.reloading || binding.pending) {
+      await Promise.allSettled([binding.reloading, binding.pending]);
+    }
+    if (!binding.model || binding.model.version === version) {
+      return binding.model && { reference, status: 'unchanged', from: version, to: version };
+    }
+    const exact: ModelReference = {
+      name: binding.ref.name,
+      selector: { kind: 'version', version },
+    };
+    binding.reloading = this.follow(binding, trigger, () => this.resolver.resolve(exact)).finally(
       () => (binding.reloading = undefined),
     );
     return binding.reloading;
+  }
+
+  /** Every served reference and the version answering it, for the cluster's heartbeats. */
+  servedVersions(): { reference: string; version?: string; state: BindingState }[] {
+    return this.list().map((b) => ({
+      reference: b.key,
+      version: b.model?.version,
+      state: b.state,
+    }));
   }
 
   /** Reloads every reference of one registered model; binds its default reference if none. */
@@ -201,9 +254,14 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     return Promise.all(bindings.map((b) => this.reload(b, trigger)));
   }
 
-  /** Reloads everything that can move (fixed versions cannot); one failure never stops the rest. */
-  async reloadAll(trigger: string): Promise<ReloadOutcome[]> {
-    const movable = this.list().filter((b) => b.ref.selector.kind !== 'version' || !b.model);
+  /** Reloads everything that can move (fixed versions cannot), or those `only` picks; one failure never stops the rest. */
+  async reloadAll(
+    trigger: string,
+    only: (reference: string) => boolean = () => true,
+  ): Promise<ReloadOutcome[]> {
+    const movable = this.list().filter(
+      (b) => (b.ref.selector.kind !== 'version' || !b.model) && only(b.key),
+    );
     return Promise.all(movable.map((b) => this.reload(b, trigger)));
   }
 
@@ -218,8 +276,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async firstLoad(binding: ModelBinding, trigger: string): Promise<LoadedModel> {
     try {
-      const version = await this.resolver.resolve(binding.ref);
-      binding.lastCheckedAt = new Date();
+      const version = await this.resolve(binding, trigger);
       const model = await this.loadVersion(version);
       binding.model = model;
       binding.state = 'ready';
@@ -239,7 +296,20 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  private async follow(binding: ModelBinding, trigger: string): Promise<ReloadOutcome> {
+  /** What the binding's reference names in MLflow now; observers hear of it. */
+  private async resolve(binding: ModelBinding, trigger: string): Promise<ModelVersion> {
+    const version = await this.resolver.resolve(binding.ref);
+    binding.lastCheckedAt = new Date();
+    const event = { reference: binding.key, name: version.name, version: version.version, trigger };
+    this.notify((o) => o.modelResolved?.(event));
+    return version;
+  }
+
+  private async follow(
+    binding: ModelBinding,
+    trigger: string,
+    targetOf: () => Promise<ModelVersion>,
+  ): Promise<ReloadOutcome> {
     const reference = binding.key;
     const current = binding.model;
     if (!current) {
@@ -253,8 +323,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     }
     let target: ModelVersion;
     try {
-      target = await this.resolver.resolve(binding.ref);
-      binding.lastCheckedAt = new Date();
+      target = await targetOf();
     } catch (error) {
       // The registry is unreachable or the alias is gone: keep serving what we have.
       binding.lastError = { message: messageOf(error), at: new Date() };
@@ -405,8 +474,4 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.recent.length > RECENT_RELOADS) this.recent.shift();
     return outcome;
   }
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

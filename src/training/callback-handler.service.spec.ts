@@ -1,3 +1,6 @@
+import { ClusterService } from '../cluster/cluster.service';
+import { MemoryStateStore } from '../cluster/memory-state-store';
+import { StateStore, StoreUnavailableError } from '../cluster/state-store';
 import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
 import { AirflowCallbackDto } from './airflow-callback.dto';
 import { CallbackHandler } from './callback-handler.service';
@@ -40,13 +43,34 @@ function callback(overrides: Partial<AirflowCallbackDto> = {}): AirflowCallbackD
   };
 }
 
+function instance(id: string): ClusterService {
+  return { instanceId: id } as ClusterService;
+}
+
+/** A shared store that has gone away: every call fails as the Redis store's do. */
+function unreachableStore(): StateStore {
+  const down = () =>
+    Promise.reject(new StoreUnavailableError('redis://redis:6379/0', 'connection lost'));
+  // It still claims to be connected: the loss shows first as a failing command.
+  return new Proxy({ connected: true } as StateStore, {
+    get: (target, property) => (property in target ? target[property as 'connected'] : down),
+  });
+}
+
 describe(CallbackHandler.name, () => {
   let registry: FakeRegistry;
+  let store: MemoryStateStore;
   let sut: CallbackHandler;
 
   beforeEach(() => {
     registry = new FakeRegistry();
-    sut = new CallbackHandler(registry as unknown as ModelRegistry);
+    store = new MemoryStateStore();
+    sut = new CallbackHandler(registry as unknown as ModelRegistry, store, instance('api-1'));
+  });
+
+  afterEach(async () => {
+    await sut.onModuleDestroy();
+    await store.stop();
   });
 
   it('reloads the named model and reports the outcome', async () => {
@@ -56,6 +80,7 @@ describe(CallbackHandler.name, () => {
     expect(result).toEqual({
       accepted: true,
       duplicate: false,
+      handledBy: 'api-1',
       outcomes: [expect.objectContaining({ status: 'swapped' })],
     });
   });
@@ -97,5 +122,69 @@ describe(CallbackHandler.name, () => {
 
     expect(retry.duplicate).toBe(false);
     expect(registry.calls).toHaveLength(2);
+  });
+
+  describe('across instances sharing a store', () => {
+    let peer: CallbackHandler;
+
+    beforeEach(() => {
+      peer = new CallbackHandler(registry as unknown as ModelRegistry, store, instance('api-2'));
+    });
+
+    afterEach(() => peer.onModuleDestroy());
+
+    it('acts once when the retry reaches another instance, which answers with the first outcome', async () => {
+      const first = await sut.handle(callback());
+      const retry = await peer.handle(callback());
+
+      expect(registry.calls).toHaveLength(1);
+      expect(first).toMatchObject({ duplicate: false, handledBy: 'api-1' });
+      expect(retry).toMatchObject({
+        duplicate: true,
+        handledBy: 'api-1',
+        outcomes: [expect.objectContaining({ status: 'swapped', to: '2' })],
+      });
+    });
+
+    it('makes a duplicate on another instance wait for the holder to finish', async () => {
+      registry.hold();
+      const first = sut.handle(callback());
+      const retry = peer.handle(callback());
+      setTimeout(() => registry.open(), 120);
+
+      const [a, b] = await Promise.all([first, retry]);
+
+      expect(registry.calls).toHaveLength(1);
+      expect(a.duplicate).toBe(false);
+      expect(b).toMatchObject({ duplicate: true, handledBy: 'api-1', outcomes: a.outcomes });
+    });
+
+    it('lets another instance act once the holder’s reload failed', async () => {
+      registry.failNext = true;
+      await expect(sut.handle(callback())).rejects.toThrow('registry unreachable');
+
+      const retry = await peer.handle(callback());
+
+      expect(retry).toMatchObject({ duplicate: false, handledBy: 'api-2' });
+      expect(registry.calls).toHaveLength(2);
+    });
+  });
+
+  it('keeps callbacks idempotent in this process while the shared store is unreachable', async () => {
+    const cutOff = new CallbackHandler(
+      registry as unknown as ModelRegistry,
+      unreachableStore(),
+      instance('api-3'),
+    );
+    try {
+      const first = await cutOff.handle(callback());
+      const again = await cutOff.handle(callback());
+
+      expect(first).toMatchObject({ duplicate: false, handledBy: 'api-3' });
+      expect(again).toMatchObject({ duplicate: true, handledBy: 'api-3' });
+      expect(registry.calls).toHaveLength(1);
+    } finally {
+      await cutOff.onModuleDestroy();
+    }
   });
 });

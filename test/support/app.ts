@@ -1,8 +1,8 @@
 import { INestApplicationContext, LoggerService } from '@nestjs/common';
-import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
-import { BODY_LIMIT_BYTES, configureApp } from '../../src/app.setup';
+import { configureApp, createFastifyAdapter } from '../../src/app.setup';
 import { withEnvironment } from './env';
 
 /**
@@ -53,13 +53,10 @@ export async function startServer(
   return withEnvironment({ LOG_LEVEL: 'warn', ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     const app = configureApp(
-      moduleRef.createNestApplication<NestFastifyApplication>(
-        new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES }),
-        {
-          logger: options.logger ?? ['error', 'warn'],
-          bodyParser: false,
-        },
-      ),
+      moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), {
+        logger: options.logger ?? ['error', 'warn'],
+        bodyParser: false,
+      }),
     );
     await app.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1');
     const url = options.listen ? `http://127.0.0.1:${options.listen.port}` : await app.getUrl();

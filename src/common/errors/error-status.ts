@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { RateLimitExceededError } from '../../cluster/rate-limit';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../../inference/inference.error';
 import { ModelLoadError, ModelNotFoundError, ModelNotReadyError } from '../../models/model.errors';
 import { InvalidModelReferenceError } from '../../models/model-reference';
@@ -33,6 +34,9 @@ export function describeError(error: unknown): ErrorDescription {
   }
   if (error instanceof ModelNotReadyError || error instanceof ModelLoadError) {
     return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message: error.message };
+  }
+  if (error instanceof RateLimitExceededError) {
+    return { status: 429, code: 'REQUEST_LIMIT_EXCEEDED', message: error.message };
   }
   if (error instanceof UpstreamError) {
     return describeUpstream(error);

@@ -1,0 +1,47 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ClusterService } from './cluster.service';
+import { InstanceRecord } from './cluster.types';
+
+/** `GET /v1/cluster`. */
+export interface ClusterView {
+  mode: 'distributed' | 'standalone';
+  self: string;
+  store: { kind: string; target: string; connected: boolean };
+  /** False while the store cannot be read: `instances` is the last list seen, as of `asOf`. */
+  fresh: boolean;
+  asOf: string;
+  /** Who holds the lease to poll MLflow (absent when no one does or it cannot be read). */
+  leader?: string;
+  instances: (InstanceRecord & { uptimeSeconds: number; self: boolean })[];
+}
+
+@ApiTags('cluster')
+@Controller('v1/cluster')
+export class ClusterController {
+  constructor(private readonly cluster: ClusterService) {}
+
+  @Get()
+  @ApiOperation({
+    summary:
+      'Instances sharing this deployment: address, uptime, health, models and versions, leases',
+  })
+  async view(): Promise<ClusterView> {
+    const membership = await this.cluster.members();
+    const now = Date.now();
+    const store = this.cluster.store;
+    return {
+      mode: this.cluster.distributed ? 'distributed' : 'standalone',
+      self: this.cluster.instanceId,
+      store: { kind: store.kind, target: store.target, connected: store.connected },
+      fresh: membership.fresh,
+      asOf: membership.asOf.toISOString(),
+      leader: membership.instances.find((i) => i.leases.includes('model-refresh'))?.id,
+      instances: membership.instances.map((instance) => ({
+        ...instance,
+        uptimeSeconds: Math.round((now - Date.parse(instance.startedAt)) / 1000),
+        self: instance.id === this.cluster.instanceId,
+      })),
+    };
+  }
+}

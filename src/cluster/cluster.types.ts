@@ -1,0 +1,33 @@
+import type { BindingState } from '../models/model-registry.service';
+
+/** What an instance says of itself: how it is, and what it serves. */
+export type InstanceStatus = 'starting' | 'ok' | 'degraded' | 'unavailable' | 'draining';
+
+export interface ServedModel {
+  reference: string;
+  version?: string;
+  state: BindingState;
+}
+
+/** One instance's heartbeat, as kept in the state store under `instances:<id>`. */
+export interface InstanceRecord {
+  id: string;
+  address: string;
+  serviceVersion: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  status: InstanceStatus;
+  models: ServedModel[];
+  /** Leases this instance held at its last heartbeat (`model-refresh`). */
+  leases: string[];
+}
+
+/** A reference served at more than one version across the cluster. */
+export interface VersionSkew {
+  reference: string;
+  /** version → instance ids serving it. */
+  versions: Record<string, string[]>;
+  /** When this instance first saw the skew. */
+  since: string;
+}

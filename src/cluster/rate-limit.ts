@@ -1,0 +1,103 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ClusterConfig, clusterConfig } from '../config/cluster.config';
+import { MemoryStateStore } from './memory-state-store';
+import { STATE_STORE, StateStore } from './state-store';
+
+/** A client made more requests in this window than API_RATE_LIMIT allows (429). */
+export class RateLimitExceededError extends Error {
+  constructor(
+    readonly limit: number,
+    readonly windowSeconds: number,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      `rate limit exceeded: at most ${limit} requests per ${windowSeconds} s from one client; retry in ${retryAfterSeconds} s`,
+    );
+    this.name = 'RateLimitExceededError';
+  }
+}
+
+export interface RateDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets. */
+  resetSeconds: number;
+}
+
+/**
+ * Fixed-window request counters per client, kept in the state store so every
+ * instance counts against the same budget (a client spread over three
+ * instances by the balancer gets the limit once, not three times). While the
+ * store cannot be reached each instance counts on its own: limits loosen, no
+ * request fails for want of a counter.
+ */
+@Injectable()
+export class RateLimiter implements OnModuleDestroy {
+  private readonly local = new MemoryStateStore();
+
+  constructor(
+    @Inject(STATE_STORE) private readonly store: StateStore,
+    @Inject(clusterConfig.KEY) private readonly config: ClusterConfig,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.rateLimit.limit > 0;
+  }
+
+  get windowSeconds(): number {
+    return this.config.rateLimit.windowMs / 1000;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.local.stop();
+  }
+
+  async take(client: string, now = Date.now()): Promise<RateDecision> {
+    const { limit, windowMs } = this.config.rateLimit;
+    const window = Math.floor(now / windowMs);
+    const key = `ratelimit:${window}:${client}`;
+    const count = await this.store
+      .increment(key, windowMs)
+      .catch(() => this.local.increment(key, windowMs));
+    return {
+      allowed: count <= limit,
+      limit,
+      remaining: Math.max(0, limit - count),
+      resetSeconds: Math.max(1, Math.ceil(((window + 1) * windowMs - now) / 1000)),
+    };
+  }
+}
+
+/** Routes never limited: probes, metrics, the status page, docs and Airflow's callback. */
+const EXEMPT = /^\/(?:$|health|metrics|status|docs|v1\/hooks\/)/;
+
+/**
+ * Applies the rate limit to predictions and the /v1 API, per client address
+ * (behind nginx, set API_TRUST_PROXY so the address is the client's, not
+ * nginx's). Answers carry RateLimit-* headers; a refusal is a 429 with
+ * Retry-After, in the route's own error format.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(private readonly limiter: RateLimiter) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (!this.limiter.enabled || context.getType() !== 'http') return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    if (EXEMPT.test(request.url)) return true;
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    const decision = await this.limiter.take(request.ip);
+    void reply.header('ratelimit-limit', decision.limit);
+    void reply.header('ratelimit-remaining', decision.remaining);
+    void reply.header('ratelimit-reset', decision.resetSeconds);
+    if (decision.allowed) return true;
+    void reply.header('retry-after', decision.resetSeconds);
+    throw new RateLimitExceededError(
+      decision.limit,
+      this.limiter.windowSeconds,
+      decision.resetSeconds,
+    );
+  }
+}

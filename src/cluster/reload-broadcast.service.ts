@@ -1,0 +1,153 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnModuleDestroy,
+  OnModuleInit,
+} from '@nestjs/common';
+import { isRecord, messageOf } from '../common/values';
+import { ModelRegistry, ModelResolvedEvent } from '../models/model-registry.service';
+import { ClusterService } from './cluster.service';
+import { STATE_STORE, StateStore } from './state-store';
+
+const CHANNEL = 'reloads';
+
+/** "Reference R names version V now", as one instance tells the others. */
+interface ReloadMessage {
+  origin: string;
+  reference: string;
+  version: string;
+  trigger: string;
+  /** When the origin resolved it (ISO time), to log how long the news took. */
+  at: string;
+}
+
+/**
+ * Keeps every instance on the version the registry names, whichever instance
+ * asked: each resolution (reload endpoint, Airflow callback, refresh job,
+ * first load) is published on the `reloads` channel the moment MLflow
+ * answers, and every other instance serving that reference moves to the same
+ * version, loading it in parallel with the origin. Instances never re-publish
+ * what they were told, so nothing echoes.
+ *
+ * Messages are fire-and-forget: one published while an instance is cut off
+ * from the store is lost to it, so an instance whose store comes back
+ * resolves everything it serves against MLflow once (it catches up).
+ */
+@Injectable()
+export class ReloadBroadcast implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(ReloadBroadcast.name);
+  private unsubscribe?: () => Promise<void>;
+  private subscribing?: Promise<void>;
+  private stopConnectionWatch?: () => void;
+  private closed = false;
+
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly cluster: ClusterService,
+    @Inject(STATE_STORE) private readonly store: StateStore,
+  ) {}
+
+  onModuleInit(): void {
+    this.cluster.describeModelsWith(() => this.registry.servedVersions());
+    this.registry.observe({ modelResolved: (event) => void this.publish(event) });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.stopConnectionWatch = this.store.onConnectionChange((connected) => {
+      if (connected) void this.catchUp();
+    });
+    await this.subscribe();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    this.stopConnectionWatch?.();
+    await this.unsubscribe?.().catch(() => undefined);
+  }
+
+  private subscribe(): Promise<void> {
+    if (this.unsubscribe || this.closed) return Promise.resolve();
+    this.subscribing ??= this.store
+      .subscribe(CHANNEL, (message) => this.receive(message))
+      .then((unsubscribe) => {
+        this.unsubscribe = unsubscribe;
+      })
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `not following peers' reloads until the state store is back: ${messageOf(error)}`,
+        ),
+      )
+      .finally(() => (this.subscribing = undefined));
+    return this.subscribing;
+  }
+
+  /** The store is back: listen again if we never could, and resolve what we serve ourselves. */
+  private async catchUp(): Promise<void> {
+    await this.subscribe();
+    const outcomes = await this.registry.reloadAll('resync after the state store came back');
+    const moved = outcomes.filter((o) => o.status === 'swapped');
+    this.logger.log(
+      `resynchronised after the state store came back: ${
+        moved.length
+          ? moved.map((o) => `${o.reference} → v${o.to}`).join(', ')
+          : 'nothing had moved'
+      }`,
+    );
+  }
+
+  private async publish(event: ModelResolvedEvent): Promise<void> {
+    const message: ReloadMessage = {
+      origin: this.cluster.instanceId,
+      reference: event.reference,
+      version: event.version,
+      trigger: event.trigger,
+      at: new Date().toISOString(),
+    };
+    try {
+      await this.store.publish(CHANNEL, JSON.stringify(message));
+    } catch {
+      // Peers catch up when the store is back (catchUp); the store logs the outage once.
+    }
+  }
+
+  private receive(raw: string): void {
+    const message = parseMessage(raw);
+    if (!message) {
+      this.logger.warn(`ignored a malformed message on ${CHANNEL}`);
+      return;
+    }
+    if (message.origin === this.cluster.instanceId) return;
+    const trigger = `peer ${message.origin}: ${message.trigger}`;
+    void this.registry
+      .followVersion(message.reference, message.version, trigger)
+      .then((outcome) => {
+        if (outcome?.status === 'swapped') {
+          const lag = Date.now() - Date.parse(message.at);
+          this.logger.log(
+            `${message.reference}: followed ${message.origin} to v${message.version} (${lag} ms after it resolved)`,
+          );
+        }
+      })
+      .catch((error: unknown) =>
+        this.logger.error(
+          `${message.reference}: cannot follow to v${message.version}: ${messageOf(error)}`,
+        ),
+      );
+  }
+}
+
+function parseMessage(raw: string): ReloadMessage | undefined {
+  try {
+    const value: unknown = JSON.parse(raw);
+    if (!isRecord(value)) return undefined;
+    const { origin, reference, version, trigger, at } = value;
+    if ([origin, reference, version, trigger, at].every((v) => typeof v === 'string')) {
+      return value as unknown as ReloadMessage;
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
