@@ -1,6 +1,6 @@
 /**
  * `npm run doctor`: checks this server's connections to MLflow and Airflow
- * the way the deployment guide's troubleshooting does, and says for each
+ * (and Redis, in distributed mode) the way the deployment guide's troubleshooting does, and says for each
  * failure what kind it is (refused, timeout, DNS, TLS, unauthorized, rejected
  * host header, unhealthy component) and what to do. Exit code 0 when all pass.
  *
@@ -14,8 +14,14 @@ import { airflowConfig } from './config/airflow.config';
 import { applyEnvironment, readValidEnvironmentOrExit } from './config/environment';
 import { mlflowConfig } from './config/mlflow.config';
 import { upstreamConfig } from './config/upstream.config';
+import { RedisStateStore } from './cluster/redis-state-store';
+import { clusterConfig } from './config/cluster.config';
 import { CheckFailure } from './health/health.types';
-import { UnhealthyComponentError, classifyFailure } from './health/failure-classifier';
+import {
+  InvalidResponseError,
+  UnhealthyComponentError,
+  classifyFailure,
+} from './health/failure-classifier';
 import { MlflowClient } from './mlflow/mlflow.client';
 import { mlflowClientOptions } from './mlflow/mlflow.module';
 
@@ -43,6 +49,8 @@ export async function runDoctor(): Promise<DoctorReport> {
   const airflowSettings = airflowConfig();
   const mlflow = new MlflowClient(mlflowClientOptions(mlflowSettings, noRetries));
   const airflow = new AirflowClient(airflowClientOptions(airflowSettings, noRetries));
+  const cluster = clusterConfig();
+  const redis = cluster.distributed ? new RedisStateStore(cluster.redis) : undefined;
 
   const groups: { name: string; dependency: string; target: string; steps: Step[] }[] = [
     {
@@ -86,6 +94,7 @@ export async function runDoctor(): Promise<DoctorReport> {
       ],
     },
   ];
+  if (redis) groups.push(redisChecks(redis));
 
   let failed = false;
   const report: Record<string, { target: string; steps: StepResult[] }> = {};
@@ -111,7 +120,41 @@ export async function runDoctor(): Promise<DoctorReport> {
   }
   mlflow.onModuleDestroy();
   airflow.onModuleDestroy();
+  await redis?.stop();
   return { ok: !failed, checks: report };
+}
+
+/** Distributed mode: Redis reachable, answering, writable under our prefix, and who is registered. */
+function redisChecks(redis: RedisStateStore) {
+  const probe = `doctor:${process.pid}`;
+  const steps: Step[] = [
+    [
+      'connect',
+      async () => {
+        await redis.start();
+        return 'connected';
+      },
+    ],
+    ['PING', async () => `${(await redis.ping()).toFixed(1)} ms`],
+    [
+      'write, read and delete a key',
+      async () => {
+        await redis.set(probe, 'ok', 10_000);
+        const read = await redis.get(probe);
+        await redis.delete(probe);
+        if (read !== 'ok') throw new InvalidResponseError(`wrote "ok", read back ${String(read)}`);
+        return 'ok';
+      },
+    ],
+    [
+      'instances registered',
+      async () => {
+        const ids = [...(await redis.entries('instances:')).keys()].map((k) => k.slice(10));
+        return ids.length ? ids.join(', ') : 'none running';
+      },
+    ],
+  ];
+  return { name: 'Redis', dependency: 'redis', target: redis.target, steps };
 }
 
 async function main(): Promise<void> {

@@ -1,6 +1,7 @@
 import { runDoctor } from '../src/doctor';
 import { stackEnv } from './support/app';
 import { withEnvironment } from './support/env';
+import { RedisServer, startRedisServer } from './support/redis';
 import { sharedStack } from './support/shared-stack';
 
 /** Runs the doctor with `env` over the process environment. */
@@ -41,5 +42,54 @@ describe('npm run doctor against real MLflow and Airflow', () => {
 
     expect(report.checks.MLflow.steps[0].failure?.kind).toBe('connection_refused');
     expect(report.checks.Airflow.steps[0].failure?.kind).toBe('dns');
+  });
+
+  describe('in distributed mode, against a real Redis', () => {
+    let redis: RedisServer;
+
+    beforeAll(async () => {
+      redis = await startRedisServer({ password: 'doctor-s3cret' });
+    });
+
+    afterAll(() => redis?.stop());
+
+    const distributed = (redisEnv: Record<string, string>) =>
+      doctorWith({ ...stackEnv(sharedStack()), API_ENABLE_DISTRIBUTED: 'true', ...redisEnv });
+
+    it('connects, pings, writes and reads a key, and lists the instances registered', async () => {
+      const report = await distributed({
+        API_REDIS_PORT: String(redis.port),
+        API_REDIS_PASSWORD: 'doctor-s3cret',
+      });
+
+      expect(report.ok).toBe(true);
+      expect(report.checks.Redis.target).toBe(`redis://127.0.0.1:${redis.port}/0`);
+      expect(report.checks.Redis.steps.map((s) => [s.check, s.ok])).toEqual([
+        ['connect', true],
+        ['PING', true],
+        ['write, read and delete a key', true],
+        ['instances registered', true],
+      ]);
+      expect(report.checks.Redis.steps[3].detail).toBe('none running');
+    });
+
+    it('names a wrong password as unauthorized, never showing it', async () => {
+      const report = await distributed({
+        API_REDIS_URL: `redis://:not-the-password@127.0.0.1:${redis.port}/0`,
+      });
+
+      expect(report.ok).toBe(false);
+      expect(report.checks.Redis.steps[0].failure).toMatchObject({
+        kind: 'unauthorized',
+        hint: expect.stringContaining('API_REDIS_PASSWORD'),
+      });
+      expect(JSON.stringify(report)).not.toContain('not-the-password');
+    });
+
+    it('names a closed port as connection refused', async () => {
+      const report = await distributed({ API_REDIS_PORT: '9' });
+
+      expect(report.checks.Redis.steps[0].failure?.kind).toBe('connection_refused');
+    });
   });
 });
