@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: everything, against real servers. Sets up what it needs (the
-# container engine and images, the Python environment), then runs
+# container engine and images, nginx, the Python environment), then runs
 #   1. jest: unit specs, and integration/e2e tests against real MLflow,
 #      Airflow and scoring servers (extra arguments go to jest);
 #   2. the DAG tests with pytest: the pure rules, the callback and a real
@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 mkdir -p .cache
 
 bash scripts/build-images.sh || exit 1
+bash scripts/nginx.sh || exit 1
 PY=$(bash scripts/python-env.sh) || exit 1
 
 status=0
