@@ -1,0 +1,91 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { request, sleep } from './http';
+import { freePort } from './ports';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MAIN = path.join(ROOT, 'dist/main.js');
+
+/** One API server running as its own process (`node dist/main.js`), as in production. */
+export interface Instance {
+  id: string;
+  port: number;
+  url: string;
+  /** Everything it wrote to stdout and stderr, for a failing test's message. */
+  output(): string;
+  /** SIGKILL: the instance dies at once, as in a crash or an OOM kill. */
+  kill(): Promise<void>;
+  /** SIGTERM and wait for a graceful exit (SIGKILL after `timeoutMs`). */
+  stop(timeoutMs?: number): Promise<void>;
+  readonly exited: boolean;
+}
+
+/**
+ * Starts `node dist/main.js` (build first: `npm run build`, which `npm test`
+ * runs) on a free loopback port with `env` over a clean environment, and waits
+ * until /health/live answers.
+ */
+export async function startInstance(id: string, env: Record<string, string>): Promise<Instance> {
+  if (!existsSync(MAIN)) {
+    throw new Error(`${MAIN} is missing: run "npm run build" before the cluster tests`);
+  }
+  const port = await freePort();
+  const lines: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      LOG_LEVEL: 'warn',
+      ...env,
+      API_HOST: '127.0.0.1',
+      API_PORT: String(port),
+      API_INSTANCE_ID: id,
+      API_ADVERTISE_URL: `http://127.0.0.1:${port}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk: Buffer) => lines.push(chunk.toString());
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const instance: Instance = {
+    id,
+    port,
+    url,
+    output: () => lines.join(''),
+    get exited() {
+      return exited;
+    },
+    kill: async () => {
+      if (!exited) child.kill('SIGKILL');
+      await exit;
+    },
+    stop: async (timeoutMs = 20_000) => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (exited) throw new Error(`instance ${id} exited at start:\n${instance.output()}`);
+    const live = await request(`${url}/health/live`).catch(() => undefined);
+    if (live?.status === 200) return instance;
+    if (Date.now() > deadline) {
+      await instance.kill();
+      throw new Error(`instance ${id} did not come up in 60 s:\n${instance.output()}`);
+    }
+    await sleep(100);
+  }
+}
