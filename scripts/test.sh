@@ -13,6 +13,8 @@ mkdir -p .cache
 
 bash scripts/build-images.sh || exit 1
 bash scripts/nginx.sh || exit 1
+# The cluster tests run the server as `node dist/main.js` processes: build what is tested.
+npm run build --silent || exit 1
 PY=$(bash scripts/python-env.sh) || exit 1
 
 status=0
