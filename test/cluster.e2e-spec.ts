@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stackEnv } from './support/app';
 import { request, sleep, waitFor } from './support/http';
+import { CountingProxy } from './support/counting-proxy';
 import { Instance, startInstance } from './support/instances';
 import { LoadBalancer, startLoadBalancer } from './support/load-balancer';
 import { RegisteredDemoModel, registerDemoModel } from './support/python';
@@ -64,6 +65,7 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
   let instances: Instance[] = [];
   let lb: LoadBalancer;
   let sticky: LoadBalancer | undefined;
+  let mlflowProxy: CountingProxy;
 
   const env = (id: string): Record<string, string> => ({
     ...stackEnv(stack),
@@ -77,6 +79,7 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
     API_REDIS_RECONNECT_MAX_DELAY: '500',
     CLUSTER_HEARTBEAT_INTERVAL: '0.5',
     CLUSTER_LEASE_TTL: '2',
+    CLUSTER_SKEW_GRACE: '1',
     HEALTH_CHECK_INTERVAL: '1',
     API_CALLBACK_TOKEN: TOKEN,
     SHUTDOWN_DRAIN_DELAY: '0',
@@ -138,12 +141,18 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
       await registerDemoModel(stack.mlflowUrl, { name: MODEL, c: 1.0, alias: 'champion' }),
       await registerDemoModel(stack.mlflowUrl, { name: MODEL, c: 0.01, alias: null }),
       await registerDemoModel(stack.mlflowUrl, { name: MODEL, c: 0.1, alias: null }),
+      await registerDemoModel(stack.mlflowUrl, { name: MODEL, c: 0.5, alias: null }),
     ];
+    // api-3 reaches MLflow through a proxy the skew test can break.
+    mlflowProxy = new CountingProxy(stack.mlflowUrl);
+    const proxied = await mlflowProxy.start();
     dir = await mkdtemp(path.join(tmpdir(), 'mg-cluster-'));
     redis = await startRedisServer();
-    instances = await Promise.all(
-      ['api-1', 'api-2', 'api-3'].map((id) => startInstance(id, env(id))),
-    );
+    instances = await Promise.all([
+      startInstance('api-1', env('api-1')),
+      startInstance('api-2', env('api-2')),
+      startInstance('api-3', { ...env('api-3'), MLFLOW_TRACKING_URI: proxied }),
+    ]);
     lb = await startLoadBalancer({ upstreams: instances.map((i) => `127.0.0.1:${i.port}`) });
     for (const instance of instances) {
       await waitFor(
@@ -167,6 +176,7 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
     await lb?.stop();
     await Promise.all(instances.map((i) => i.stop()));
     await redis?.stop();
+    await mlflowProxy?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
     // The instances' logs, for a failure's post-mortem (CI keeps .cache/).
     await mkdir(LOGS, { recursive: true });
@@ -265,15 +275,61 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
     expect((await answeredBy(sticky)).size).toBe(1);
   });
 
+  it('reports version skew in /health/topology while one instance cannot follow, and clears it once it has', async () => {
+    const target = versions[2].version;
+    const before = await servedBy(instances[2]);
+    mlflowProxy.failing = true;
+    await setAlias(target);
+
+    // Reloaded on api-1: api-2 follows; api-3 cannot fetch the version and keeps its own.
+    const reload = await request(`${instances[0].url}/v1/models/${MODEL}/reload`, { body: {} });
+    expect(reload.status).toBe(200);
+    await waitFor(
+      () => servedBy(instances[1]),
+      (v) => v === target,
+      15_000,
+    );
+    const skewed = await waitFor(
+      () => request<TopologyBody>(`${instances[0].url}/health/topology`),
+      (r) => r.body.details?.cluster?.status === 'down',
+      15_000,
+    );
+    expect(await servedBy(instances[2])).toBe(before);
+    expect(skewed.status).toBe(503);
+    expect(skewed.body.details.cluster).toMatchObject({
+      failure: { kind: 'version_skew' },
+      skew: [
+        {
+          reference: REFERENCE,
+          versions: { [target]: ['api-1', 'api-2'], [before!]: ['api-3'] },
+        },
+      ],
+    });
+
+    mlflowProxy.failing = false;
+    await request(`${instances[0].url}/v1/models/${MODEL}/reload`, { body: {} });
+    await waitFor(
+      () => servedBy(instances[2]),
+      (v) => v === target,
+      15_000,
+    );
+    await waitFor(
+      () => request<TopologyBody>(`${instances[0].url}/health/topology`),
+      (r) => r.body.details?.cluster?.status === 'up',
+      15_000,
+    );
+  });
+
   it('keeps serving while Redis is down, reports it degraded, and resynchronises when it is back', async () => {
     await redis.stop();
     for (const instance of instances) {
       const topology = await waitFor(
         () => request<TopologyBody>(`${instance.url}/health/topology`),
-        (r) => r.body.details?.redis?.status === 'down',
+        // First "connection closed", then each reconnection attempt is refused.
+        (r) => r.body.details?.redis?.failure?.kind === 'connection_refused',
         15_000,
       );
-      expect(topology.body.details.redis.failure?.kind).toBe('connection_refused');
+      expect(topology.body.details.redis.status).toBe('down');
       const summary = await request<{ status: string; ready: boolean }>(`${instance.url}/`);
       expect(summary.body).toMatchObject({ status: 'degraded', ready: true });
     }
@@ -283,7 +339,7 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
 
     // A new version while Redis is down: the callback reaches one instance,
     // whose broadcast is lost; the other two miss it.
-    const target = versions[2].version;
+    const target = versions[3].version;
     await setAlias(target);
     const reply = await callback(target, `manual__outage_${suffix}`);
     expect(reply.status).toBe(200);

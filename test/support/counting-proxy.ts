@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
  */
 export class CountingProxy {
   readonly paths: string[] = [];
+  /** While set, every request is answered 503 here, as a broken load balancer in front of the target would. */
+  failing = false;
   private server?: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true });
 
@@ -21,6 +23,11 @@ export class CountingProxy {
     const target = new URL(this.target);
     this.server = http.createServer((req, res) => {
       this.paths.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
+      if (this.failing) {
+        req.resume();
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('failing on purpose');
+        return;
+      }
       const upstream = http.request(
         {
           host: target.hostname,
