@@ -18,7 +18,7 @@ describe('reconnectDelay', () => {
     expect(reconnectDelay(3, 60_000, () => 0.999999)).toBe(320);
     for (let i = 0; i < 50; i++) {
       const delay = reconnectDelay(6, 5_000, Math.random);
-      expect(delay).toBeGreaterThan(2_560);
+      expect(delay).toBeGreaterThanOrEqual(2_560);
       expect(delay).toBeLessThanOrEqual(3_200);
     }
   });
