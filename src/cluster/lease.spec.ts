@@ -31,6 +31,18 @@ describe(Lease.name, () => {
     expect(await b.holderNow()).toBe('api-1');
   });
 
+  it('stays held when campaigns overlap (the first one and a heartbeat’s)', async () => {
+    const a = lease('api-1');
+
+    const results = await Promise.all([a.campaign(), a.campaign()]);
+
+    expect(results).toEqual([true, true]);
+    expect(a.held).toBe(true);
+    clock += 6_000;
+    expect(await a.campaign()).toBe(true);
+    expect(await a.holderNow()).toBe('api-1');
+  });
+
   it('stays with its holder while renewed', async () => {
     const a = lease('api-1');
     const b = lease('api-2');

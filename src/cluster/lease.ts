@@ -11,6 +11,8 @@ export class Lease {
   private readonly logger = new Logger(Lease.name);
   /** Until when the store keeps it ours, as far as this process knows. */
   private heldUntil = 0;
+  /** The campaign under way: callers that overlap share it. */
+  private campaigning?: Promise<boolean>;
 
   constructor(
     readonly name: string,
@@ -37,8 +39,18 @@ export class Lease {
     return this.held || !this.store.connected;
   }
 
-  /** Renews the lease if held, takes it if free. Never throws: a store error means not held. */
-  async campaign(): Promise<boolean> {
+  /**
+   * Renews the lease if held, takes it if free. Never throws: a store error means not held.
+   * Overlapping calls (`ClusterService.lease` campaigns at once, a heartbeat may too) share one
+   * campaign: two would both find `heldUntil` at 0 and both try to take the key; the loser,
+   * answering last, would mark the lease not held while the store keeps it ours until it expires.
+   */
+  campaign(): Promise<boolean> {
+    this.campaigning ??= this.renewOrTake().finally(() => (this.campaigning = undefined));
+    return this.campaigning;
+  }
+
+  private async renewOrTake(): Promise<boolean> {
     const wasHeld = this.held;
     const started = Date.now();
     try {
