@@ -7,9 +7,7 @@ import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
-import { Environment } from './config/env.validation';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
-import { parseTrustProxy } from './config/server.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
 import { LifecycleState } from './health/lifecycle.state';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
@@ -18,12 +16,9 @@ import { MetricsService } from './metrics/metrics.service';
 /** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
-/** The HTTP server: Fastify with our body limit and API_TRUST_PROXY (read before Nest starts). */
-export function createFastifyAdapter(env: Environment = process.env): FastifyAdapter {
-  return new FastifyAdapter({
-    bodyLimit: BODY_LIMIT_BYTES,
-    trustProxy: parseTrustProxy(env.API_TRUST_PROXY ?? 'false'),
-  });
+/** The HTTP server: Fastify with our body limit and API_TRUST_PROXY (see trustProxyOf). */
+export function createFastifyAdapter(trustProxy: boolean | string[]): FastifyAdapter {
+  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy });
 }
 
 /** Everything main.ts does to the app besides listening, shared with the e2e tests. */

@@ -6,7 +6,7 @@ import { configureApp, createFastifyAdapter } from './app.setup';
 import { JsonLogger } from './common/logging/json.logger';
 import { readValidEnvironmentOrExit } from './config/environment';
 import { readLoggerSettings } from './config/logging.config';
-import { ServerConfig, serverConfig } from './config/server.config';
+import { ServerConfig, serverConfig, trustProxyOf } from './config/server.config';
 
 async function bootstrap(): Promise<void> {
   const env = readValidEnvironmentOrExit(1);
@@ -14,7 +14,7 @@ async function bootstrap(): Promise<void> {
   const logger = new JsonLogger(readLoggerSettings(env));
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(),
-    createFastifyAdapter(env),
+    createFastifyAdapter(trustProxyOf(env)),
     {
       logger,
       abortOnError: false,

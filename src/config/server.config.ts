@@ -1,6 +1,6 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
-import { parseEnvironment } from './env.validation';
+import { Environment, parseEnvironment } from './env.validation';
 import { ToNumber } from './env.transforms';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -38,6 +38,11 @@ export const serverConfig = registerAs('server', () => {
     trustProxy: parseTrustProxy(env.API_TRUST_PROXY),
   };
 });
+
+/** Fastify's `trustProxy`, read before Nest starts (the HTTP adapter is made first). */
+export function trustProxyOf(env: Environment = process.env): boolean | string[] {
+  return parseTrustProxy(env.API_TRUST_PROXY ?? 'false');
+}
 
 /** API_TRUST_PROXY as Fastify's `trustProxy` option. */
 export function parseTrustProxy(value: string): boolean | string[] {

@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup';
+import { trustProxyOf } from '../../src/config/server.config';
 import { withEnvironment } from './env';
 
 /**
@@ -53,10 +54,13 @@ export async function startServer(
   return withEnvironment({ LOG_LEVEL: 'warn', ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     const app = configureApp(
-      moduleRef.createNestApplication<NestFastifyApplication>(createFastifyAdapter(), {
-        logger: options.logger ?? ['error', 'warn'],
-        bodyParser: false,
-      }),
+      moduleRef.createNestApplication<NestFastifyApplication>(
+        createFastifyAdapter(trustProxyOf()),
+        {
+          logger: options.logger ?? ['error', 'warn'],
+          bodyParser: false,
+        },
+      ),
     );
     await app.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1');
     const url = options.listen ? `http://127.0.0.1:${options.listen.port}` : await app.getUrl();
