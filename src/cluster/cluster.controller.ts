@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ClusterService } from './cluster.service';
-import { InstanceRecord } from './cluster.types';
+import { InstanceRecord, leaderOf } from './cluster.types';
 
 /** `GET /v1/cluster`. */
 export interface ClusterView {
@@ -36,7 +36,7 @@ export class ClusterController {
       store: { kind: store.kind, target: store.target, connected: store.connected },
       fresh: membership.fresh,
       asOf: membership.asOf.toISOString(),
-      leader: membership.instances.find((i) => i.leases.includes('model-refresh'))?.id,
+      leader: leaderOf(membership.instances)?.id,
       instances: membership.instances.map((instance) => ({
         ...instance,
         uptimeSeconds: Math.round((now - Date.parse(instance.startedAt)) / 1000),

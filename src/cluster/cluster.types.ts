@@ -31,3 +31,11 @@ export interface VersionSkew {
   /** When this instance first saw the skew. */
   since: string;
 }
+
+/** The lease whose holder polls MLflow for the cluster. */
+export const POLLING_LEASE = 'model-refresh';
+
+/** The instance holding the polling lease, as the members' heartbeats say. */
+export function leaderOf(instances: readonly InstanceRecord[]): InstanceRecord | undefined {
+  return instances.find((instance) => instance.leases.includes(POLLING_LEASE));
+}

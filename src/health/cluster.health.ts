@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { ClusterService } from '../cluster/cluster.service';
-import { InstanceRecord } from '../cluster/cluster.types';
+import { InstanceRecord, leaderOf } from '../cluster/cluster.types';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { VersionSkewError, classifyFailure } from './failure-classifier';
@@ -59,7 +59,7 @@ export class ClusterHealthIndicator implements DependencyIndicator {
         heartbeatAgeMs: now - Date.parse(i.heartbeatAt),
       })),
       fresh: membership.fresh,
-      leader: membership.instances.find((i) => i.leases.includes('model-refresh'))?.id,
+      leader: leaderOf(membership.instances)?.id,
       versions,
     };
     if (skewed.length === 0) return indicator.up(details);

@@ -9,6 +9,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { startNamedInterval, stopNamedInterval } from '../common/scheduling/named-interval';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { ClusterService } from '../cluster/cluster.service';
+import { POLLING_LEASE, leaderOf } from '../cluster/cluster.types';
 import { Lease } from '../cluster/lease';
 import { ModelRegistry } from './model-registry.service';
 
@@ -41,7 +42,7 @@ export class ModelRefreshJob implements OnApplicationBootstrap, OnModuleDestroy 
       this.logger.log('model refresh job is off (MODEL_REFRESH_INTERVAL=0)');
       return;
     }
-    this.lease = this.cluster.lease(ModelRefreshJob.jobName);
+    this.lease = this.cluster.lease(POLLING_LEASE);
     startNamedInterval(
       this.scheduler,
       ModelRefreshJob.jobName,
@@ -72,7 +73,7 @@ export class ModelRefreshJob implements OnApplicationBootstrap, OnModuleDestroy 
   private polledHere(): ((reference: string) => boolean) | undefined {
     if (!this.lease || this.lease.shouldAct()) return undefined;
     const members = this.cluster.lastMembership().instances;
-    const leader = members.find((i) => i.leases.includes(ModelRefreshJob.jobName));
+    const leader = leaderOf(members);
     if (!leader) return () => false; // between leaders: the next one polls within a heartbeat
     const led = new Set(leader.models.map((m) => m.reference));
     return (reference) => !led.has(reference);
