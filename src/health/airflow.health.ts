@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { AirflowClient } from '../airflow/airflow.client';
 import { HealthConfig, healthConfig } from '../config/health.config';
-import { UnhealthyComponentError, classifyFailure } from './failure-classifier';
+import { UnhealthyComponentError, indicatorFailure } from './failure-classifier';
 import { HEALTH_AIRFLOW_CLIENT } from './health-clients';
 import { DependencyIndicator } from './health.types';
 
@@ -57,12 +57,7 @@ export class AirflowHealthIndicator implements DependencyIndicator {
     } catch (error) {
       return indicator.down({
         ...seen,
-        failure: classifyFailure(error, {
-          dependency: this.name,
-          displayName: this.displayName,
-          target: this.target,
-          timeoutMs: this.config.timeoutMs,
-        }),
+        failure: indicatorFailure(this, error, this.config.timeoutMs),
       });
     }
   }

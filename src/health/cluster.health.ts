@@ -4,7 +4,7 @@ import { ClusterService } from '../cluster/cluster.service';
 import { InstanceRecord, leaderOf } from '../cluster/cluster.types';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { HealthConfig, healthConfig } from '../config/health.config';
-import { VersionSkewError, classifyFailure } from './failure-classifier';
+import { VersionSkewError, indicatorFailure } from './failure-classifier';
 import { DependencyIndicator } from './health.types';
 
 /** reference → version → instance ids serving it. */
@@ -66,12 +66,7 @@ export class ClusterHealthIndicator implements DependencyIndicator {
     return indicator.down({
       ...details,
       skew: skewed,
-      failure: classifyFailure(new VersionSkewError(skewed), {
-        dependency: this.name,
-        displayName: this.displayName,
-        target: this.target,
-        timeoutMs: this.healthSettings.timeoutMs,
-      }),
+      failure: indicatorFailure(this, new VersionSkewError(skewed), this.healthSettings.timeoutMs),
     });
   }
 }

@@ -83,6 +83,20 @@ const SETTINGS: Record<string, Settings> = {
   },
 };
 
+/** What a dependency indicator's check threw, classified in its own words (name, target, timeout). */
+export function indicatorFailure(
+  indicator: { name: string; displayName: string; target: string },
+  error: unknown,
+  timeoutMs?: number,
+): CheckFailure {
+  return classifyFailure(error, {
+    dependency: indicator.name,
+    displayName: indicator.displayName,
+    target: indicator.target,
+    timeoutMs,
+  });
+}
+
 /**
  * Maps what a check threw to a failure kind and a hint an operator can act
  * on, in the words of the deployment guide's troubleshooting: "connection

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { MlflowClient } from '../mlflow/mlflow.client';
-import { InvalidResponseError, classifyFailure } from './failure-classifier';
+import { InvalidResponseError, indicatorFailure } from './failure-classifier';
 import { HEALTH_MLFLOW_CLIENT } from './health-clients';
 import { DependencyIndicator } from './health.types';
 
@@ -46,12 +46,7 @@ export class MlflowHealthIndicator implements DependencyIndicator {
       this.version = undefined;
       return indicator.down({
         ...seen,
-        failure: classifyFailure(error, {
-          dependency: this.name,
-          displayName: this.displayName,
-          target: this.target,
-          timeoutMs: this.config.timeoutMs,
-        }),
+        failure: indicatorFailure(this, error, this.config.timeoutMs),
       });
     }
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { STATE_STORE, StateStore } from '../cluster/state-store';
 import { HealthConfig, healthConfig } from '../config/health.config';
-import { classifyFailure } from './failure-classifier';
+import { indicatorFailure } from './failure-classifier';
 import { DependencyIndicator } from './health.types';
 
 /** What losing Redis means here, for the report (no one should guess). */
@@ -34,12 +34,7 @@ export class RedisHealthIndicator implements DependencyIndicator {
     } catch (error) {
       return indicator.down({
         whileDown: WHILE_DOWN,
-        failure: classifyFailure(error, {
-          dependency: this.name,
-          displayName: this.displayName,
-          target: this.target,
-          timeoutMs: this.config.timeoutMs,
-        }),
+        failure: indicatorFailure(this, error, this.config.timeoutMs),
       });
     }
   }
