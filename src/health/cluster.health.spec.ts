@@ -1,5 +1,6 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { ClusterService, Membership } from '../cluster/cluster.service';
+import { instanceRecord } from '../cluster/testing/instance-record';
 import { InstanceRecord } from '../cluster/cluster.types';
 import { ClusterConfig } from '../config/cluster.config';
 import { HealthConfig } from '../config/health.config';
@@ -10,17 +11,11 @@ function instance(
   version: string,
   status: InstanceRecord['status'] = 'ok',
 ): InstanceRecord {
-  return {
-    id,
-    address: `http://${id}:8000`,
-    serviceVersion: '0.1.0',
-    pid: 1,
-    startedAt: new Date().toISOString(),
-    heartbeatAt: new Date().toISOString(),
+  return instanceRecord(id, {
     status,
     models: [{ reference: 'iris@champion', version, state: 'ready' }],
     leases: id === 'api-1' ? ['model-refresh'] : [],
-  };
+  });
 }
 
 describe(ClusterHealthIndicator.name, () => {

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ClusterService, Membership } from '../cluster/cluster.service';
+import { instanceRecord } from '../cluster/testing/instance-record';
 import { InstanceRecord } from '../cluster/cluster.types';
 import { Lease } from '../cluster/lease';
 import { MemoryStateStore } from '../cluster/memory-state-store';
@@ -55,17 +56,10 @@ class FakeCluster implements Pick<ClusterService, 'lease' | 'lastMembership'> {
 }
 
 function record(id: string, references: string[], leases: string[] = []): InstanceRecord {
-  return {
-    id,
-    address: `http://${id}:8000`,
-    serviceVersion: '0.1.0',
-    pid: 1,
-    startedAt: new Date().toISOString(),
-    heartbeatAt: new Date().toISOString(),
-    status: 'ok',
+  return instanceRecord(id, {
     models: references.map((reference) => ({ reference, version: '1', state: 'ready' })),
     leases,
-  };
+  });
 }
 
 function modelsConfig(refreshIntervalMs: number): ModelsConfig {
