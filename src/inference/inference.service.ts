@@ -4,7 +4,7 @@ import { ModelLoader } from '../models/model-loader.service';
 import { ModelNotFoundError, ModelNotReadyError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { UpstreamError } from '../common/upstream/upstream.error';
-import { ModelReference } from '../models/model-reference';
+import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ModelWarmup } from '../models/model-warmup';
 import { bindInputs } from './binding/input-binder';

@@ -16,7 +16,7 @@ import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
 import { SERVICE_VERSION } from '../common/version';
 import { LifecycleState } from '../health/lifecycle.state';
 import { ModelNotReadyError } from '../models/model.errors';
-import { ModelReference, parseModelReference, versionReference } from '../models/model-reference';
+import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { decodeMlflowRequest, encodeMlflowResponse } from './codecs/mlflow-scoring.codec';
 import { InferenceService } from './inference.service';

@@ -9,7 +9,7 @@ import {
   formatModelReference,
   parseModelReference,
   versionReference,
-} from '../models/model-reference';
+} from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import {
   decodeInferRequest,

@@ -5,7 +5,7 @@ import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { ModelLoadError, ModelNotFoundError } from './model.errors';
 import { ModelLoader } from './model-loader.service';
-import { ModelReference, formatModelReference } from './model-reference';
+import { ModelReference, formatModelReference } from '../common/model-reference';
 import {
   ModelBinding,
   ModelRegistry,

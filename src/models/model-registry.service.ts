@@ -11,7 +11,11 @@ import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { ModelNotFoundError, ModelNotReadyError } from './model.errors';
 import { ModelLoader } from './model-loader.service';
-import { ModelReference, formatModelReference, parseModelReference } from './model-reference';
+import {
+  ModelReference,
+  formatModelReference,
+  parseModelReference,
+} from '../common/model-reference';
 import { ModelResolver } from './model-resolver.service';
 import { messageOf } from '../common/values';
 

@@ -4,7 +4,7 @@ import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { MlflowClient } from '../mlflow/mlflow.client';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ModelNotFoundError } from './model.errors';
-import { ModelReference, formatModelReference } from './model-reference';
+import { ModelReference, formatModelReference } from '../common/model-reference';
 
 /** Turns a model reference into the registry's current version for it. */
 @Injectable()

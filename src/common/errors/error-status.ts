@@ -2,7 +2,7 @@ import { HttpException } from '@nestjs/common';
 import { RateLimitExceededError } from '../../cluster/rate-limit';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../../inference/inference.error';
 import { ModelLoadError, ModelNotFoundError, ModelNotReadyError } from '../../models/model.errors';
-import { InvalidModelReferenceError } from '../../models/model-reference';
+import { InvalidModelReferenceError } from '../model-reference';
 import {
   UpstreamError,
   UpstreamInvalidRequestError,
