@@ -10,7 +10,8 @@ import { ModelWarmup } from '../models/model-warmup';
 import { bindInputs } from './binding/input-binder';
 import { decodeMlflowRequest, mlflowResultKind } from './codecs/mlflow-scoring.codec';
 import { InvalidInputError } from './inference.error';
-import { InferenceInput, InferenceResult, Tensor } from './tensor.types';
+import { Tensor } from '../models/tensor.types';
+import { InferenceInput, InferenceResult } from './inference.types';
 
 export interface InferOptions {
   /** Only these outputs (Open Inference `outputs`); all when absent. */

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { InferenceResult } from './tensor.types';
+import { InferenceResult } from './inference.types';
 
 /** Which registered version answered: neither protocol's body says so for every answer. */
 export function setModelHeaders(reply: FastifyReply, result: InferenceResult): void {

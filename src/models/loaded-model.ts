@@ -1,4 +1,4 @@
-import { TensorSpec } from '../inference/tensor.types';
+import { TensorSpec } from './tensor.types';
 import { ModelSignature } from './model-signature.types';
 import { ModelRuntime } from './runtimes/model-runtime';
 

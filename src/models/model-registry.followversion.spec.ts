@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ModelsConfig } from '../config/models.config';
-import { Tensor, TensorSpec } from '../inference/tensor.types';
+import { Tensor, TensorSpec } from './tensor.types';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { ModelLoadError, ModelNotFoundError } from './model.errors';

@@ -1,4 +1,4 @@
-import { DataType } from '../inference/tensor.types';
+import { DataType } from './tensor.types';
 
 /** MLflow column types (mlflow.types.DataType). */
 export type ColumnType =

@@ -1,6 +1,7 @@
 import { ColumnSpec, ColumnType } from '../../models/model-signature.types';
 import { InvalidInputError } from '../inference.error';
-import { DataType, RequestTensor, Tensor, TensorSpec } from '../tensor.types';
+import { DataType, Tensor, TensorSpec } from '../../models/tensor.types';
+import { RequestTensor } from '../inference.types';
 import { firstDuplicate, formatShape, plural, quoteList } from './messages';
 import { ArraySink, elementCount, flattenNested, formatPath, nestedShape } from './nested-array';
 import { TensorWriter, createWriter, describeValue, expectation } from './tensor-writer';

@@ -4,7 +4,8 @@ import {
   TensorSignatureSpec,
 } from '../../models/model-signature.types';
 import { InvalidInputError } from '../inference.error';
-import { InferenceInput, RequestTensor, TensorSpec } from '../tensor.types';
+import { TensorSpec } from '../../models/tensor.types';
+import { InferenceInput, RequestTensor } from '../inference.types';
 import { bindInputs } from './input-binder';
 
 const IRIS = ['sepal length (cm)', 'sepal width (cm)', 'petal length (cm)', 'petal width (cm)'];

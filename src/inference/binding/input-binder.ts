@@ -3,7 +3,8 @@ import {
   ModelSignature,
   TensorSignatureSpec,
 } from '../../models/model-signature.types';
-import { InferenceInput, Tensor, TensorSpec } from '../tensor.types';
+import { Tensor, TensorSpec } from '../../models/tensor.types';
+import { InferenceInput } from '../inference.types';
 import {
   ExtraInputs,
   bindColumns,

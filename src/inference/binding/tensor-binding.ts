@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../inference.error';
-import { DataType, InferenceInput, RequestTensor, Tensor, TensorSpec } from '../tensor.types';
+import { DataType, Tensor, TensorSpec } from '../../models/tensor.types';
+import { InferenceInput, RequestTensor } from '../inference.types';
 import { ExtraInputs, Table } from './column-binding';
 import { firstDuplicate, formatShape, plural, quoteList } from './messages';
 import { elementCount, flattenNested, formatPath, indexAt, nestedShape } from './nested-array';

@@ -1,4 +1,4 @@
-import { DATA_TYPES } from '../tensor.types';
+import { DATA_TYPES } from '../../models/tensor.types';
 import { createWriter, describeValue, expectation } from './tensor-writer';
 
 describe('createWriter', () => {

@@ -1,4 +1,4 @@
-import { DataType, TensorData } from '../tensor.types';
+import { DataType, TensorData } from '../../models/tensor.types';
 import { toFloat16Bits } from './float16';
 
 /**

@@ -1,7 +1,8 @@
 import { ModelSignature } from '../../models/model-signature.types';
 import { toFloat16Bits } from '../binding/float16';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../inference.error';
-import { InferenceInput, InferenceResult, Tensor } from '../tensor.types';
+import { Tensor } from '../../models/tensor.types';
+import { InferenceInput, InferenceResult } from '../inference.types';
 import {
   decodeMlflowRequest,
   encodeMlflowResponse,

@@ -4,7 +4,8 @@ import { ModelSignature } from '../../models/model-signature.types';
 import { parsePythonJson } from '../../models/mlmodel/python-json';
 import { elementCount } from '../binding/nested-array';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../inference.error';
-import { InferenceInput, InferenceResult, RequestTensor, Tensor } from '../tensor.types';
+import { Tensor } from '../../models/tensor.types';
+import { InferenceInput, InferenceResult, RequestTensor } from '../inference.types';
 import { parseCsvTable } from './csv.parser';
 import { pythonNested, pythonString, pythonValue } from './python-json.writer';
 

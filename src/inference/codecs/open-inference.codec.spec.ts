@@ -1,6 +1,6 @@
 import { toFloat16Bits } from '../binding/float16';
 import { InvalidInputError } from '../inference.error';
-import { InferenceResult } from '../tensor.types';
+import { InferenceResult } from '../inference.types';
 import { decodeInferRequest, encodeInferResponse, modelMetadata } from './open-inference.codec';
 
 function invalid(body: unknown): InvalidInputError {

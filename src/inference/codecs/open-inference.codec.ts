@@ -8,15 +8,8 @@ import {
   nestedShape,
 } from '../binding/nested-array';
 import { InvalidInputError } from '../inference.error';
-import {
-  DATA_TYPES,
-  DataType,
-  InferenceInput,
-  InferenceResult,
-  RequestTensor,
-  Tensor,
-  TensorSpec,
-} from '../tensor.types';
+import { DATA_TYPES, DataType, Tensor, TensorSpec } from '../../models/tensor.types';
+import { InferenceInput, InferenceResult, RequestTensor } from '../inference.types';
 
 /**
  * The Open Inference Protocol v2 over REST (KServe `docs/predict-api/v2/

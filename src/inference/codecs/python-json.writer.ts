@@ -1,5 +1,5 @@
 import { fromFloat16Bits } from '../binding/float16';
-import { DataType, Tensor } from '../tensor.types';
+import { DataType, Tensor } from '../../models/tensor.types';
 
 /**
  * JSON text as MLflow's scoring server writes it: Python's `json.dump` with

@@ -1,4 +1,4 @@
-import { DataType } from '../../inference/tensor.types';
+import { DataType } from '../tensor.types';
 
 /**
  * numpy dtype names, as MLflow writes them in tensor specs (`np.dtype(…).name`,

@@ -1,4 +1,4 @@
-import { Tensor, TensorSpec } from '../../inference/tensor.types';
+import { Tensor, TensorSpec } from '../tensor.types';
 
 export type RuntimeKind = 'onnx' | 'scoring-server';
 

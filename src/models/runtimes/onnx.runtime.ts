@@ -1,5 +1,5 @@
 import * as ort from 'onnxruntime-node';
-import { DataType, Tensor, TensorSpec } from '../../inference/tensor.types';
+import { DataType, Tensor, TensorSpec } from '../tensor.types';
 import { ModelRuntime } from './model-runtime';
 
 /** onnxruntime element types ↔ Open Inference datatypes. */

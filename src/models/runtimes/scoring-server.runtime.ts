@@ -2,7 +2,7 @@ import { isRecord } from '../../common/values';
 import { Logger } from '@nestjs/common';
 import { UpstreamHttp } from '../../common/http/upstream-http';
 import { UpstreamError, UpstreamInvalidRequestError } from '../../common/upstream/upstream.error';
-import { DataType, Tensor, TensorSpec } from '../../inference/tensor.types';
+import { DataType, Tensor, TensorSpec } from '../tensor.types';
 import { ModelNotReadyError } from '../model.errors';
 import { ColumnType, ModelSignature } from '../model-signature.types';
 import { ModelRuntime, RuntimeAnswer } from './model-runtime';
