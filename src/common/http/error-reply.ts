@@ -1,0 +1,49 @@
+import type { FastifyReply } from 'fastify';
+
+/**
+ * The error formats callers read. Nest's exception filters pick theirs per
+ * controller; Fastify hooks that answer before any controller runs
+ * (authentication, rate limits, body limits) pick it from the URL here, so a
+ * refusal reads the same as any other error of that route.
+ */
+export type ErrorProtocol = 'mlflow' | 'open-inference' | 'api';
+
+/** MLflow scoring routes: `/ping`, `/version`, `/invocations`, `/v1/models/{ref}/invocations`. */
+const MLFLOW_ROUTE = /^\/(?:ping|version|invocations|v1\/models\/.+\/invocations)(?:[?#]|$)/;
+const OPEN_INFERENCE_ROUTE = /^\/v2(?:[/?#]|$)/;
+
+export function errorProtocolOf(url: string): ErrorProtocol {
+  if (OPEN_INFERENCE_ROUTE.test(url)) return 'open-inference';
+  if (MLFLOW_ROUTE.test(url)) return 'mlflow';
+  return 'api';
+}
+
+export interface ErrorBody {
+  status: number;
+  /** MLflow's error code (mlflow/protos/databricks.proto), e.g. `UNAUTHENTICATED`. */
+  code: string;
+  message: string;
+}
+
+/** The body of an error in the caller's protocol, as the exception filters write it. */
+export function errorBodyFor(
+  protocol: ErrorProtocol,
+  { status, code, message }: ErrorBody,
+): object {
+  switch (protocol) {
+    case 'mlflow':
+      return { error_code: code, message };
+    case 'open-inference':
+      return { error: message };
+    case 'api':
+      return { statusCode: status, error: code, message };
+  }
+}
+
+/** Answers an error from a Fastify hook, in the format of the route the URL names. */
+export function sendErrorReply(reply: FastifyReply, url: string, error: ErrorBody): FastifyReply {
+  return reply
+    .status(error.status)
+    .type('application/json; charset=utf-8')
+    .send(errorBodyFor(errorProtocolOf(url), error));
+}
