@@ -121,7 +121,14 @@ export class ModelLoader {
   ): Promise<WarmupFeeds> {
     try {
       const example = await readInputExample(directory, mlmodel);
-      if (!example) return { reason: 'the model was logged without an input example' };
+      if (!example) {
+        const type = mlmodel.inputExample?.type;
+        return {
+          reason: type
+            ? `its input example is a ${type}, which cannot be sent as a scoring request`
+            : 'the model was logged without an input example',
+        };
+      }
       const feeds = decodeInputExample(example.body, runtime.inputs, mlmodel.signature);
       return { feeds, source: example.source };
     } catch (error) {

@@ -13,6 +13,8 @@ export interface TinyValue {
   elemType: number;
   /** A number is a fixed dimension, a string a symbolic one ("N"). */
   dims: (number | string)[];
+  /** A sequence of such tensors (as skl2onnx's ZipMap outputs are not tensors). */
+  sequence?: boolean;
 }
 
 export interface TinyNode {
@@ -91,7 +93,10 @@ function valueInfo(value: TinyValue): Buffer {
     varintField(1, value.elemType),
     bytesField(2, Buffer.concat(dims)),
   ]);
-  return Buffer.concat([stringField(1, value.name), bytesField(2, bytesField(1, tensorType))]);
+  // TypeProto: tensor_type 1; sequence_type 4 (TypeProto.Sequence: elem_type 1).
+  const tensor = bytesField(1, tensorType);
+  const type = value.sequence ? bytesField(4, bytesField(1, tensor)) : tensor;
+  return Buffer.concat([stringField(1, value.name), bytesField(2, type)]);
 }
 
 function varint(value: number): Buffer {
