@@ -4,8 +4,13 @@
  * status (400 and 415), never the code that throws.
  */
 
+/** Codes of the errors below, for the filters that map them to a status. */
+export type InferenceErrorCode = 'INVALID_INPUT' | 'UNSUPPORTED_MEDIA_TYPE';
+
 /** The request is malformed or does not fit the model: the caller must fix it. */
 export class InvalidInputError extends Error {
+  readonly code = 'INVALID_INPUT' satisfies InferenceErrorCode;
+
   /**
    * @param message names the field and what was expected, e.g.
    *   `column 'age' row 3: expected a double, got the string "x"`.
@@ -23,6 +28,8 @@ export class InvalidInputError extends Error {
 
 /** The body's content type (or charset) is one the protocol does not accept. */
 export class UnsupportedMediaTypeError extends Error {
+  readonly code = 'UNSUPPORTED_MEDIA_TYPE' satisfies InferenceErrorCode;
+
   constructor(message: string) {
     super(message);
     this.name = new.target.name;

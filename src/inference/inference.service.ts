@@ -1,16 +1,12 @@
-import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { LoadedModel } from '../models/loaded-model';
-import { ModelLoader } from '../models/model-loader.service';
-import { ModelNotFoundError, ModelNotReadyError } from '../models/model.errors';
+import { ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
-import { UpstreamError } from '../common/upstream/upstream.error';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
-import { ModelWarmup } from '../models/model-warmup';
 import { bindInputs } from './binding/input-binder';
-import { decodeMlflowRequest, mlflowResultKind } from './codecs/mlflow-scoring.codec';
 import { InvalidInputError } from './inference.error';
-import { Tensor } from '../models/tensor.types';
+import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InferenceInput, InferenceResult } from './inference.types';
 
 export interface InferOptions {
@@ -27,22 +23,18 @@ export interface InferenceObserver {
 
 /**
  * The one inference path every protocol adapter calls: find the version that
- * serves the reference, check the input against its signature, run it. No call
- * to MLflow or Airflow happens here once a model is loaded.
+ * serves the reference, check the input against its signature, choose the
+ * outputs asked for, run it. No call to MLflow or Airflow happens here once a
+ * model is loaded. Errors pass through as their owners typed them: the
+ * binder's InvalidInputError, the runtime's ModelInputRejectedError (the
+ * caller's fault), ModelRuntimeError and ModelUnavailableError (the model's).
  */
 @Injectable()
-export class InferenceService implements OnModuleInit, ModelWarmup {
+export class InferenceService {
   private readonly logger = new Logger(InferenceService.name);
   private readonly observers: InferenceObserver[] = [];
 
-  constructor(
-    private readonly registry: ModelRegistry,
-    private readonly loader: ModelLoader,
-  ) {}
-
-  onModuleInit(): void {
-    this.loader.useWarmup(this);
-  }
+  constructor(private readonly registry: ModelRegistry) {}
 
   /** Registers an observer of predictions; an observer that throws is logged and ignored. */
   observe(observer: InferenceObserver): void {
@@ -86,17 +78,6 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     return model;
   }
 
-  /** Runs the model's serving example once, before the model takes traffic. */
-  async warmUp(model: LoadedModel): Promise<void> {
-    const example = model.info.servingExample;
-    if (example === undefined) {
-      this.logger.warn(`${model.key} has no input example: loaded without a warm-up run`);
-      return;
-    }
-    const { input } = decodeMlflowRequest(example, 'application/json');
-    await this.run(model, input, {});
-  }
-
   private notify(call: (observer: InferenceObserver) => void): void {
     for (const observer of this.observers) {
       try {
@@ -113,51 +94,57 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     options: InferOptions,
   ): Promise<InferenceResult> {
     const feeds = bindInputs(input, model.info.signature, [...model.inputs]);
-    // A delegated model's outputs are known only from its answers.
-    const declared = model.outputs.length > 0;
-    const unknown = options.outputs?.filter((name) => !model.outputs.some((o) => o.name === name));
-    if (declared && unknown?.length) {
-      throw new InvalidInputError(
-        `unknown output ${unknown.join(', ')}; the model has ${model.outputs.map((o) => o.name).join(', ')}`,
-        unknown[0],
-      );
-    }
-    let answer: Tensor[] | RuntimeAnswer;
+    const requested = requestedOutputs(options.outputs, model.outputs);
+    let answer: RuntimeAnswer;
     try {
-      answer = await model.runtime.predict(feeds, options.outputs);
+      answer = await model.runtime.predict(feeds, requested);
     } catch (error) {
       model.failures++;
-      // A delegate's own typed failure (server down, input refused) says best what happened.
-      if (error instanceof ModelNotReadyError || error instanceof UpstreamError) throw error;
-      // In process, the model loaded and passed its warm-up: a failure here comes from this input.
-      throw new InvalidInputError(
-        `the model rejected the input: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      throw error;
     }
-    const delegated = Array.isArray(answer) ? undefined : answer;
-    const outputs = delegated
-      ? selectOutputs(delegated.outputs, options.outputs)
-      : (answer as Tensor[]);
     return {
       modelName: model.name,
       modelVersion: model.version,
-      outputs,
-      raw: delegated?.raw,
-      // MLflow shapes its answer by the signature, not by how the request came.
-      inputKind: mlflowResultKind(input, model.info.signature),
+      signature: model.info.signature,
+      outputs: chooseOutputs(answer.outputs, requested),
       rows: feeds[0]?.shape[0] ?? 0,
+      extras: answer.extras,
     };
   }
 }
 
-function selectOutputs(outputs: Tensor[], names: readonly string[] | undefined): Tensor[] {
-  if (!names?.length) return outputs;
-  const missing = names.filter((name) => !outputs.some((o) => o.name === name));
-  if (missing.length > 0) {
+/**
+ * The outputs a caller named (Open Inference `outputs`), checked once: no name
+ * twice, and each one the model declares. A delegated model declares none, so
+ * its names are checked against its answer ({@link chooseOutputs}).
+ * @returns the names, or undefined for every output.
+ */
+function requestedOutputs(
+  names: readonly string[] | undefined,
+  declared: readonly TensorSpec[],
+): readonly string[] | undefined {
+  if (!names?.length) return undefined;
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice !== undefined) {
+    throw new InvalidInputError(`output '${twice}' is requested twice`, twice);
+  }
+  if (declared.length > 0) checkKnown(names, declared);
+  return names;
+}
+
+/** The answer's outputs in the order asked, or all of them. */
+function chooseOutputs(outputs: Tensor[], names: readonly string[] | undefined): Tensor[] {
+  if (!names) return outputs;
+  checkKnown(names, outputs);
+  return names.map((name) => outputs.find((o) => o.name === name) as Tensor);
+}
+
+function checkKnown(names: readonly string[], known: readonly { name: string }[]): void {
+  const unknown = names.find((name) => !known.some((o) => o.name === name));
+  if (unknown !== undefined) {
     throw new InvalidInputError(
-      `unknown output ${missing.join(', ')}; the model answered ${outputs.map((o) => o.name).join(', ')}`,
-      missing[0],
+      `unknown output '${unknown}'; the model's outputs are ${known.map((o) => `'${o.name}'`).join(', ')}`,
+      unknown,
     );
   }
-  return outputs.filter((o) => names.includes(o.name));
 }

@@ -1,4 +1,6 @@
 /** Requests and answers of the inference service, before and after a protocol adapter. */
+import { ModelSignature } from '../models/model-signature.types';
+import { RuntimeExtras } from '../models/runtimes/model-runtime';
 import { DataType, Tensor } from '../models/tensor.types';
 
 /**
@@ -30,14 +32,11 @@ export interface RequestTensor {
 export interface InferenceResult {
   modelName: string;
   modelVersion: string;
+  /** The answering version's signature: MLflow's answer shape follows it. */
+  signature?: ModelSignature;
+  /** The outputs asked for, in the order asked; every output when none were named. */
   outputs: Tensor[];
-  /** How the request came in, for MLflow's answer shape (records vs. dict of arrays). */
-  inputKind: InferenceInput['kind'];
   rows: number;
-  /**
-   * The `predictions` a delegated MLflow scoring server answered, passed
-   * through unchanged to MLflow-protocol callers (`outputs` then holds what
-   * could be read of it as tensors, for Open Inference callers).
-   */
-  raw?: unknown;
+  /** What the runtime gave beyond tensors, for the protocol that wants it. */
+  extras?: RuntimeExtras;
 }

@@ -96,6 +96,6 @@ export class MlflowScoringController {
     const result = await this.inference.infer(ref, input);
     setModelHeaders(reply, result);
     void reply.type('application/json');
-    return encodeMlflowResponse(result);
+    return encodeMlflowResponse(result, input);
   }
 }

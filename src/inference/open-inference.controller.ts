@@ -113,10 +113,7 @@ export class OpenInferenceController {
       outputs: request.requestedOutputs,
     });
     setModelHeaders(reply, result);
-    return encodeInferResponse(result, {
-      id: request.id,
-      requestedOutputs: request.requestedOutputs,
-    });
+    return encodeInferResponse(result, { id: request.id });
   }
 
   private async describe(ref: ModelReference): Promise<unknown> {
@@ -124,7 +121,7 @@ export class OpenInferenceController {
     return modelMetadata(
       model.name,
       [model.version],
-      'onnx_onnxv1',
+      model.runtime.platform,
       [...model.inputs],
       [...model.outputs],
     );

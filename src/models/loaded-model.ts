@@ -1,6 +1,7 @@
 import { TensorSpec } from './tensor.types';
 import { ModelSignature } from './model-signature.types';
 import { ModelRuntime } from './runtimes/model-runtime';
+import { WarmupOutcome } from './model-warmup';
 
 export interface LoadedModelInit {
   name: string;
@@ -9,8 +10,8 @@ export interface LoadedModelInit {
   flavor: string;
   runtime: ModelRuntime;
   signature?: ModelSignature;
-  /** A ready request body for warm-up and for clients (serving_input_example.json). */
-  servingExample?: unknown;
+  /** Set by the loader; absent for versions built by hand (specs). */
+  warmup?: WarmupOutcome;
   directory: string;
   sizeBytes: number;
   /** The files were on local disk already (no download). */
@@ -54,6 +55,10 @@ export class LoadedModel {
 
   get outputs(): readonly TensorSpec[] {
     return this.info.runtime.outputs;
+  }
+
+  get warmup(): WarmupOutcome {
+    return this.info.warmup ?? { ran: false, reason: 'not loaded by the model loader' };
   }
 
   get busy(): boolean {

@@ -4,6 +4,7 @@ import { MlflowClient } from '../mlflow/mlflow.client';
 import { ModelVersion, Run } from '../mlflow/mlflow.types';
 import { CacheStats, ModelRegistry, ReloadEvent } from './model-registry.service';
 import { ModelSignature } from './model-signature.types';
+import { WarmupOutcome } from './model-warmup';
 
 export interface LoadedModelView {
   reference: string;
@@ -18,6 +19,7 @@ export interface LoadedModelView {
   loadDurationMs?: number;
   sizeBytes?: number;
   fromCache?: boolean;
+  warmup?: WarmupOutcome;
   requests?: number;
   failures?: number;
   lastCheckedAt?: string;
@@ -77,6 +79,7 @@ export class ModelCatalog {
         loadDurationMs: m?.info.loadDurationMs,
         sizeBytes: m?.info.sizeBytes,
         fromCache: m?.info.fromCache,
+        warmup: m?.warmup,
         requests: m?.requests,
         failures: m?.failures,
         lastCheckedAt: b.lastCheckedAt?.toISOString(),

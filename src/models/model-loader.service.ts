@@ -6,73 +6,134 @@ import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache } from './artifact-cache.service';
 import { LoadedModel } from './loaded-model';
-import { ModelLoadError } from './model.errors';
-import { ModelWarmup } from './model-warmup';
-import { MlModel, onnxFlavor, parseMlModel, readServingExample } from './mlmodel/mlmodel.parser';
+import { ModelInputRejectedError, ModelLoadError } from './model.errors';
+import { WarmupOutcome } from './model-warmup';
+import { decodeInputExample } from './mlmodel/input-example.decoder';
+import { MlModel, onnxFlavor, parseMlModel, readInputExample } from './mlmodel/mlmodel.parser';
 import { ModelRuntime } from './runtimes/model-runtime';
+import { Tensor } from './tensor.types';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
 import { messageOf } from '../common/values';
 
+/** The input example as the runtime's feeds, or why there are none. */
+type WarmupFeeds = { feeds: Tensor[]; source: string } | { reason: string };
+
 /**
  * Loads one registered model version: files from the artifact cache, the
- * MLmodel file, a runtime for its flavor, a warm-up run. Anything that stops
- * the model from serving fails here, with the reason, never at prediction time.
+ * MLmodel file, a runtime for its flavor, a warm-up run on the model's input
+ * example (decoded here, at load). Anything that stops the model from serving
+ * fails here, with the reason, never at prediction time.
  */
 @Injectable()
 export class ModelLoader {
   private readonly logger = new Logger(ModelLoader.name);
-  private warmup?: ModelWarmup;
 
   constructor(
     private readonly cache: ArtifactCache,
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
   ) {}
 
-  /**
-   * The inference module registers how to warm a model up (it knows the
-   * protocols and input binding; this module must not depend on it).
-   */
-  useWarmup(warmup: ModelWarmup): void {
-    this.warmup = warmup;
-  }
-
   async load(version: ModelVersion): Promise<LoadedModel> {
     const started = performance.now();
     const { name } = version;
     const files = await this.cache.fetch(name, version.version);
     const mlmodel = await this.readMlModel(name, version.version, files.directory);
-    const runtime = await this.createRuntime(name, version.version, mlmodel, files.directory);
+    const flavor =
+      Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function';
+    const runtime = await this.createRuntime(
+      name,
+      version.version,
+      mlmodel,
+      files.directory,
+      flavor,
+    );
+    const warmup = await this.warmUp(runtime, mlmodel, files.directory, version);
     const model = new LoadedModel({
       name,
       version: version.version,
       runId: version.runId,
-      flavor:
-        Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function',
+      flavor,
       runtime,
       signature: mlmodel.signature,
-      servingExample: await readServingExample(files.directory, mlmodel).catch(() => undefined),
+      warmup,
       directory: files.directory,
       sizeBytes: files.bytes,
       fromCache: files.hit,
-      loadDurationMs: 0,
+      loadDurationMs: Math.round(performance.now() - started),
     });
-    try {
-      await this.warmup?.warmUp(model);
-    } catch (error) {
-      await runtime.dispose().catch(() => undefined);
-      throw new ModelLoadError(
-        name,
-        version.version,
-        `warm-up with the input example failed: ${messageOf(error)}`,
-      );
-    }
-    model.info.loadDurationMs = Math.round(performance.now() - started);
     this.logger.log(
-      `loaded ${name} v${version.version} (${model.info.flavor}, ${runtime.kind}) in ${model.info.loadDurationMs} ms` +
-        (files.hit ? ' from the local cache' : ''),
+      `loaded ${name} v${version.version} (${flavor}, ${runtime.kind}) in ${model.info.loadDurationMs} ms` +
+        (files.hit ? ' from the local cache' : '') +
+        (warmup.ran ? `, warmed up with ${warmup.source}` : ''),
     );
     return model;
+  }
+
+  /**
+   * Runs the model once on its input example. A missing, malformed or refused
+   * example is reported (the version loads, says why, and the log says so
+   * once); a model that fails on input it accepted is broken and does not load.
+   */
+  private async warmUp(
+    runtime: ModelRuntime,
+    mlmodel: MlModel,
+    directory: string,
+    version: ModelVersion,
+  ): Promise<WarmupOutcome> {
+    const example = await this.exampleFeeds(runtime, mlmodel, directory);
+    let outcome: WarmupOutcome;
+    if ('reason' in example) {
+      outcome = { ran: false, reason: example.reason };
+    } else {
+      const started = performance.now();
+      try {
+        await runtime.predict(example.feeds);
+        outcome = {
+          ran: true,
+          source: example.source,
+          durationMs: Math.round(performance.now() - started),
+        };
+      } catch (error) {
+        if (!(error instanceof ModelInputRejectedError)) {
+          await runtime.dispose().catch(() => undefined);
+          throw new ModelLoadError(
+            version.name,
+            version.version,
+            `warm-up with the input example failed: ${messageOf(error)}`,
+          );
+        }
+        outcome = { ran: false, reason: `the model refused ${example.source}: ${error.detail}` };
+      }
+    }
+    if (!outcome.ran) {
+      this.logger.warn(
+        `${version.name} v${version.version} loads without a warm-up run: ${outcome.reason}`,
+      );
+    }
+    return outcome;
+  }
+
+  private async exampleFeeds(
+    runtime: ModelRuntime,
+    mlmodel: MlModel,
+    directory: string,
+  ): Promise<WarmupFeeds> {
+    try {
+      const example = await readInputExample(directory, mlmodel);
+      if (!example) {
+        const type = mlmodel.inputExample?.type;
+        return {
+          reason: type
+            ? `its input example is a ${type}, which cannot be sent as a scoring request`
+            : 'the model was logged without an input example',
+        };
+      }
+      const feeds = decodeInputExample(example.body, runtime.inputs, mlmodel.signature);
+      return { feeds, source: example.source };
+    } catch (error) {
+      return { reason: messageOf(error) };
+    }
   }
 
   private async readMlModel(name: string, version: string, directory: string): Promise<MlModel> {
@@ -88,10 +149,11 @@ export class ModelLoader {
     version: string,
     mlmodel: MlModel,
     directory: string,
+    flavor: string,
   ): Promise<ModelRuntime> {
     const onnx = onnxFlavor(mlmodel);
     if (!onnx) {
-      return this.delegate(name, version, mlmodel);
+      return this.delegate(name, version, mlmodel, flavor);
     }
     const threads = this.config.onnxIntraOpThreads;
     try {
@@ -109,7 +171,12 @@ export class ModelLoader {
   }
 
   /** Any other flavor: delegated to the MLflow scoring servers configured for the model. */
-  private async delegate(name: string, version: string, mlmodel: MlModel): Promise<ModelRuntime> {
+  private async delegate(
+    name: string,
+    version: string,
+    mlmodel: MlModel,
+    flavor: string,
+  ): Promise<ModelRuntime> {
     const urls = this.config.scoringServers[name];
     if (!urls?.length) {
       const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
@@ -122,6 +189,7 @@ export class ModelLoader {
     }
     try {
       return await ScoringServerRuntime.load(mlmodel.signature, {
+        flavor,
         urls,
         timeoutMs: this.config.scoringServerTimeoutMs,
         coolDownMs: this.config.scoringServerCoolDownMs,

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { ModelsConfig } from '../config/models.config';
-import { Tensor, TensorSpec } from './tensor.types';
+import { TensorSpec } from './tensor.types';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { ModelLoadError, ModelNotFoundError } from './model.errors';
@@ -13,18 +13,19 @@ import {
   ModelSwapEvent,
 } from './model-registry.service';
 import { ModelResolver } from './model-resolver.service';
-import { ModelRuntime } from './runtimes/model-runtime';
+import { ModelRuntime, RuntimeAnswer } from './runtimes/model-runtime';
 
 const PEER = 'peer api-2: refresh job';
 
 class FakeRuntime implements ModelRuntime {
   readonly kind = 'onnx';
+  readonly platform = 'onnxruntime_onnx';
   readonly inputs: readonly TensorSpec[] = [];
   readonly outputs: readonly TensorSpec[] = [];
   disposed = false;
 
-  predict(): Promise<Tensor[]> {
-    return Promise.resolve([]);
+  predict(): Promise<RuntimeAnswer> {
+    return Promise.resolve({ outputs: [] });
   }
 
   dispose(): Promise<void> {

@@ -1,7 +1,14 @@
 import { HttpException } from '@nestjs/common';
 import { RateLimitExceededError } from '../../cluster/rate-limit';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../../inference/inference.error';
-import { ModelLoadError, ModelNotFoundError, ModelNotReadyError } from '../../models/model.errors';
+import {
+  ModelInputRejectedError,
+  ModelLoadError,
+  ModelNotFoundError,
+  ModelNotReadyError,
+  ModelRuntimeError,
+  ModelUnavailableError,
+} from '../../models/model.errors';
 import { InvalidModelReferenceError } from '../model-reference';
 import {
   UpstreamError,
@@ -23,7 +30,11 @@ export interface ErrorDescription {
  * was wrong; a dependency that cannot answer is a 503; only our own bugs are 500.
  */
 export function describeError(error: unknown): ErrorDescription {
-  if (error instanceof InvalidInputError || error instanceof InvalidModelReferenceError) {
+  if (
+    error instanceof InvalidInputError ||
+    error instanceof InvalidModelReferenceError ||
+    error instanceof ModelInputRejectedError
+  ) {
     return { status: 400, code: 'BAD_REQUEST', message: error.message };
   }
   if (error instanceof UnsupportedMediaTypeError) {
@@ -32,8 +43,15 @@ export function describeError(error: unknown): ErrorDescription {
   if (error instanceof ModelNotFoundError) {
     return { status: 404, code: 'RESOURCE_DOES_NOT_EXIST', message: error.message };
   }
-  if (error instanceof ModelNotReadyError || error instanceof ModelLoadError) {
+  if (
+    error instanceof ModelNotReadyError ||
+    error instanceof ModelLoadError ||
+    error instanceof ModelUnavailableError
+  ) {
     return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message: error.message };
+  }
+  if (error instanceof ModelRuntimeError) {
+    return { status: 500, code: 'INTERNAL_ERROR', message: error.message };
   }
   if (error instanceof RateLimitExceededError) {
     return { status: 429, code: 'REQUEST_LIMIT_EXCEEDED', message: error.message };

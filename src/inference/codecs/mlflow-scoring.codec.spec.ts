@@ -25,14 +25,19 @@ function invalid(body: unknown, contentType = JSON_TYPE): InvalidInputError {
   throw new Error('expected an InvalidInputError');
 }
 
-function result(inputKind: 'table' | 'tensors', outputs: Tensor[]): InferenceResult {
-  return {
-    modelName: 'iris',
-    modelVersion: '1',
-    inputKind,
-    rows: outputs[0]?.shape[0] ?? 0,
-    outputs,
-  };
+/** A result without a signature, answering a request of `inputKind`: MLflow's shape follows the request. */
+function result(
+  inputKind: 'table' | 'tensors',
+  outputs: Tensor[],
+): [InferenceResult, InferenceInput] {
+  const input: InferenceInput =
+    inputKind === 'table'
+      ? { kind: 'table', columns: [], rows: [] }
+      : { kind: 'tensors', tensors: [] };
+  return [
+    { modelName: 'iris', modelVersion: '1', rows: outputs[0]?.shape[0] ?? 0, outputs },
+    input,
+  ];
 }
 
 describe('decodeMlflowRequest', () => {
@@ -356,7 +361,7 @@ describe('encodeMlflowResponse', () => {
 
   it('writes a data frame answer as records, byte for byte as MLflow', () => {
     const body = encodeMlflowResponse(
-      result('table', [
+      ...result('table', [
         { name: 'y', datatype: 'FP32', shape: [2, 1], data: Float32Array.from([3, 7]) },
         { name: 'label', datatype: 'INT64', shape: [2], data: BigInt64Array.from([1n, 1n]) },
         { name: 'nan', datatype: 'FP32', shape: [2, 1], data: Float32Array.from([NaN, NaN]) },
@@ -370,7 +375,7 @@ describe('encodeMlflowResponse', () => {
 
   it('writes a tensor answer as a dict of nested lists, byte for byte as MLflow', () => {
     const body = encodeMlflowResponse(
-      result('tensors', [
+      ...result('tensors', [
         { name: 'label', datatype: 'INT64', shape: [2], data: BigInt64Array.from([2n, 2n]) },
         {
           name: 'probabilities',
@@ -391,7 +396,7 @@ describe('encodeMlflowResponse', () => {
 
   it('flattens a lone [n, 3] output into 3n records, as MLflow does', () => {
     const body = encodeMlflowResponse(
-      result('table', [
+      ...result('table', [
         {
           name: 'p',
           datatype: 'FP32',
@@ -409,7 +414,7 @@ describe('encodeMlflowResponse', () => {
   it('writes every datatype as Python does: exact int64, repr floats, ASCII-escaped text', () => {
     const values = [0.1, 1e-5, 1e16, 1.5e300, -0, 123456789, 1e18, -2.5];
     const body = encodeMlflowResponse(
-      result('tensors', [
+      ...result('tensors', [
         { name: 'f_out', datatype: 'FP64', shape: [8], data: Float64Array.from(values) },
         {
           name: 'i_out',
@@ -455,7 +460,7 @@ describe('encodeMlflowResponse', () => {
 
   it('answers one record per row where MLflow would fail on outputs of different lengths', () => {
     const body = encodeMlflowResponse(
-      result('table', [
+      ...result('table', [
         { name: 'label', datatype: 'INT64', shape: [2], data: BigInt64Array.from([0n, 2n]) },
         {
           name: 'probabilities',
@@ -473,7 +478,7 @@ describe('encodeMlflowResponse', () => {
 
   it('writes per-row [n, 1] outputs as scalars beside longer rows', () => {
     const body = encodeMlflowResponse(
-      result('table', [
+      ...result('table', [
         { name: 'score', datatype: 'FP64', shape: [2, 1], data: Float64Array.from([0.5, 1.5]) },
         {
           name: 'embedding',
@@ -491,7 +496,7 @@ describe('encodeMlflowResponse', () => {
 
   it('falls back to a dict when outputs do not share rows', () => {
     const body = encodeMlflowResponse(
-      result('table', [
+      ...result('table', [
         { name: 'a', datatype: 'INT32', shape: [2], data: Int32Array.from([1, 2]) },
         { name: 'b', datatype: 'INT32', shape: [3], data: Int32Array.from([1, 2, 3]) },
       ]),
@@ -503,15 +508,15 @@ describe('encodeMlflowResponse', () => {
   it('writes a scalar output and no outputs', () => {
     expect(
       encodeMlflowResponse(
-        result('tensors', [{ name: 's', datatype: 'FP64', shape: [], data: [2] }]),
+        ...result('tensors', [{ name: 's', datatype: 'FP64', shape: [], data: [2] }]),
       ),
     ).toBe('{"predictions": {"s": 2.0}}');
-    expect(encodeMlflowResponse(result('table', []))).toBe('{"predictions": []}');
+    expect(encodeMlflowResponse(...result('table', []))).toBe('{"predictions": []}');
   });
 
   it('reads plain arrays too', () => {
     const body = encodeMlflowResponse(
-      result('tensors', [
+      ...result('tensors', [
         { name: 'n', datatype: 'INT64', shape: [2], data: [1, 2] },
         { name: 'h', datatype: 'FP16', shape: [1], data: [0.5] },
         { name: 'b', datatype: 'BOOL', shape: [1], data: [false] },

@@ -47,14 +47,16 @@ export function decodeMlflowRequest(body: unknown, contentType: string | undefin
 }
 
 /**
- * The answer MLflow gives for an ONNX-flavor model, as the JSON text of
+ * The answer to an `/invocations` request, as the JSON text of
  * `{"predictions": …}` — text, not an object, because MLflow writes NaN and
  * Infinity as bare tokens and int64 values exactly, which `JSON.stringify`
  * cannot (send it with `Content-Type: application/json`).
  *
- * Which shape comes back follows what reached MLflow's ONNX wrapper
- * (`_OnnxModelWrapper.predict`, mlflow/onnx/__init__.py), which
- * `result.inputKind` must say (see {@link mlflowResultKind}):
+ * A delegated scoring server's own predictions (`extras.mlflowPredictions`)
+ * are passed through unchanged. Otherwise the shape is the one MLflow gives for
+ * an ONNX-flavor model, which follows what reached MLflow's ONNX wrapper
+ * (`_OnnxModelWrapper.predict`, mlflow/onnx/__init__.py), chosen here from the
+ * request and the answering version's signature ({@link mlflowResultKind}):
  * - `tensors` (a numpy array or dict reached it): a dict of the outputs,
  *   `{"label": [0, 2], "probabilities": [[…], […]]}`.
  * - `table` (a data frame reached it): the wrapper flattens every output
@@ -66,12 +68,14 @@ export function decodeMlflowRequest(body: unknown, contentType: string | undefin
  *   length"); Modelgate answers one record per row instead, each output's row
  *   as a scalar or a list: `[{"label": 0, "probabilities": [0.9, 0.1]}, …]`.
  *   Outputs that do not even share a first dimension are sent as a dict.
+ * @param input the decoded request the result answers.
  */
-export function encodeMlflowResponse(result: InferenceResult): string {
-  if (result.raw !== undefined) {
-    return JSON.stringify({ predictions: result.raw });
+export function encodeMlflowResponse(result: InferenceResult, input: InferenceInput): string {
+  const passed = result.extras?.mlflowPredictions;
+  if (passed !== undefined) {
+    return JSON.stringify({ predictions: passed });
   }
-  return `{"predictions": ${predictionsText(result)}}`;
+  return `{"predictions": ${predictionsText(result.outputs, mlflowResultKind(input, result.signature))}}`;
 }
 
 /**
@@ -79,7 +83,6 @@ export function encodeMlflowResponse(result: InferenceResult): string {
  * MLflow gives: a column-based signature makes a data frame of any input; a
  * tensor-based one makes arrays of any input (`_enforce_schema`,
  * mlflow/models/utils.py); without a signature the input passes as it came.
- * The inference service should put this in `InferenceResult.inputKind`.
  */
 export function mlflowResultKind(
   input: InferenceInput,
@@ -339,9 +342,8 @@ function recordsAsTensors(records: unknown[], field: string): RequestTensor[] {
   return names.map((name, c) => ({ name, data: columns[c] }));
 }
 
-function predictionsText(result: InferenceResult): string {
-  const { outputs } = result;
-  if (result.inputKind === 'tensors') return dictText(outputs);
+function predictionsText(outputs: Tensor[], kind: InferenceInput['kind']): string {
+  if (kind === 'tensors') return dictText(outputs);
   if (outputs.length === 0) return '[]';
   const lengths = outputs.map((o) => elementCount(o.shape));
   if (lengths.every((n) => n === lengths[0])) return flatRecordsText(outputs, lengths[0]);

@@ -188,7 +188,6 @@ describe('encodeInferResponse', () => {
   const result: InferenceResult = {
     modelName: 'iris',
     modelVersion: '3',
-    inputKind: 'tensors',
     rows: 2,
     outputs: [
       { name: 'label', datatype: 'INT64', shape: [2], data: BigInt64Array.from([0n, 2n ** 60n]) },
@@ -223,19 +222,6 @@ describe('encodeInferResponse', () => {
 
   it('leaves the id out when the request had none', () => {
     expect(encodeInferResponse(result)).not.toHaveProperty('id');
-  });
-
-  it('answers only the requested outputs, in the order asked', () => {
-    const response = encodeInferResponse(result, { requestedOutputs: ['probabilities'] });
-
-    expect(response.outputs.map((o) => o.name)).toEqual(['probabilities']);
-  });
-
-  it('returns 400 naming an unknown requested output', () => {
-    const run = (): unknown => encodeInferResponse(result, { requestedOutputs: ['score'] });
-
-    expect(run).toThrow(InvalidInputError);
-    expect(run).toThrow(`unknown output 'score'; the model's outputs are 'label', 'probabilities'`);
   });
 
   it('writes booleans, half floats and strings as JSON values', () => {

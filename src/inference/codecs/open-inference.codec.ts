@@ -84,36 +84,21 @@ export function decodeInferRequest(body: unknown): InferRequest {
 }
 
 /**
- * The response body. Outputs in the order asked for, or all of them; `id`
- * echoed when the request had one.
+ * The response body: the result's outputs (the inference service has chosen
+ * the ones asked for, in the order asked); `id` echoed when the request had one.
  *
  * Data is plain JSON numbers: INT64/UINT64 values above 2^53 lose precision in
  * `Number()` (JSON parsers read numbers as doubles anyway), and NaN or
  * Infinity, which JSON cannot hold, become null when serialized.
- * @throws InvalidInputError for a requested output the model does not have.
  */
 export function encodeInferResponse(
   result: InferenceResult,
-  options: { id?: string; requestedOutputs?: readonly string[] } = {},
+  options: { id?: string } = {},
 ): InferResponse {
-  const byName = new Map(result.outputs.map((o) => [o.name, o]));
-  let outputs = result.outputs;
-  if (options.requestedOutputs && options.requestedOutputs.length > 0) {
-    outputs = options.requestedOutputs.map((name) => {
-      const output = byName.get(name);
-      if (!output) {
-        throw new InvalidInputError(
-          `unknown output '${name}'; the model's outputs are ${[...byName.keys()].map((n) => `'${n}'`).join(', ')}`,
-          name,
-        );
-      }
-      return output;
-    });
-  }
   const response: InferResponse = {
     model_name: result.modelName,
     model_version: result.modelVersion,
-    outputs: outputs.map(encodeTensor),
+    outputs: result.outputs.map(encodeTensor),
   };
   if (options.id !== undefined) response.id = options.id;
   return response;

@@ -1,6 +1,8 @@
 import * as ort from 'onnxruntime-node';
+import { messageOf } from '../../common/values';
+import { ModelInputRejectedError, ModelRuntimeError } from '../model.errors';
 import { DataType, Tensor, TensorSpec } from '../tensor.types';
-import { ModelRuntime } from './model-runtime';
+import { ModelRuntime, RuntimeAnswer } from './model-runtime';
 
 /** onnxruntime element types ↔ Open Inference datatypes. */
 const FROM_ORT: Partial<Record<ort.Tensor.Type, DataType>> = {
@@ -28,9 +30,17 @@ const TO_ORT = Object.fromEntries(Object.entries(FROM_ORT).map(([k, v]) => [v, k
  * An ONNX model in this process, through onnxruntime-node. Sessions are made
  * from the file path, so models whose weights sit in external-data files beside
  * `model.onnx` load too.
+ *
+ * Faults are told apart by where they are found, not by onnxruntime's message
+ * text (onnxruntime-node gives no status code): feeds are checked here against
+ * the session's inputs first (names, datatypes, ranks, fixed dimensions, value
+ * counts), and a refusal is the caller's (ModelInputRejectedError); a failure
+ * of `run` on feeds that passed is the model's (ModelRuntimeError).
  */
 export class OnnxRuntime implements ModelRuntime {
   readonly kind = 'onnx' as const;
+  /** Triton's name for the ONNX Runtime backend (model configuration `platform`). */
+  readonly platform = 'onnxruntime_onnx';
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -38,35 +48,93 @@ export class OnnxRuntime implements ModelRuntime {
     readonly outputs: readonly TensorSpec[],
   ) {}
 
+  /** @param model the `.onnx` file's path, or its bytes. */
   static async load(
-    modelPath: string,
+    model: string | Uint8Array,
     options: ort.InferenceSession.SessionOptions = {},
   ): Promise<OnnxRuntime> {
-    const session = await ort.InferenceSession.create(modelPath, options);
+    const session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, options)
+        : await ort.InferenceSession.create(model, options);
     const inputs = session.inputMetadata.map((m) => spec(m, 'input'));
     const outputs = session.outputMetadata.map((m) => spec(m, 'output'));
     return new OnnxRuntime(session, inputs, outputs);
   }
 
-  async predict(feeds: readonly Tensor[], outputNames?: readonly string[]): Promise<Tensor[]> {
+  async predict(feeds: readonly Tensor[], outputNames?: readonly string[]): Promise<RuntimeAnswer> {
+    this.checkFeeds(feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const feed of feeds) {
       ortFeeds[feed.name] = new ort.Tensor(TO_ORT[feed.datatype], toOrtData(feed), feed.shape);
     }
     const fetches = outputNames?.length ? [...outputNames] : undefined;
-    const results = fetches
-      ? await this.session.run(ortFeeds, fetches)
-      : await this.session.run(ortFeeds);
-    return Object.entries(results).map(([name, tensor]) => ({
+    let results: ort.InferenceSession.ReturnType;
+    try {
+      results = fetches
+        ? await this.session.run(ortFeeds, fetches)
+        : await this.session.run(ortFeeds);
+    } catch (error) {
+      throw new ModelRuntimeError(`onnxruntime failed: ${messageOf(error)}`, messageOf(error));
+    }
+    const declared = new Map(this.outputs.map((o) => [o.name, o.datatype]));
+    const outputs = Object.entries(results).map(([name, tensor]) => ({
       name,
-      datatype: FROM_ORT[tensor.type] ?? 'BYTES',
+      // The session's metadata, so a datatype is the model's, not this answer's.
+      datatype: declared.get(name) ?? FROM_ORT[tensor.type] ?? 'BYTES',
       shape: tensor.dims.map(Number),
       data: tensor.data,
     }));
+    return { outputs };
   }
 
   async dispose(): Promise<void> {
     await this.session.release();
+  }
+
+  /** What onnxruntime would refuse, said in the caller's terms before it runs. */
+  private checkFeeds(feeds: readonly Tensor[]): void {
+    const given = new Map(feeds.map((f) => [f.name, f]));
+    for (const feed of feeds) {
+      if (!this.inputs.some((i) => i.name === feed.name)) {
+        throw new ModelInputRejectedError(
+          `the model has no input '${feed.name}'; its inputs are ${this.inputNames()}`,
+          feed.name,
+        );
+      }
+    }
+    for (const spec of this.inputs) {
+      const feed = given.get(spec.name);
+      if (!feed) {
+        throw new ModelInputRejectedError(`input '${spec.name}' is missing`, spec.name);
+      }
+      if (feed.datatype !== spec.datatype) {
+        throw new ModelInputRejectedError(
+          `input '${spec.name}' is ${feed.datatype}, the model takes ${spec.datatype}`,
+          spec.name,
+        );
+      }
+      const fits =
+        feed.shape.length === spec.shape.length &&
+        spec.shape.every((d, i) => d < 0 || d === feed.shape[i]);
+      if (!fits) {
+        throw new ModelInputRejectedError(
+          `input '${spec.name}' has shape [${feed.shape.join(', ')}], the model takes [${spec.shape.join(', ')}] (-1: any size)`,
+          spec.name,
+        );
+      }
+      const count = feed.shape.reduce((a, b) => a * b, 1);
+      if (feed.data.length !== count) {
+        throw new ModelInputRejectedError(
+          `input '${spec.name}' has ${feed.data.length} values for shape [${feed.shape.join(', ')}] (${count})`,
+          spec.name,
+        );
+      }
+    }
+  }
+
+  private inputNames(): string {
+    return this.inputs.map((i) => `'${i.name}'`).join(', ');
   }
 }
 

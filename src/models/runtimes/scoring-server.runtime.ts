@@ -3,11 +3,19 @@ import { Logger } from '@nestjs/common';
 import { UpstreamHttp } from '../../common/http/upstream-http';
 import { UpstreamError, UpstreamInvalidRequestError } from '../../common/upstream/upstream.error';
 import { DataType, Tensor, TensorSpec } from '../tensor.types';
-import { ModelNotReadyError } from '../model.errors';
-import { ColumnType, ModelSignature } from '../model-signature.types';
+import { tensorData, TensorValueError } from '../tensor-data';
+import { ModelInputRejectedError, ModelRuntimeError, ModelUnavailableError } from '../model.errors';
+import {
+  ColumnSpec,
+  ColumnType,
+  ModelSignature,
+  TensorSignatureSpec,
+} from '../model-signature.types';
 import { ModelRuntime, RuntimeAnswer } from './model-runtime';
 
 export interface ScoringServerOptions {
+  /** The model's flavor (`sklearn`, `xgboost`, …), for the platform metadata reports. */
+  flavor: string;
   /** `mlflow models serve` base URLs serving this model version. */
   urls: string[];
   timeoutMs: number;
@@ -44,16 +52,24 @@ interface Server {
  */
 export class ScoringServerRuntime implements ModelRuntime {
   readonly kind = 'scoring-server' as const;
+  /** MLflow's flavor, prefixed as Triton names a backend's platform (`onnxruntime_onnx`). */
+  readonly platform: string;
+  /** Outputs are known only from answers (their names depend on the answer's form). */
+  readonly outputs: readonly TensorSpec[] = [];
   private readonly logger = new Logger(ScoringServerRuntime.name);
+  private readonly answerTypes: AnswerTypes;
   private next = 0;
 
   private constructor(
     private readonly servers: Server[],
     private readonly signature: ModelSignature,
     readonly inputs: readonly TensorSpec[],
-    readonly outputs: readonly TensorSpec[],
     private readonly coolDownMs: number,
-  ) {}
+    flavor: string,
+  ) {
+    this.platform = `mlflow_${flavor}`;
+    this.answerTypes = answerTypes(signature.outputs);
+  }
 
   /** Checks every server's /ping; fails, with each server's reason, if none answers. */
   static async load(
@@ -102,11 +118,12 @@ export class ScoringServerRuntime implements ModelRuntime {
       servers,
       signature,
       inputSpecs(signature),
-      [],
       options.coolDownMs,
+      options.flavor,
     );
   }
 
+  /** Every output the server answers: it cannot compute fewer. */
   async predict(feeds: readonly Tensor[]): Promise<RuntimeAnswer> {
     const body = this.requestBody(feeds);
     const failures: string[] = [];
@@ -120,11 +137,19 @@ export class ScoringServerRuntime implements ModelRuntime {
           idempotent: true,
         });
         server.downUntil = 0;
-        return { raw: answer.predictions, outputs: tensorsOf(answer.predictions) };
+        return {
+          outputs: this.read(answer.predictions),
+          extras: { mlflowPredictions: answer.predictions },
+        };
       } catch (error) {
+        if (error instanceof ModelRuntimeError) throw error;
         if (error instanceof UpstreamInvalidRequestError) {
           // The scoring server refused this input: the caller's to fix, not a server fault.
-          throw error;
+          throw new ModelInputRejectedError(
+            `the scoring server answered ${error.status ?? 'a 4xx'}: ${error.details.upstreamMessage ?? messageOf(error)}`,
+            undefined,
+            error.details.upstreamMessage,
+          );
         }
         server.downUntil = Date.now() + this.coolDownMs;
         server.lastError = messageOf(error);
@@ -134,10 +159,19 @@ export class ScoringServerRuntime implements ModelRuntime {
         );
       }
     }
-    throw new ModelNotReadyError(
-      '(scoring servers)',
-      `no scoring server answered: ${failures.join('; ')}`,
-    );
+    throw new ModelUnavailableError(`no scoring server answered: ${failures.join('; ')}`);
+  }
+
+  /** The predictions as tensors; an answer its output signature forbids is the model's fault. */
+  private read(predictions: unknown): Tensor[] {
+    try {
+      return tensorsOf(predictions, this.answerTypes);
+    } catch (error) {
+      if (!(error instanceof OutputValueError)) throw error;
+      throw new ModelRuntimeError(
+        `the scoring server answered what the model's output signature does not allow: ${error.message}`,
+      );
+    }
   }
 
   async dispose(): Promise<void> {
@@ -195,10 +229,40 @@ function nested(tensor: Tensor): unknown {
 }
 
 /**
+ * The datatype of each output the output signature declares: by name, and for
+ * answers that name no output (a plain list) the signature's only output.
+ */
+export interface AnswerTypes {
+  byName: ReadonlyMap<string, DataType>;
+  only?: DataType;
+}
+
+export function answerTypes(outputs: readonly (ColumnSpec | TensorSignatureSpec)[]): AnswerTypes {
+  const datatypeOf = (spec: ColumnSpec | TensorSignatureSpec): DataType =>
+    spec.kind === 'column' ? COLUMN_DATATYPE[spec.type] : spec.datatype;
+  const byName = new Map<string, DataType>();
+  for (const spec of outputs) if (spec.name !== undefined) byName.set(spec.name, datatypeOf(spec));
+  return { byName, only: outputs.length === 1 ? datatypeOf(outputs[0]) : undefined };
+}
+
+/** An output's values do not fit the datatype its signature declares. */
+class OutputValueError extends Error {}
+
+/**
  * The scoring server's predictions as tensors, as far as they are regular:
  * a list of numbers or strings, a list of lists, records, or a dict of lists.
+ * Datatypes come from the output signature; an output it does not declare
+ * follows a fixed rule by the kind of JSON value, never by the values of one
+ * answer: numbers are FP64 (what JSON numbers are), booleans BOOL, anything
+ * else BYTES (strings as they are, other values as JSON text).
+ * @throws OutputValueError when values do not fit their declared datatype.
  */
-export function tensorsOf(predictions: unknown): Tensor[] {
+export function tensorsOf(
+  predictions: unknown,
+  types: AnswerTypes = { byName: new Map() },
+): Tensor[] {
+  const typeOf = (name: string, unnamed: boolean): DataType | undefined =>
+    types.byName.get(name) ?? (unnamed || types.byName.size === 0 ? types.only : undefined);
   if (Array.isArray(predictions)) {
     if (predictions.length > 0 && isRecord(predictions[0])) {
       const keys = Object.keys(predictions[0]);
@@ -206,38 +270,41 @@ export function tensorsOf(predictions: unknown): Tensor[] {
         tensor(
           key,
           predictions.map((row) => (row as Record<string, unknown>)[key]),
+          typeOf(key, keys.length === 1),
         ),
       );
     }
-    return [tensor('predictions', predictions)];
+    return [tensor('predictions', predictions, typeOf('predictions', true))];
   }
   if (isRecord(predictions)) {
-    return Object.entries(predictions).map(([key, values]) =>
-      tensor(key, Array.isArray(values) ? values : [values]),
+    const entries = Object.entries(predictions);
+    return entries.map(([key, values]) =>
+      tensor(key, Array.isArray(values) ? values : [values], typeOf(key, entries.length === 1)),
     );
   }
-  return [tensor('predictions', [predictions])];
+  return [tensor('predictions', [predictions], typeOf('predictions', true))];
 }
 
-function tensor(name: string, values: unknown[]): Tensor {
+function tensor(name: string, values: unknown[], declared: DataType | undefined): Tensor {
   const rows = values.length;
   const width = Array.isArray(values[0]) ? (values[0] as unknown[]).length : undefined;
   const flat = width === undefined ? values : values.flat();
   const shape = width === undefined ? [rows] : [rows, width];
-  if (flat.every((v) => typeof v === 'number')) {
-    const numbers = flat;
-    return numbers.every(Number.isInteger)
-      ? { name, datatype: 'INT64', shape, data: BigInt64Array.from(numbers, (v) => BigInt(v)) }
-      : { name, datatype: 'FP64', shape, data: Float64Array.from(numbers) };
+  const datatype = declared ?? fixedRule(flat);
+  try {
+    return { name, datatype, shape, data: tensorData(datatype, flat) };
+  } catch (error) {
+    if (error instanceof TensorValueError) {
+      throw new OutputValueError(`output '${name}': ${error.message}`);
+    }
+    throw error;
   }
-  if (flat.every((v) => typeof v === 'boolean'))
-    return { name, datatype: 'BOOL', shape, data: flat };
-  return {
-    name,
-    datatype: 'BYTES',
-    shape,
-    data: flat.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
-  };
+}
+
+function fixedRule(values: readonly unknown[]): DataType {
+  if (values.every((v) => typeof v === 'number' || v === null)) return 'FP64';
+  if (values.every((v) => typeof v === 'boolean')) return 'BOOL';
+  return 'BYTES';
 }
 
 function messageOf(error: unknown): string {

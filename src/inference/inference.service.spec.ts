@@ -1,0 +1,258 @@
+import { Logger } from '@nestjs/common';
+import { ModelReference, parseModelReference } from '../common/model-reference';
+import { LoadedModel } from '../models/loaded-model';
+import {
+  ModelInputRejectedError,
+  ModelNotFoundError,
+  ModelRuntimeError,
+  ModelUnavailableError,
+} from '../models/model.errors';
+import { ModelRegistry } from '../models/model-registry.service';
+import { ModelSignature } from '../models/model-signature.types';
+import { ModelRuntime, RuntimeAnswer } from '../models/runtimes/model-runtime';
+import { Tensor, TensorSpec } from '../models/tensor.types';
+import { InvalidInputError } from './inference.error';
+import { InferenceInput } from './inference.types';
+import { InferenceService } from './inference.service';
+
+const LABEL: Tensor = {
+  name: 'label',
+  datatype: 'INT64',
+  shape: [2],
+  data: BigInt64Array.from([0n, 2n]),
+};
+const PROBABILITIES: Tensor = {
+  name: 'probabilities',
+  datatype: 'FP32',
+  shape: [2, 2],
+  data: Float32Array.from([0.5, 0.5, 0, 1]),
+};
+
+/** A runtime that answers what it is told and remembers what it was asked. */
+class FakeRuntime implements ModelRuntime {
+  readonly kind = 'onnx';
+  readonly platform = 'onnxruntime_onnx';
+  readonly inputs: readonly TensorSpec[] = [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }];
+  readonly calls: { feeds: readonly Tensor[]; outputNames?: readonly string[] }[] = [];
+  answer: RuntimeAnswer = { outputs: [LABEL, PROBABILITIES] };
+  failure?: Error;
+
+  constructor(
+    readonly outputs: readonly TensorSpec[] = [
+      { name: 'label', datatype: 'INT64', shape: [-1] },
+      { name: 'probabilities', datatype: 'FP32', shape: [-1, 2] },
+    ],
+  ) {}
+
+  predict(feeds: readonly Tensor[], outputNames?: readonly string[]): Promise<RuntimeAnswer> {
+    this.calls.push({ feeds, outputNames });
+    if (this.failure) return Promise.reject(this.failure);
+    // A delegated model (no declared outputs) cannot choose: it answers them all.
+    const chooses = outputNames !== undefined && this.outputs.length > 0;
+    const names = chooses ? outputNames : this.answer.outputs.map((o) => o.name);
+    return Promise.resolve({
+      ...this.answer,
+      outputs: this.answer.outputs.filter((o) => names.includes(o.name)),
+    });
+  }
+
+  dispose(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/** The two registry members the inference service uses. */
+class FakeRegistry implements Pick<ModelRegistry, 'acquire' | 'defaultReference'> {
+  defaultReference: ModelReference | undefined = parseModelReference('iris');
+  released = 0;
+
+  constructor(readonly model: LoadedModel) {}
+
+  acquire(): Promise<{ model: LoadedModel; release: () => void }> {
+    return Promise.resolve({ model: this.model, release: () => void this.released++ });
+  }
+}
+
+const SIGNATURE: ModelSignature = {
+  inputs: [{ kind: 'tensor', dtype: 'float32', datatype: 'FP32', shape: [-1, 2] }],
+  outputs: [],
+  params: [],
+};
+
+const ROWS: InferenceInput = {
+  kind: 'tensors',
+  tensors: [
+    {
+      data: [
+        [1, 2],
+        [3, 4],
+      ],
+    },
+  ],
+};
+
+function loaded(runtime: FakeRuntime): LoadedModel {
+  return new LoadedModel({
+    name: 'iris',
+    version: '3',
+    flavor: 'onnx',
+    runtime,
+    signature: SIGNATURE,
+    directory: '/tmp/iris/3',
+    sizeBytes: 1_000,
+    fromCache: true,
+    loadDurationMs: 1,
+  });
+}
+
+describe(InferenceService.name, () => {
+  const ref = parseModelReference('iris');
+  let runtime: FakeRuntime;
+  let registry: FakeRegistry;
+  let sut: InferenceService;
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+
+  beforeEach(() => {
+    runtime = new FakeRuntime();
+    registry = new FakeRegistry(loaded(runtime));
+    sut = new InferenceService(registry as unknown as ModelRegistry);
+  });
+
+  describe('the run path', () => {
+    it('binds the input to the model’s feeds and answers every output, with the version', async () => {
+      const result = await sut.infer(ref, ROWS);
+
+      expect(runtime.calls).toEqual([
+        {
+          feeds: [
+            { name: 'x', datatype: 'FP32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) },
+          ],
+          outputNames: undefined,
+        },
+      ]);
+      expect(result).toEqual({
+        modelName: 'iris',
+        modelVersion: '3',
+        signature: SIGNATURE,
+        outputs: [LABEL, PROBABILITIES],
+        rows: 2,
+        extras: undefined,
+      });
+      expect(registry.released).toBe(1);
+    });
+
+    it('passes the runtime’s extras through for the protocol that wants them', async () => {
+      runtime.answer = { outputs: [LABEL], extras: { mlflowPredictions: [0, 2] } };
+
+      const result = await sut.infer(ref, ROWS);
+
+      expect(result.extras).toEqual({ mlflowPredictions: [0, 2] });
+    });
+
+    it('returns 400 naming the input before the model runs when it does not fit the signature', async () => {
+      const error = await sut
+        .infer(ref, { kind: 'tensors', tensors: [{ data: [[1, 2, 3]] }] })
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect(runtime.calls).toEqual([]);
+    });
+
+    it('names the default reference, or says there is none', () => {
+      expect(sut.defaultReference()).toEqual(ref);
+
+      registry.defaultReference = undefined;
+
+      expect(() => sut.defaultReference()).toThrow(ModelNotFoundError);
+    });
+  });
+
+  describe('requested outputs', () => {
+    it('answers only the requested outputs, in the order asked', async () => {
+      const result = await sut.infer(ref, ROWS, { outputs: ['probabilities'] });
+
+      expect(result.outputs.map((o) => o.name)).toEqual(['probabilities']);
+      expect(runtime.calls[0].outputNames).toEqual(['probabilities']);
+    });
+
+    it('keeps the order asked when it differs from the model’s', async () => {
+      const result = await sut.infer(ref, ROWS, { outputs: ['probabilities', 'label'] });
+
+      expect(result.outputs.map((o) => o.name)).toEqual(['probabilities', 'label']);
+    });
+
+    it('returns 400 naming an unknown requested output, before the model runs', async () => {
+      const run = sut.infer(ref, ROWS, { outputs: ['score'] });
+
+      await expect(run).rejects.toThrow(InvalidInputError);
+      await expect(run).rejects.toThrow(
+        `unknown output 'score'; the model's outputs are 'label', 'probabilities'`,
+      );
+      expect(runtime.calls).toEqual([]);
+    });
+
+    it('returns 400 naming an output requested twice', async () => {
+      const error = await sut
+        .infer(ref, ROWS, { outputs: ['label', 'label'] })
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(InvalidInputError);
+      expect((error as InvalidInputError).message).toBe(`output 'label' is requested twice`);
+      expect((error as InvalidInputError).field).toBe('label');
+    });
+
+    it('checks a delegated model’s requested outputs against its answer', async () => {
+      runtime = new FakeRuntime([]);
+      runtime.answer = { outputs: [{ ...LABEL, name: 'predictions' }] };
+      sut = new InferenceService(new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry);
+
+      const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });
+      const missing = sut.infer(ref, ROWS, { outputs: ['label'] });
+
+      expect(found.outputs.map((o) => o.name)).toEqual(['predictions']);
+      await expect(missing).rejects.toThrow(
+        `unknown output 'label'; the model's outputs are 'predictions'`,
+      );
+    });
+  });
+
+  describe('runtime errors', () => {
+    it.each([
+      [
+        'an input the runtime refuses (an input fault)',
+        new ModelInputRejectedError('bad rank', 'x'),
+      ],
+      [
+        'a model that fails on accepted input (a model fault)',
+        new ModelRuntimeError('kernel failed'),
+      ],
+      [
+        'a delegated server that cannot answer (retryable)',
+        new ModelUnavailableError('no scoring server answered'),
+      ],
+    ])(
+      'passes %s through as the runtime typed it, and counts the failure',
+      async (_case, failure) => {
+        runtime.failure = failure;
+
+        const error = await sut.infer(ref, ROWS).catch((e: unknown) => e);
+
+        expect(error).toBe(failure);
+        expect(registry.model.failures).toBe(1);
+        expect(registry.released).toBe(1);
+      },
+    );
+
+    it('keeps the codes the edge maps to statuses', () => {
+      expect(new ModelInputRejectedError('x').code).toBe('MODEL_INPUT_REJECTED');
+      expect(new ModelRuntimeError('x').code).toBe('MODEL_RUNTIME_FAILED');
+      expect(new ModelUnavailableError('x')).toMatchObject({
+        code: 'MODEL_UNAVAILABLE',
+        retryable: true,
+      });
+    });
+  });
+});

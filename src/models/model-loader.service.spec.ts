@@ -1,0 +1,186 @@
+/**
+ * @jest-environment ../test/setup/node-environment.ts
+ */
+// A real onnxruntime session runs the warm-up; this environment gives it one realm of typed arrays.
+import { Logger } from '@nestjs/common';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ModelsConfig } from '../config/models.config';
+import { ModelVersion } from '../mlflow/mlflow.types';
+import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
+import { ModelLoadError } from './model.errors';
+import { ModelLoader } from './model-loader.service';
+import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onnx';
+
+/** Serves one prepared directory as every version's files. */
+class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
+  constructor(private readonly directory: string) {}
+
+  fetch(): Promise<CachedModelFiles> {
+    return Promise.resolve({ directory: this.directory, bytes: 100, hit: true });
+  }
+}
+
+const CONFIG: ModelsConfig = {
+  models: [],
+  cacheDir: '.cache/models',
+  maxModels: 16,
+  maxBytes: 2 * 1024 ** 3,
+  defaultAlias: 'champion',
+  loadOnDemand: false,
+  refreshIntervalMs: 0,
+  drainTimeoutMs: 1_000,
+  onnxIntraOpThreads: 0,
+  scoringServers: {},
+  scoringServerTimeoutMs: 30_000,
+  scoringServerCoolDownMs: 10_000,
+};
+
+const VERSION = { name: 'iris', version: '3' } as const satisfies Partial<ModelVersion>;
+
+/** As MLflow writes it for a column-signature ONNX model with a data frame example. */
+function mlmodel(example: boolean): string {
+  return [
+    'flavors:',
+    '  onnx:',
+    '    data: model.onnx',
+    '  python_function:',
+    '    data: model.onnx',
+    '    loader_module: mlflow.onnx',
+    ...(example
+      ? [
+          'saved_input_example_info:',
+          '  artifact_path: input_example.json',
+          '  pandas_orient: split',
+          '  serving_input_path: serving_input_example.json',
+          '  type: dataframe',
+        ]
+      : []),
+    'signature:',
+    `  inputs: '[{"type": "double", "name": "a", "required": true}, {"type": "double", "name": "b", "required": true}]'`,
+    '  outputs: null',
+    '  params: null',
+  ].join('\n');
+}
+
+describe(`${ModelLoader.name} warm-up`, () => {
+  let directory: string;
+  let warnings: string[];
+  let sut: ModelLoader;
+
+  beforeEach(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'modelgate-loader-'));
+    warnings = [];
+    Logger.overrideLogger({
+      log: () => undefined,
+      error: () => undefined,
+      warn: (message: unknown) => void warnings.push(String(message)),
+      debug: () => undefined,
+      verbose: () => undefined,
+    });
+    sut = new ModelLoader(new FakeArtifactCache(directory) as unknown as ArtifactCache, CONFIG);
+  });
+
+  afterEach(async () => {
+    Logger.overrideLogger(false);
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  async function write(files: Record<string, string | Uint8Array>): Promise<void> {
+    for (const [name, content] of Object.entries(files)) {
+      await writeFile(path.join(directory, name), content);
+    }
+  }
+
+  async function load(): Promise<Awaited<ReturnType<ModelLoader['load']>>> {
+    return sut.load(VERSION as unknown as ModelVersion);
+  }
+
+  it('decodes the serving input example at load and warms the model up with it', async () => {
+    await write({
+      MLmodel: mlmodel(true),
+      'model.onnx': tinyClassifier(),
+      'serving_input_example.json': JSON.stringify({
+        dataframe_split: { columns: ['a', 'b'], data: [[0.1, 0.9]] },
+      }),
+    });
+
+    const model = await load();
+    await model.runtime.dispose();
+
+    expect(model.warmup).toEqual({
+      ran: true,
+      source: 'serving_input_example.json',
+      durationMs: expect.any(Number),
+    });
+    expect(model.runtime.platform).toBe('onnxruntime_onnx');
+    expect(warnings).toEqual([]);
+  });
+
+  it('loads a version whose example is malformed, saying why its warm-up could not run, once', async () => {
+    await write({
+      MLmodel: mlmodel(true),
+      'model.onnx': tinyClassifier(),
+      'serving_input_example.json': JSON.stringify({ dataframe_split: { columns: ['a'] } }),
+    });
+
+    const model = await load();
+    await model.runtime.dispose();
+
+    expect(model.warmup).toEqual({
+      ran: false,
+      reason: "input example: dataframe_split must hold a list 'data', got a mapping",
+    });
+    expect(warnings).toEqual([
+      "iris v3 loads without a warm-up run: input example: dataframe_split must hold a list 'data', got a mapping",
+    ]);
+  });
+
+  it('says so when the example file the MLmodel names is missing', async () => {
+    await write({ MLmodel: mlmodel(true), 'model.onnx': tinyClassifier() });
+
+    const model = await load();
+    await model.runtime.dispose();
+
+    expect(model.warmup.ran).toBe(false);
+    expect(model.warmup).toMatchObject({ reason: expect.stringContaining('missing') });
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('says so when the model was logged without an example', async () => {
+    await write({ MLmodel: mlmodel(false), 'model.onnx': tinyClassifier() });
+
+    const model = await load();
+    await model.runtime.dispose();
+
+    expect(model.warmup).toEqual({
+      ran: false,
+      reason: 'the model was logged without an input example',
+    });
+  });
+
+  it('does not load a model that fails on the example it accepted', async () => {
+    // Two inputs a [N, A] and b [N, B], fed one column each; Add cannot broadcast them.
+    const broken = tinyOnnxModel({
+      inputs: [
+        { name: 'a', elemType: ELEM.DOUBLE, dims: ['N', 'A'] },
+        { name: 'b', elemType: ELEM.DOUBLE, dims: ['N', 'B'] },
+      ],
+      outputs: [{ name: 'sum', elemType: ELEM.DOUBLE, dims: ['N', 'C'] }],
+      nodes: [{ op: 'Add', inputs: ['a', 'b'], outputs: ['sum'] }],
+    });
+    await write({
+      MLmodel: mlmodel(true),
+      'model.onnx': broken,
+      'serving_input_example.json': JSON.stringify({
+        inputs: { a: [[1, 2]], b: [[1, 2, 3]] },
+      }),
+    });
+
+    const error = await load().catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toMatch(/^warm-up with the input example failed: /);
+  });
+});
