@@ -157,16 +157,16 @@ export class TrainingEnvironment {
 
 export const trainingConfig = registerAs('training', () => {
   const env = parseEnvironment(TrainingEnvironment, process.env);
-  const dags = allowedDags(env);
-  const confKeys = new Map([
+  const dags: readonly string[] = allowedDags(env);
+  const confKeys: ConfKeyRules = new Map([
     ...parseConfKeys(RETRAIN_DAG_CONF_KEYS),
     ...parseConfKeys(env.TRAINING_CONF_KEYS ?? ''),
   ]);
   return {
     defaultDagId: env.TRAINING_DAG_ID,
     /** The DAGs callers may trigger and read; no other is ever unpaused. */
-    dags: dags as readonly string[],
-    confKeys: confKeys as ConfKeyRules,
+    dags,
+    confKeys,
     unpauseDag: env.TRAINING_UNPAUSE_DAG,
     callbackToken: env.API_CALLBACK_TOKEN,
   };
