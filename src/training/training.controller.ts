@@ -1,8 +1,18 @@
-import { Body, Controller, Get, HttpException, HttpStatus, Param, Post, Req } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpException,
+  HttpStatus,
+  Param,
+  Post,
+  Req,
+  UseInterceptors,
+} from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Principal, principalOf } from '../auth/principal';
-import { JsonObjectPipe } from './json-object.pipe';
+import { JsonObjectBody } from './json-object-body.interceptor';
 import { TriggerTrainingRunDto } from './training.dto';
 import { TrainingErrorCode, TrainingRequestError } from './training.errors';
 import { TrainingRunView, TrainingService } from './training.service';
@@ -39,8 +49,9 @@ export class TrainingController {
       'Trigger a run of a DAG listed in TRAINING_DAGS (unpausing it when configured); ' +
       'conf keys are allow-listed per DAG, and force/model_name/alias need the promote scope',
   })
+  @UseInterceptors(JsonObjectBody)
   trigger(
-    @Body(JsonObjectPipe) request: TriggerTrainingRunDto,
+    @Body() request: TriggerTrainingRunDto,
     @Req() http: FastifyRequest,
   ): Promise<TrainingRunView> {
     return this.training.trigger(request, principalOf(http) ?? UNIDENTIFIED).catch(forHttp);
