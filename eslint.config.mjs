@@ -13,6 +13,7 @@ export default tseslint.config(
       '.cache/',
       'eslint.config.mjs',
       'jest.config.js',
+      '.dependency-cruiser.cjs',
       '.venv/',
       'test/artifacts/',
       'airflow/',

@@ -1,29 +1,42 @@
 #!/usr/bin/env bash
-# `npm test`: everything, against real servers. Sets up what it needs (the
-# container engine and images, nginx, the Python environment), then runs
+# `npm test`: everything, against real servers, from a fresh machine. First the
+# lint (ESLint, Prettier, the dependency rule), then scripts/test-setup.sh
+# sets up everything the tests need, then it runs
 #   1. jest: unit specs, and integration/e2e tests against real MLflow,
-#      Airflow and scoring servers (extra arguments go to jest);
+#      Airflow and scoring servers, headless Chromium and nginx (extra
+#      arguments go to jest);
 #   2. the DAG tests with pytest: the pure rules, the callback and a real
 #      MLflow server in .venv; DagBag checks inside the Airflow image.
-# Every runner runs even if an earlier one failed; results land in .cache/
-# (jest-results.json, pytest-*.xml) for .ci/run's summary.
+# A failed set-up step stops the run (the tests would fail for the wrong
+# reason); the lint and every runner run even if an earlier one failed.
+# Results land in .cache/ (lint.status, jest-results.json, pytest-*.xml) for
+# .ci/run's summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .cache
-
-bash scripts/build-images.sh || exit 1
-bash scripts/nginx.sh || exit 1
-# The cluster tests run the server as `node dist/main.js` processes: build what is tested.
-npm run build --silent || exit 1
-PY=$(bash scripts/python-env.sh) || exit 1
+started=$(date +%s)
+stamp() { echo "== [$(( $(date +%s) - started ))s] $*"; }
 
 status=0
+# No result of an earlier run may stand in for one this run did not produce.
+rm -f .cache/lint.status .cache/jest-results.json .cache/pytest-venv.xml .cache/pytest-image.xml
+
+stamp "lint (npm run lint: ESLint, Prettier, dependency rule)"
+npm run lint --silent
+lint=$?
+echo "$lint" >.cache/lint.status
+[ "$lint" -eq 0 ] || { echo "== lint failed (exit $lint)"; status=1; }
+
+bash scripts/test-setup.sh || exit 1
+PY=$(bash scripts/python-env.sh) || exit 1  # set up above: prints the path at once
+
+stamp "jest"
 npx jest --runInBand --json --outputFile=.cache/jest-results.json "$@" || status=1
 
-echo "== DAG tests (pytest in .venv)"
+stamp "DAG tests (pytest in .venv)"
 "$PY" -m pytest airflow/tests -q --junitxml=.cache/pytest-venv.xml || status=1
 
-echo "== DAG tests (pytest in the Airflow image)"
+stamp "DAG tests (pytest in the Airflow image)"
 # The container writes its JUnit report into a mounted, writable directory.
 rm -rf .cache/pytest-image && mkdir -p .cache/pytest-image && chmod 777 .cache/pytest-image
 CONTAINER_EXTRA_VOLUME="$PWD/.cache/pytest-image:/opt/results" \

@@ -161,14 +161,19 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
         60_000,
       );
     }
-    // Every instance listed, each with its model loaded (heartbeats lag loads by up to one interval).
-    await waitFor(
-      () => cluster(instances[0]),
-      (r) =>
-        r.body.instances?.length === 3 &&
-        r.body.instances.every((i) => i.models[0]?.version !== undefined),
-      30_000,
-    );
+    // Every instance listed by every instance, each with its model loaded. An
+    // instance lists itself as it is now but its peers as their last heartbeat
+    // said, and a heartbeat sent while the model was loading truly says
+    // "loading" until the next one: so wait on each instance's own view.
+    for (const instance of instances) {
+      await waitFor(
+        () => cluster(instance),
+        (r) =>
+          r.body.instances?.length === 3 &&
+          r.body.instances.every((i) => i.models[0]?.version === versions[0].version),
+        30_000,
+      );
+    }
   });
 
   afterAll(async () => {

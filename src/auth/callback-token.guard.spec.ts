@@ -14,7 +14,13 @@ function contextWith(authorization?: string): ExecutionContext {
 }
 
 function guard(callbackToken?: string): CallbackTokenGuard {
-  const config: TrainingConfig = { defaultDagId: 'dag', unpauseDag: true, callbackToken };
+  const config: TrainingConfig = {
+    defaultDagId: 'dag',
+    dags: ['dag'],
+    confKeys: new Map(),
+    unpauseDag: true,
+    callbackToken,
+  };
   return new CallbackTokenGuard(config);
 }
 

@@ -5,11 +5,12 @@ import { ModelsModule } from '../models/models.module';
 import { CallbackHandler } from './callback-handler.service';
 import { HooksController } from './hooks.controller';
 import { TrainingController } from './training.controller';
+import { TrainingPolicy } from './training.policy';
 import { TrainingService } from './training.service';
 
 @Module({
   imports: [AirflowModule, ModelsModule],
   controllers: [TrainingController, HooksController],
-  providers: [TrainingService, CallbackHandler, CallbackTokenGuard],
+  providers: [TrainingService, TrainingPolicy, CallbackHandler, CallbackTokenGuard],
 })
 export class TrainingModule {}

@@ -6,8 +6,11 @@ import {
   TaskInstance,
   TriggerRunOptions,
 } from '../airflow/airflow.types';
+import { ANONYMOUS, Principal } from '../auth/principal';
 import { AirflowConfig } from '../config/airflow.config';
-import { TrainingConfig } from '../config/training.config';
+import { TrainingConfig, parseConfKeys } from '../config/training.config';
+import { TrainingRequestError } from './training.errors';
+import { TrainingPolicy } from './training.policy';
 import { TrainingService } from './training.service';
 
 class FakeAirflow {
@@ -59,13 +62,22 @@ class FakeAirflow {
 
 const AIRFLOW = { publicUrl: 'https://airflow.example.com' } as AirflowConfig;
 
+const TRAINER: Principal = { name: 'trainer', kind: 'api-key', scopes: new Set(['train']) };
+
 function create(airflow: FakeAirflow, overrides: { unpauseDag?: boolean } = {}): TrainingService {
   const config: TrainingConfig = {
     defaultDagId: 'modelgate_retrain',
+    dags: ['modelgate_retrain', 'other'],
+    confKeys: parseConfKeys('modelgate_retrain:C=number,force=boolean'),
     unpauseDag: overrides.unpauseDag ?? true,
     callbackToken: undefined,
   };
-  return new TrainingService(airflow as unknown as AirflowClient, config, AIRFLOW);
+  return new TrainingService(
+    airflow as unknown as AirflowClient,
+    config,
+    AIRFLOW,
+    new TrainingPolicy(config),
+  );
 }
 
 describe(TrainingService.name, () => {
@@ -73,7 +85,7 @@ describe(TrainingService.name, () => {
     const airflow = new FakeAirflow();
     const sut = create(airflow);
 
-    const run = await sut.trigger({ conf: { C: 0.5 } });
+    const run = await sut.trigger({ conf: { C: 0.5 } }, TRAINER);
 
     expect(airflow.calls).toEqual([
       'getDag modelgate_retrain',
@@ -89,7 +101,7 @@ describe(TrainingService.name, () => {
   it('leaves the DAG paused state alone when unpausing is off', async () => {
     const airflow = new FakeAirflow();
 
-    await create(airflow, { unpauseDag: false }).trigger({ dagId: 'other' });
+    await create(airflow, { unpauseDag: false }).trigger({ dagId: 'other' }, TRAINER);
 
     expect(airflow.calls).toEqual(['triggerRun other']);
   });
@@ -98,7 +110,7 @@ describe(TrainingService.name, () => {
     const airflow = new FakeAirflow();
     airflow.version = 1;
 
-    const run = await create(airflow).trigger({ runId: 'r+1' });
+    const run = await create(airflow).trigger({ runId: 'r+1' }, TRAINER);
 
     expect(run.url).toBe(
       'https://airflow.example.com/dags/modelgate_retrain/grid?dag_run_id=r%2B1',
@@ -112,5 +124,39 @@ describe(TrainingService.name, () => {
       state: 'success',
       tasks: [{ taskId: 'train', state: 'success', tryNumber: 1 }],
     });
+  });
+
+  it('never unpauses, reads or triggers a DAG that TRAINING_DAGS does not list', async () => {
+    const airflow = new FakeAirflow();
+    const sut = create(airflow);
+
+    await expect(sut.trigger({ dagId: 'secret_dag' }, ANONYMOUS)).rejects.toMatchObject({
+      code: 'unknown_dag',
+    });
+    await expect(sut.get('secret_dag', 'manual__1')).rejects.toBeInstanceOf(TrainingRequestError);
+    expect(airflow.calls).toEqual([]);
+  });
+
+  it('refuses a conf before calling Airflow: the DAG stays paused and no run starts', async () => {
+    const airflow = new FakeAirflow();
+    const sut = create(airflow);
+
+    await expect(sut.trigger({ conf: { force: true } }, TRAINER)).rejects.toMatchObject({
+      code: 'missing_scope',
+    });
+    await expect(sut.trigger({ conf: { gamma: 1 } }, TRAINER)).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    expect(airflow.calls).toEqual([]);
+    expect(airflow.paused).toBe(true);
+  });
+
+  it('passes a promoting conf through for a caller with the promote scope', async () => {
+    const airflow = new FakeAirflow();
+    const promoter: Principal = { ...TRAINER, scopes: new Set(['train', 'promote']) };
+
+    await create(airflow).trigger({ conf: { force: true } }, promoter);
+
+    expect(airflow.triggered?.options.conf).toEqual({ force: true });
   });
 });

@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Principal } from '../auth/principal';
 import { AirflowClient } from '../airflow/airflow.client';
 import { DagRun, TaskInstance } from '../airflow/airflow.types';
 import { AirflowConfig, airflowConfig } from '../config/airflow.config';
 import { TrainingConfig, trainingConfig } from '../config/training.config';
 import { TriggerTrainingRunDto } from './training.dto';
+import { TrainingPolicy } from './training.policy';
 
 export interface TrainingRunView {
   dagId: string;
@@ -24,7 +26,7 @@ export interface TrainingRunView {
   }[];
 }
 
-/** Starts and follows training runs in Airflow. */
+/** Starts and follows runs of the DAGs the operator listed (TrainingPolicy says which). */
 @Injectable()
 export class TrainingService {
   private readonly logger = new Logger(TrainingService.name);
@@ -33,10 +35,13 @@ export class TrainingService {
     private readonly airflow: AirflowClient,
     @Inject(trainingConfig.KEY) private readonly config: TrainingConfig,
     @Inject(airflowConfig.KEY) private readonly airflowSettings: AirflowConfig,
+    private readonly policy: TrainingPolicy,
   ) {}
 
-  async trigger(request: TriggerTrainingRunDto): Promise<TrainingRunView> {
+  async trigger(request: TriggerTrainingRunDto, caller: Principal): Promise<TrainingRunView> {
     const dagId = request.dagId ?? this.config.defaultDagId;
+    // Before any call to Airflow: an unlisted DAG is never unpaused, a refused conf never runs.
+    this.policy.assertMayTrigger(dagId, request.conf ?? {}, caller);
     if (this.config.unpauseDag) {
       const dag = await this.airflow.getDag(dagId);
       if (dag.isPaused) {
@@ -53,6 +58,7 @@ export class TrainingService {
   }
 
   async get(dagId: string, runId: string): Promise<TrainingRunView> {
+    this.policy.assertListed(dagId);
     const [run, tasks] = await Promise.all([
       this.airflow.getRun(dagId, runId),
       this.airflow.listTaskInstances(dagId, runId),

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need, on a fresh machine or an old one: the
+# container engine and the MLflow/Airflow images (scripts/build-images.sh,
+# which writes .images.env), Debian's Chromium for the status page's browser
+# test, nginx for the load-balancer tests, the build (the cluster tests run
+# `node dist/main.js`) and the Python environment in .venv. Each step is
+# idempotent and quick when its result is already there. The first failure
+# stops it: tests run without their set-up would fail for the wrong reason.
+#
+# Used by `npm test` (scripts/test.sh) and `npm run test:integration`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+stamp() { echo "== [$(( $(date +%s) - started ))s] $*"; }
+
+stamp "container engine and the MLflow/Airflow images"
+bash scripts/build-images.sh
+stamp "Chromium, for the status page's browser test"
+bash scripts/browser.sh
+stamp "nginx, for the load-balancer tests"
+bash scripts/nginx.sh
+stamp "build"
+npm run build --silent
+stamp "Python environment (.venv)"
+bash scripts/python-env.sh >/dev/null
