@@ -14,7 +14,11 @@ export function describeJsonKind(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-/** What to print of a caught value: an Error's message, anything else as text. */
+/**
+ * What to print of a caught value: an error's message, anything else as text.
+ * By shape, not instanceof: errors may come from another realm (jest's VM, a worker).
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }

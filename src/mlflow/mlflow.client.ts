@@ -149,8 +149,8 @@ export class MlflowClient implements OnModuleDestroy {
       return MlflowMapper.modelVersion(body.model_version);
     } catch (error) {
       // MLflow answers an unknown alias with 400 INVALID_PARAMETER_VALUE "… alias x not found".
-      if (error instanceof UpstreamInvalidRequestError && /alias .* not found/i.test(error.details.upstreamMessage ?? '')) {
-        throw new UpstreamNotFoundError('mlflow', 'not_found', error.message.replace(/^mlflow: /, ''), error.details);
+      if (error instanceof UpstreamInvalidRequestError && /alias .* not found/i.test(error.upstreamMessage ?? '')) {
+        throw new UpstreamNotFoundError('mlflow', 'not_found', error.description, error.details);
       }
       throw error;
     }

@@ -1,4 +1,4 @@
-import type { DependencyReport } from '../health/health.types';
+import type { DependencyReport, FailureKind } from '../health/health.types';
 import type { StatusView } from './status.types';
 
 export interface PageOptions {
@@ -8,7 +8,8 @@ export interface PageOptions {
   nonce: string;
 }
 
-const KIND_LABELS: Record<string, string> = {
+/** One label per kind: a kind without a label does not compile. */
+const KIND_LABELS: Record<FailureKind, string> = {
   connection_refused: 'Connection refused',
   connection_reset: 'Connection reset',
   timeout: 'Timed out',
@@ -27,6 +28,7 @@ const KIND_LABELS: Record<string, string> = {
   models_not_ready: 'Models loading',
   model_load_failed: 'Model failed to load',
   draining: 'Draining',
+  version_skew: 'Version skew',
   unknown: 'Failed',
 };
 
@@ -108,7 +110,7 @@ function renderServer(server: DependencyReport, now: number): string {
   }
   const failure = server.failure
     ? `<div class="failure">
-  <p class="kind">${esc(KIND_LABELS[server.failure.kind] ?? server.failure.kind)}</p>
+  <p class="kind">${esc(KIND_LABELS[server.failure.kind])}</p>
   <p class="hint">${esc(server.failure.hint)}</p>
   <p class="error">${esc(server.failure.message)}</p>
 </div>`
