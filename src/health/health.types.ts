@@ -29,6 +29,16 @@ export interface CheckFailure {
   message: string;
 }
 
+/**
+ * A dependency this instance is not set up to use (Airflow on a serving-only
+ * instance): neither up nor down, never a failure, never a reason for
+ * readiness to fail. Terminus knows only up and down, so the probes add these
+ * entries themselves (topology.service.ts).
+ */
+export const NOT_CONFIGURED = 'not_configured';
+
+export type DependencyStatus = 'up' | 'down' | typeof NOT_CONFIGURED;
+
 /** The last known state of one dependency, as the probes and the status page show it. */
 export interface DependencyReport {
   /** Key in the topology: `api`, `mlflow`, `airflow`, and in a cluster `redis` and `cluster`. */
@@ -36,7 +46,7 @@ export interface DependencyReport {
   displayName: string;
   /** Where it is reached (base URL without credentials), or `this process`. */
   target: string;
-  status: 'up' | 'down';
+  status: DependencyStatus;
   /** When the last check finished; absent before the first one. */
   checkedAt?: string;
   latencyMs?: number;

@@ -6,7 +6,7 @@ import {
   TaskInstance,
   TriggerRunOptions,
 } from '../airflow/airflow.types';
-import { AirflowConfig } from '../config/airflow.config';
+import { AirflowConnectionConfig } from '../config/airflow.config';
 import { TrainingConfig } from '../config/training.config';
 import { TrainingService } from './training.service';
 
@@ -57,7 +57,10 @@ class FakeAirflow {
   }
 }
 
-const AIRFLOW = { publicUrl: 'https://airflow.example.com' } as AirflowConfig;
+const AIRFLOW = {
+  configured: true,
+  publicUrl: 'https://airflow.example.com',
+} as AirflowConnectionConfig;
 
 function create(airflow: FakeAirflow, overrides: { unpauseDag?: boolean } = {}): TrainingService {
   const config: TrainingConfig = {

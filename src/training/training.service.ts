@@ -1,9 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AirflowClient } from '../airflow/airflow.client';
 import { DagRun, TaskInstance } from '../airflow/airflow.types';
-import { AirflowConfig, airflowConfig } from '../config/airflow.config';
+import { AirflowConfig, AirflowConnectionConfig, airflowConfig } from '../config/airflow.config';
 import { TrainingConfig, trainingConfig } from '../config/training.config';
 import { TriggerTrainingRunDto } from './training.dto';
+import { AirflowNotConfiguredError } from './training.errors';
 
 export interface TrainingRunView {
   dagId: string;
@@ -30,10 +31,29 @@ export class TrainingService {
   private readonly logger = new Logger(TrainingService.name);
 
   constructor(
-    private readonly airflow: AirflowClient,
+    /** Null when Airflow is not configured (AirflowModule): this instance serves, and does not train. */
+    @Inject(AirflowClient) private readonly client: AirflowClient | null,
     @Inject(trainingConfig.KEY) private readonly config: TrainingConfig,
     @Inject(airflowConfig.KEY) private readonly airflowSettings: AirflowConfig,
   ) {}
+
+  /** The Airflow client; without one every training route is a 503 naming what to set. */
+  private get airflow(): AirflowClient {
+    return this.connection && this.client ? this.client : this.notConfigured();
+  }
+
+  private get connection(): AirflowConnectionConfig | undefined {
+    return this.airflowSettings.configured ? this.airflowSettings : undefined;
+  }
+
+  private notConfigured(): never {
+    const settings = this.airflowSettings;
+    throw new AirflowNotConfiguredError(
+      settings.configured
+        ? ['AIRFLOW_BASE_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD']
+        : settings.missing,
+    );
+  }
 
   async trigger(request: TriggerTrainingRunDto): Promise<TrainingRunView> {
     const dagId = request.dagId ?? this.config.defaultDagId;
@@ -75,7 +95,7 @@ export class TrainingService {
 
   /** Airflow 3's UI has a page per run; Airflow 2's grid view takes the run as a parameter. */
   private async runUrl(dagId: string, runId: string): Promise<string> {
-    const base = this.airflowSettings.publicUrl;
+    const base = this.connection?.publicUrl ?? this.notConfigured();
     const dag = encodeURIComponent(dagId);
     const run = encodeURIComponent(runId);
     return (await this.airflow.apiVersion()) === 2
