@@ -5,13 +5,21 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** How a request error names a JSON value of the wrong kind: `a list`, `an object`, `a string`. */
-export function describeJsonKind(value: unknown): string {
+/**
+ * How an error message names a value of the wrong kind: `a list`, `an object`,
+ * `a string`. `objectWord` names a mapping in the document's own terms (YAML
+ * says `a mapping`); `showScalars` shows a scalar's value (`number 5`), for
+ * files we read, never for request bodies (they may carry anything).
+ */
+export function describeJsonKind(
+  value: unknown,
+  { objectWord = 'an object', showScalars = false } = {},
+): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
+  if (typeof value === 'object') return objectWord;
+  return showScalars ? `${typeof value} ${JSON.stringify(value)}` : `a ${typeof value}`;
 }
 
 /**
