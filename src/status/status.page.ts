@@ -117,7 +117,7 @@ function renderServer(server: DependencyReport, now: number): string {
   }
   const failure = server.failure
     ? `<div class="failure">
-  <p class="kind">${esc(KIND_LABELS[server.failure.kind])}</p>
+  <p class="kind">${esc(KIND_LABELS[server.failure.kind] ?? server.failure.kind)}</p>
   <p class="hint">${esc(server.failure.hint)}</p>
   <p class="error">${esc(server.failure.message)}</p>
 </div>`

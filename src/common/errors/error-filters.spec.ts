@@ -41,11 +41,16 @@ function hostFor(reply: FakeReply): ArgumentsHost {
 
 describe('exception filters', () => {
   let logged: string[];
+  let warned: string[];
 
   beforeEach(() => {
     logged = [];
+    warned = [];
     jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
       logged.push(String(message));
+    });
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warned.push(String(message));
     });
   });
 
@@ -112,11 +117,25 @@ describe('exception filters', () => {
     expect(logged[2]).toContain('99 more of this kind in the last minute not logged');
   });
 
+  it('logs a dependency that cannot answer (503) as a warning with its message, without a stack', () => {
+    const sut = new ApiExceptionFilter([]);
+    const error = new UpstreamTransientError('mlflow', 'timeout', 'timed out');
+
+    sut.catch(error, hostFor(new FakeReply()));
+
+    expect(logged).toEqual([]);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain('→ 503');
+    expect(warned[0]).toContain('mlflow: timed out');
+    expect(warned[0]).not.toContain(error.stack!);
+  });
+
   it('does not log a 4xx: the caller has it', () => {
     const sut = new ApiExceptionFilter([describeTeapot]);
 
     sut.catch(new TeapotError('no'), hostFor(new FakeReply()));
 
     expect(logged).toEqual([]);
+    expect(warned).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { ErrorProtocol, errorBodyFor } from '../http/error-reply';
 import { REQUEST_ID_HEADER, requestContext } from '../logging/request-context';
 import { ErrorDescriber, ErrorDescription, describeError } from './error-describer';
 import { ErrorReportLimiter } from './error-report.limiter';
+import { messageOf } from '../values';
 
 /**
  * The exception filters, one per error format. Each is handed the describers
@@ -33,7 +34,12 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
     void reply.status(answer.status).send(errorBodyFor(this.protocol, answer));
   }
 
-  /** Logs what the caller cannot fix (5xx), at most once per kind per minute; a 4xx is the caller's. */
+  /**
+   * Logs what the caller cannot fix (5xx), at most once per kind per minute; a
+   * 4xx is the caller's. A fault of ours (500) is an error with its stack; a
+   * dependency that cannot answer, or a feature not configured (502/503), is a
+   * warning with its message: the stack would say nothing new.
+   */
   private report(
     error: unknown,
     { status }: ErrorDescription,
@@ -47,10 +53,12 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
     const more = decision.suppressed
       ? ` (${decision.suppressed} more of this kind in the last minute not logged)`
       : '';
-    this.logger.error(
-      `${request.method} ${request.url.split('?')[0]} → ${status} [request ${requestId ?? '?'}]${more}: ` +
-        `${error instanceof Error ? error.stack : String(error)}`,
-    );
+    const head = `${request.method} ${request.url.split('?')[0]} → ${status} [request ${requestId ?? '?'}]${more}`;
+    if (status === 500) {
+      this.logger.error(`${head}: ${error instanceof Error ? error.stack : String(error)}`);
+    } else {
+      this.logger.warn(`${head}: ${messageOf(error)}`);
+    }
   }
 }
 
