@@ -8,7 +8,7 @@
  * Each folder has a rank; a file may import its own folder and any folder of a
  * lower rank, never a higher one nor another folder of the same rank:
  *
- *   8  composition root: main.ts, app.module.ts, app.setup.ts, doctor.ts
+ *   8  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts
  *   7  protocol adapters: *.controller.ts, and the Fastify hooks and filters
  *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live
  *   6  training/, status/       (drive and show the layers below)
@@ -40,7 +40,7 @@ const RANKS = {
   config: 0,
 };
 
-const ROOT = '^src/(main|app\\.module|app\\.setup|doctor)\\.ts$';
+const ROOT = '^src/(main|app\\.module|app\\.setup|app\\.error-map|doctor)\\.ts$';
 const ADAPTER = '^src/.+\\.(controller|hook|filter|guard)\\.ts$';
 /** Specs, and the fakes under any testing/ folder, which only specs import. */
 const TEST_CODE = '(\\.spec\\.ts$|/testing/)';

@@ -7,7 +7,7 @@ import { ClusterSyncModule } from './cluster/cluster-sync.module';
 import { airflowConfig } from './config/airflow.config';
 import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
-import { ENV_FILES, ENVIRONMENT_CLASSES } from './config/environment';
+import { ENVIRONMENT_CLASSES } from './config/environment';
 import { healthConfig } from './config/health.config';
 import { loggingConfig } from './config/logging.config';
 import { metricsConfig } from './config/metrics.config';
@@ -38,7 +38,9 @@ export class AppModule {
         ConfigModule.forRoot({
           isGlobal: true,
           cache: true,
-          envFilePath: ENV_FILES,
+          // main.ts (loadEnvironment) has read the .env files into the process
+          // environment, once; tests set the process environment themselves.
+          ignoreEnvFile: true,
           load: [
             serverConfig,
             upstreamConfig,

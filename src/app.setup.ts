@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { APP_ERROR_MAP } from './app.error-map';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
@@ -33,7 +34,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
   registerHttpMetrics(fastify, app.get(MetricsService));
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
-  app.useGlobalFilters(new ApiExceptionFilter());
+  app.useGlobalFilters(new ApiExceptionFilter(APP_ERROR_MAP));
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );

@@ -8,22 +8,22 @@
  *   npm run doctor -- --json  one JSON document
  */
 import { Logger } from '@nestjs/common';
-import { AirflowClient } from './airflow/airflow.client';
-import { airflowClientOptions } from './airflow/airflow.module';
-import { airflowConfig } from './config/airflow.config';
-import { applyEnvironment, readValidEnvironmentOrExit } from './config/environment';
-import { mlflowConfig } from './config/mlflow.config';
-import { upstreamConfig } from './config/upstream.config';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import { INSTANCES } from './cluster/cluster.service';
 import { RedisStateStore } from './cluster/redis-state-store';
+import { StateStore } from './cluster/state-store';
+import { airflowConfig } from './config/airflow.config';
 import { clusterConfig } from './config/cluster.config';
+import { loadEnvironment } from './config/environment';
+import { healthConfig } from './config/health.config';
+import { mlflowConfig } from './config/mlflow.config';
+import { AirflowHealthIndicator } from './health/airflow.health';
+import { CheckStep, SteppedIndicator, runSteps } from './health/check-steps';
+import { InvalidResponseError, indicatorFailure } from './health/failure-classifier';
+import { healthAirflowClient, healthMlflowClient } from './health/health-clients';
 import { CheckFailure } from './health/health.types';
-import {
-  InvalidResponseError,
-  UnhealthyComponentError,
-  classifyFailure,
-} from './health/failure-classifier';
-import { MlflowClient } from './mlflow/mlflow.client';
-import { mlflowClientOptions } from './mlflow/mlflow.module';
+import { MlflowHealthIndicator } from './health/mlflow.health';
+import { RedisHealthIndicator } from './health/redis.health';
 
 interface StepResult {
   check: string;
@@ -33,141 +33,112 @@ interface StepResult {
   failure?: CheckFailure;
 }
 
-type Step = [check: string, run: () => Promise<string>];
-
 export interface DoctorReport {
   ok: boolean;
-  checks: Record<string, { target: string; steps: StepResult[] }>;
+  checks: Record<string, { target: string; steps: StepResult[]; notConfigured?: string[] }>;
 }
 
-/** Runs every check once against the configured servers (the environment must be complete and valid). */
+/**
+ * Runs every check once against the configured servers (the environment must
+ * be complete and valid): the very indicators `/health/topology` runs, with
+ * the same clients (one attempt, HEALTH_CHECK_TIMEOUT), step by step, so the
+ * doctor and the topology always agree on what is unhealthy.
+ */
 export async function runDoctor(): Promise<DoctorReport> {
-  const upstream = upstreamConfig();
-  // One attempt each: the doctor reports what happens, it does not ride out blips.
-  const noRetries = { ...upstream, retryPolicy: () => upstream.retryPolicy(0) };
-  const mlflowSettings = mlflowConfig();
+  const health = healthConfig();
   const airflowSettings = airflowConfig();
-  const mlflow = new MlflowClient(mlflowClientOptions(mlflowSettings, noRetries));
-  const airflow = new AirflowClient(airflowClientOptions(airflowSettings, noRetries));
+  const mlflowClient = healthMlflowClient(mlflowConfig(), health, () => undefined);
+  const airflowClient = healthAirflowClient(airflowSettings, health, () => undefined);
+  const terminus = new HealthIndicatorService();
+  const airflow = new AirflowHealthIndicator(airflowClient, terminus, health, airflowSettings);
   const cluster = clusterConfig();
   const redis = cluster.distributed ? new RedisStateStore(cluster.redis) : undefined;
 
-  const groups: { name: string; dependency: string; target: string; steps: Step[] }[] = [
-    {
-      name: 'MLflow',
-      dependency: 'mlflow',
-      target: mlflowSettings.trackingUri,
-      steps: [
-        ['GET /health', async () => `answered ${await mlflow.health()}`],
-        ['GET /version', async () => `MLflow ${await mlflow.version()}`],
-        [
-          'registry call (registered-models/search)',
-          async () =>
-            `${(await mlflow.searchRegisteredModels({ maxResults: 1 })).items.length ? 'models found' : 'no models yet'}`,
-        ],
-      ],
-    },
-    {
-      name: 'Airflow',
-      dependency: 'airflow',
-      target: airflowSettings.baseUrl,
-      steps: [
-        ['REST API version', async () => `/api/v${await airflow.apiVersion()}`],
-        [
-          'component health',
-          async () => {
-            const health = await airflow.health();
-            const bad = Object.entries(health.components).filter(
-              ([, c]) => c.status === 'unhealthy',
-            );
-            if (!health.healthy)
-              throw new UnhealthyComponentError(bad.length ? bad.map(([n]) => n) : ['scheduler']);
-            return Object.entries(health.components)
-              .map(([n, c]) => `${n} ${c.status}`)
-              .join(', ');
-          },
-        ],
-        [
-          'authenticated call (list DAGs)',
-          async () => `${(await airflow.listDags({ limit: 1 })).total} DAGs`,
-        ],
-      ],
-    },
-  ];
-  if (redis) groups.push(redisChecks(redis));
+  const groups: { indicator: SteppedIndicator; steps: CheckStep[] }[] = [
+    new MlflowHealthIndicator(mlflowClient, terminus, health),
+    airflow,
+  ].map((indicator) => ({ indicator, steps: indicator.steps() }));
+  if (redis) {
+    const indicator = new RedisHealthIndicator(redis, terminus, health);
+    groups.push({ indicator, steps: redisSteps(redis, indicator) });
+  }
 
   let failed = false;
-  const report: Record<string, { target: string; steps: StepResult[] }> = {};
-  for (const group of groups) {
-    const steps: StepResult[] = [];
-    for (const [check, run] of group.steps) {
-      const started = Date.now();
-      try {
-        const detail = await run();
-        steps.push({ check, ok: true, ms: Date.now() - started, detail });
-      } catch (error) {
-        failed = true;
-        const failure = classifyFailure(error, {
-          dependency: group.dependency,
-          displayName: group.name,
-          target: group.target,
-        });
-        steps.push({ check, ok: false, ms: Date.now() - started, failure });
-        break; // later steps would fail the same way
-      }
-    }
-    report[group.name] = { target: group.target, steps };
+  const report: DoctorReport['checks'] = {};
+  for (const { indicator, steps } of groups) {
+    const { outcomes } = await runSteps(steps);
+    report[indicator.displayName] = {
+      target: indicator.target,
+      steps: outcomes.map((outcome) =>
+        outcome.ok
+          ? { check: outcome.step.name, ok: true, ms: outcome.ms, detail: outcome.detail }
+          : {
+              check: outcome.step.name,
+              ok: false,
+              ms: outcome.ms,
+              failure: indicatorFailure(indicator, outcome.error),
+            },
+      ),
+    };
+    failed ||= outcomes.some((o) => !o.ok);
   }
-  mlflow.onModuleDestroy();
-  airflow.onModuleDestroy();
+  if (airflow.missing.length > 0) report[airflow.displayName].notConfigured = airflow.missing;
+  mlflowClient.onModuleDestroy();
+  airflowClient?.onModuleDestroy();
   await redis?.stop();
   return { ok: !failed, checks: report };
 }
 
-/** Distributed mode: Redis reachable, answering, writable under our prefix, and who is registered. */
-function redisChecks(redis: RedisStateStore) {
+/**
+ * Distributed mode: Redis reachable (the doctor connects a store of its own),
+ * the indicator's own PING, writable under our prefix, and who is registered.
+ */
+function redisSteps(redis: StateStore, indicator: RedisHealthIndicator): CheckStep[] {
   const probe = `doctor:${process.pid}`;
-  const steps: Step[] = [
-    [
-      'connect',
-      async () => {
+  return [
+    {
+      name: 'connect',
+      run: async () => {
         await redis.start();
         return 'connected';
       },
-    ],
-    ['PING', async () => `${(await redis.ping()).toFixed(1)} ms`],
-    [
-      'write, read and delete a key',
-      async () => {
+    },
+    ...indicator.steps(),
+    {
+      name: 'write, read and delete a key',
+      run: async () => {
         await redis.set(probe, 'ok', 10_000);
         const read = await redis.get(probe);
         await redis.delete(probe);
         if (read !== 'ok') throw new InvalidResponseError(`wrote "ok", read back ${String(read)}`);
         return 'ok';
       },
-    ],
-    [
-      'instances registered',
-      async () => {
-        const ids = [...(await redis.entries('instances:')).keys()].map((k) => k.slice(10));
+    },
+    {
+      name: 'instances registered',
+      run: async () => {
+        const ids = [...(await redis.entries(INSTANCES)).keys()].map((key) =>
+          key.slice(INSTANCES.length),
+        );
         return ids.length ? ids.join(', ') : 'none running';
       },
-    ],
+    },
   ];
-  return { name: 'Redis', dependency: 'redis', target: redis.target, steps };
 }
 
 async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   Logger.overrideLogger(['error']); // the request log would drown the report
-  const env = readValidEnvironmentOrExit(2);
-  applyEnvironment(env);
+  loadEnvironment(2);
   const { ok, checks } = await runDoctor();
   if (json) {
     process.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);
   } else {
-    for (const [name, { target, steps }] of Object.entries(checks)) {
+    for (const [name, { target, steps, notConfigured }] of Object.entries(checks)) {
       process.stdout.write(`API → ${name} (${target})\n`);
+      if (notConfigured) {
+        process.stdout.write(`  --   optional, not configured: set ${notConfigured.join(', ')}\n`);
+      }
       for (const step of steps) {
         const head = `  ${step.ok ? 'ok  ' : 'FAIL'} ${step.check} (${step.ms} ms)`;
         process.stdout.write(

@@ -4,12 +4,12 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
 import { JsonLogger } from './common/logging/json.logger';
-import { readValidEnvironmentOrExit } from './config/environment';
+import { loadEnvironment } from './config/environment';
 import { readLoggerSettings } from './config/logging.config';
 import { ServerConfig, serverConfig, trustProxyOf } from './config/server.config';
 
 async function bootstrap(): Promise<void> {
-  const env = readValidEnvironmentOrExit(1);
+  const env = loadEnvironment(1);
   // One JSON object per line (LOG_FORMAT=pretty for a terminal), from the first line on.
   const logger = new JsonLogger(readLoggerSettings(env));
   const app = await NestFactory.create<NestFastifyApplication>(

@@ -532,18 +532,6 @@ describe('AirflowClient', () => {
       await expect(sut.listTaskInstances('train', 'r1')).resolves.toHaveLength(100);
       expect(transport.requests).toHaveLength(1);
     });
-
-    it('reads the version and the detected API version', async () => {
-      const sut = create({ apiVersion: 1 });
-      transport.reply(200, { version: '2.10.5', git_version: '.release:abc' });
-
-      await expect(sut.version()).resolves.toEqual({
-        version: '2.10.5',
-        gitVersion: '.release:abc',
-        apiVersion: 1,
-      });
-      expect(transport.requests[0].url).toBe('/api/v1/version');
-    });
   });
 
   describe('health', () => {

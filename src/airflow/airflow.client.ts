@@ -14,7 +14,6 @@ import { AirflowMapper } from './airflow.mapper';
 import {
   AirflowApiVersion,
   AirflowHealth,
-  AirflowVersion,
   Dag,
   DagRun,
   ListDagsOptions,
@@ -101,11 +100,6 @@ export class AirflowClient implements OnModuleDestroy {
     const path = version === 2 ? '/api/v2/monitor/health' : '/api/v1/health';
     const wire = await this.http.request<WireHealth>({ method: 'GET', path, authenticate: false });
     return AirflowMapper.health(wire);
-  }
-
-  async version(): Promise<AirflowVersion> {
-    const body = await this.call<{ version: string; git_version?: string | null }>({ method: 'GET', path: '/version' });
-    return { version: body.version, gitVersion: body.git_version ?? undefined, apiVersion: await this.apiVersion() };
   }
 
   async listDags(options: ListDagsOptions = {}): Promise<{ dags: Dag[]; total: number }> {

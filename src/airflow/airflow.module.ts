@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
-import { AirflowConfig, airflowConfig } from '../config/airflow.config';
+import { AirflowConfig, AirflowConnectionConfig, airflowConfig } from '../config/airflow.config';
 import { UpstreamConfig, upstreamConfig } from '../config/upstream.config';
-import { AIRFLOW_CLIENT_OPTIONS, AirflowClient, AirflowClientOptions } from './airflow.client';
+import { AirflowClient, AirflowClientOptions } from './airflow.client';
 
 /** The client's options from configuration (also used by the doctor command). */
-export function airflowClientOptions(config: AirflowConfig, upstream: UpstreamConfig): AirflowClientOptions {
+export function airflowClientOptions(
+  config: AirflowConnectionConfig,
+  upstream: UpstreamConfig,
+): AirflowClientOptions {
   return {
     baseUrl: config.baseUrl,
     timeoutMs: config.timeoutMs,
@@ -16,14 +19,19 @@ export function airflowClientOptions(config: AirflowConfig, upstream: UpstreamCo
   };
 }
 
+/**
+ * Provides the AirflowClient, or null when Airflow is not configured: serving
+ * needs no Airflow, and whoever needs it (training, the health check) says
+ * "not configured" instead of failing at start.
+ */
 @Module({
   providers: [
     {
-      provide: AIRFLOW_CLIENT_OPTIONS,
+      provide: AirflowClient,
       inject: [airflowConfig.KEY, upstreamConfig.KEY],
-      useFactory: airflowClientOptions,
+      useFactory: (config: AirflowConfig, upstream: UpstreamConfig): AirflowClient | null =>
+        config.configured ? new AirflowClient(airflowClientOptions(config, upstream)) : null,
     },
-    AirflowClient,
   ],
   exports: [AirflowClient],
 })

@@ -82,12 +82,6 @@ export interface AirflowHealth {
   components: Record<string, ComponentHealth>;
 }
 
-export interface AirflowVersion {
-  version: string;
-  gitVersion?: string;
-  apiVersion: AirflowApiVersion;
-}
-
 export interface Dag {
   dagId: string;
   displayName: string;

@@ -14,7 +14,8 @@ import { InstanceRecord, InstanceStatus, ServedModel } from './cluster.types';
 import { Lease } from './lease';
 import { STATE_STORE, StateStore } from './state-store';
 
-const INSTANCES = 'instances:';
+/** Where each instance's heartbeat record lives in the state store (also read by the doctor). */
+export const INSTANCES = 'instances:';
 
 /** The members of the cluster as last read from the store. */
 export interface Membership {

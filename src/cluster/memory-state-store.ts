@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { messageOf } from '../common/values';
 import { StateStore, StoreUnavailableError } from './state-store';
+import { checkTtl } from './ttl';
 
 interface Entry {
   value: string;
@@ -181,12 +182,5 @@ export class MemoryStateStore implements StateStore {
       // One failing subscriber must not keep the message from the others.
       this.logger.error(`a subscriber of ${channel} failed: ${messageOf(error)}`);
     }
-  }
-}
-
-/** Whole positive milliseconds, as Redis takes them (PX): the Redis store refuses the rest too. */
-function checkTtl(ttlMs: number): void {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`a TTL must be a whole, positive number of milliseconds, not ${ttlMs}`);
   }
 }

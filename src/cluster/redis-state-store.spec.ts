@@ -1,4 +1,9 @@
-import { connectionFailure, escapeGlob, reconnectDelay } from './redis-state-store';
+import {
+  connectionFailure,
+  escapeGlob,
+  reconnectDelay,
+  storeFailureReason,
+} from './redis-state-store';
 
 describe('reconnectDelay', () => {
   const noJitter = () => 0;
@@ -66,5 +71,57 @@ describe('connectionFailure', () => {
     expect(connectionFailure(wrongType)).toBeUndefined();
     expect(connectionFailure(new TypeError('x is not a function'))).toBeUndefined();
     expect(connectionFailure('Command timed out')).toBeUndefined();
+  });
+});
+
+describe('storeFailureReason', () => {
+  const failure = (name: string, message: string) => Object.assign(new Error(message), { name });
+  /** A socket error as Node raises it: the message says little, the code says what happened. */
+  const socketError = (code: string) => Object.assign(new Error('connect failed'), { code });
+
+  it('reads socket failures from the error code, not the message', () => {
+    expect(storeFailureReason(socketError('ECONNREFUSED'))).toBe('connection_refused');
+    expect(storeFailureReason(socketError('ENOTFOUND'))).toBe('dns');
+    expect(storeFailureReason(socketError('EAI_AGAIN'))).toBe('dns');
+    expect(storeFailureReason(socketError('ETIMEDOUT'))).toBe('timeout');
+    expect(storeFailureReason(socketError('ECONNRESET'))).toBe('connection_reset');
+  });
+
+  it("finds the code inside Node 20's AggregateError from a happy-eyeballs connect", () => {
+    const aggregate = new AggregateError([
+      socketError('ECONNREFUSED'),
+      socketError('ECONNREFUSED'),
+    ]);
+
+    expect(storeFailureReason(aggregate)).toBe('connection_refused');
+  });
+
+  it('does not guess from a message that merely mentions a code', () => {
+    expect(storeFailureReason(new Error('ECONNREFUSED 127.0.0.1:6379'))).toBe('network');
+  });
+
+  it('reads NOAUTH and WRONGPASS replies as unauthorized, from the reply code', () => {
+    expect(storeFailureReason(failure('ReplyError', 'NOAUTH Authentication required.'))).toBe(
+      'unauthorized',
+    );
+    expect(
+      storeFailureReason(
+        failure('ReplyError', 'WRONGPASS invalid username-password pair or user is disabled.'),
+      ),
+    ).toBe('unauthorized');
+    expect(storeFailureReason(failure('Error', 'WRONGPASS in a plain error'))).toBe('network');
+  });
+
+  it('reads a Redis that cannot serve now as a server error', () => {
+    expect(storeFailureReason(failure('ReplyError', 'LOADING Redis is loading'))).toBe(
+      'server_error',
+    );
+  });
+
+  it('reads ioredis timeouts and dropped commands', () => {
+    expect(storeFailureReason(new Error('Command timed out'))).toBe('timeout');
+    expect(storeFailureReason(failure('MaxRetriesPerRequestError', 'Reached the max'))).toBe(
+      'connection_reset',
+    );
   });
 });

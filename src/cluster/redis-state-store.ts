@@ -1,8 +1,11 @@
 import { Logger } from '@nestjs/common';
 import { Redis, RedisOptions as ConnectionOptions } from 'ioredis';
 import { performance } from 'node:perf_hooks';
+import { exponentialDelay } from '../common/retry/retry.policy';
+import { messageOf } from '../common/values';
 import { RedisOptions } from '../config/cluster.config';
-import { StateStore, StoreUnavailableError } from './state-store';
+import { StateStore, StoreFailureReason, StoreUnavailableError } from './state-store';
+import { checkTtl } from './ttl';
 
 /** Keys SCAN looks at per call (Redis's default, 10, means ten times the round trips). */
 const SCAN_COUNT = 100;
@@ -89,6 +92,8 @@ export class RedisStateStore implements StateStore {
   private lostAt?: number;
   /** The last reason either connection gave (ECONNREFUSED, WRONGPASS…) for being down. */
   private lastError?: string;
+  /** The same, classified from the error's code. */
+  private lastReason?: StoreFailureReason;
 
   constructor(private readonly options: RedisOptions) {
     this.target = options.target;
@@ -98,7 +103,7 @@ export class RedisStateStore implements StateStore {
 
     for (const redis of [this.commands, this.subscriber]) {
       // An error for every failed attempt: keep the reason; the outage is logged once.
-      redis.on('error', (error: unknown) => (this.lastError = this.redact(textOf(error))));
+      redis.on('error', (error: unknown) => this.remember(error));
     }
     this.commands.on('ready', () => this.report());
     this.commands.on('close', () => this.report());
@@ -136,7 +141,11 @@ export class RedisStateStore implements StateStore {
       await this.resubscribing;
     } catch (error) {
       this.lostAt ??= Date.now();
-      throw new StoreUnavailableError(this.target, this.lastError ?? this.redact(textOf(error)));
+      throw new StoreUnavailableError(
+        this.target,
+        this.lastError ?? this.redact(messageOf(error)),
+        this.lastReason ?? storeFailureReason(error),
+      );
     }
   }
 
@@ -279,16 +288,19 @@ export class RedisStateStore implements StateStore {
       const failure = connectionFailure(error);
       if (!failure) throw error;
       let detail = failure;
+      let reason = storeFailureReason(error);
       if (failure === NO_ANSWER) {
         detail = this.lastError = `no answer within ${this.options.commandTimeoutMs} ms`;
+        reason = this.lastReason = 'timeout';
         // A Redis that does not answer in time is as good as gone (a hung server keeps the
         // socket open): drop the connection, and let the reconnection loop find it again.
         if (redis.status === 'ready') redis.disconnect(true);
       } else if (failure === NOT_CONNECTED && this.lastError) {
         detail = `${failure} (${this.lastError})`;
+        reason = this.lastReason ?? reason;
       }
       // A new error, not the cause: ioredis's errors carry the command's arguments.
-      throw new StoreUnavailableError(this.target, this.redact(detail));
+      throw new StoreUnavailableError(this.target, this.redact(detail), reason);
     }
   }
 
@@ -314,7 +326,7 @@ export class RedisStateStore implements StateStore {
       this.resubscribed = true;
     } catch (error) {
       // Lost again before Redis answered: the next 'ready' tries again.
-      this.lastError = this.redact(textOf(error));
+      this.remember(error);
     }
     this.report();
   }
@@ -326,7 +338,7 @@ export class RedisStateStore implements StateStore {
         subscription.handler(message);
       } catch (error) {
         // Must not reach ioredis's reply parser, nor keep the other handlers from the message.
-        this.logger.error(`a subscriber of ${channel} failed: ${textOf(error)}`);
+        this.logger.error(`a subscriber of ${channel} failed: ${messageOf(error)}`);
       }
     }
   }
@@ -341,6 +353,7 @@ export class RedisStateStore implements StateStore {
       this.logger.log(`connected to ${this.target}${outage}`);
       this.lostAt = undefined;
       this.lastError = undefined;
+      this.lastReason = undefined;
     } else {
       this.lostAt = Date.now();
       this.logger.warn(
@@ -352,9 +365,15 @@ export class RedisStateStore implements StateStore {
       try {
         listener(connected);
       } catch (error) {
-        this.logger.error(`a connection listener failed: ${textOf(error)}`);
+        this.logger.error(`a connection listener failed: ${messageOf(error)}`);
       }
     }
+  }
+
+  /** Keeps why a connection failed: its text for the message, its code for the classification. */
+  private remember(error: unknown): void {
+    this.lastError = this.redact(messageOf(error));
+    this.lastReason = storeFailureReason(error);
   }
 
   /** `text` without the password, should an error ever quote it. */
@@ -363,6 +382,11 @@ export class RedisStateStore implements StateStore {
     return password ? text.split(password).join('[redacted]') : text;
   }
 }
+
+/** Error replies that mean our credentials are missing or wrong (Redis 6 ACL: WRONGPASS). */
+const AUTH_REPLIES = new Set(['NOAUTH', 'WRONGPASS']);
+/** Error replies of a Redis that cannot serve now: loading, busy, a replica without master. */
+const UNAVAILABLE_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN']);
 
 const NO_ANSWER = 'Redis did not answer in time';
 const NOT_CONNECTED = 'not connected';
@@ -386,9 +410,48 @@ export function connectionFailure(error: unknown): string | undefined {
   if (message.startsWith("Stream isn't writeable")) return NOT_CONNECTED; // no offline queue
   if (message.startsWith('Connection is closed')) return 'connection closed';
   // Loading its dataset, stuck in a script, or a replica that lost its master.
-  if (name === 'ReplyError' && /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN)\b/.test(message))
-    return message;
+  if (name === 'ReplyError' && UNAVAILABLE_REPLIES.has(message.split(' ', 1)[0])) return message;
   return undefined;
+}
+
+/**
+ * Why ioredis failed, from the error's structure: a socket error's `code`
+ * (ECONNREFUSED…, also inside Node 20's AggregateError from happy-eyeballs
+ * connects), or a Redis error reply's code, its first word (RESP "simple
+ * errors" start with one: `WRONGPASS invalid username-password pair`).
+ */
+export function storeFailureReason(error: unknown): StoreFailureReason {
+  if (typeof error !== 'object' || error === null) return 'network';
+  const { name, message, code, errors } = error as {
+    name?: unknown;
+    message?: unknown;
+    code?: unknown;
+    errors?: { code?: unknown }[];
+  };
+  if (name === 'ReplyError' && typeof message === 'string') {
+    const reply = message.split(' ', 1)[0];
+    if (AUTH_REPLIES.has(reply)) return 'unauthorized';
+    if (UNAVAILABLE_REPLIES.has(reply)) return 'server_error';
+    return 'network';
+  }
+  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError') return 'connection_reset';
+  if (message === 'Command timed out') return 'timeout';
+  const socketCode =
+    typeof code === 'string' ? code : errors?.find((e) => typeof e.code === 'string')?.code;
+  switch (socketCode) {
+    case 'ECONNREFUSED':
+      return 'connection_refused';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'dns';
+    case 'ETIMEDOUT':
+      return 'timeout';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection_reset';
+    default:
+      return 'network';
+  }
 }
 
 /** Delay (ms) before reconnection `attempt` (from 1): doubling from 100 ms, capped, jittered. */
@@ -397,7 +460,7 @@ export function reconnectDelay(
   maxDelayMs: number,
   random: () => number = Math.random,
 ): number {
-  const ceiling = Math.min(maxDelayMs, FIRST_RECONNECT_DELAY_MS * 2 ** (attempt - 1));
+  const ceiling = exponentialDelay(attempt, FIRST_RECONNECT_DELAY_MS, maxDelayMs);
   return Math.round(ceiling * (1 - RECONNECT_JITTER * random()));
 }
 
@@ -431,20 +494,6 @@ function connection(options: RedisOptions, extra: ConnectionOptions): Redis {
 async function close(redis: Redis): Promise<void> {
   if (redis.status === 'ready') await redis.quit().catch(() => redis.disconnect());
   else redis.disconnect();
-}
-
-/** Whole positive milliseconds, as PX and PEXPIRE take them (PEXPIRE 0 would delete the key). */
-function checkTtl(ttlMs: number): number {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
-    throw new RangeError(`a TTL must be a whole, positive number of milliseconds, not ${ttlMs}`);
-  }
-  return ttlMs;
-}
-
-/** An error's message, whatever realm it comes from; anything else as text. */
-function textOf(error: unknown): string {
-  const message = (error as Partial<Error> | null)?.message;
-  return typeof message === 'string' ? message : String(error);
 }
 
 function secondsSince(epochMs: number): string {

@@ -1,3 +1,5 @@
+import type { UpstreamFailureReason } from '../common/upstream/upstream.error';
+
 /**
  * The state instances share: one interface, an in-memory implementation for a
  * single instance (the default) and a Redis one for several (distributed
@@ -58,11 +60,25 @@ export interface StateStore {
   onConnectionChange(listener: (connected: boolean) => void): () => void;
 }
 
+/** Why the store cannot be reached, in the words the health checks use for any dependency. */
+export type StoreFailureReason = Extract<
+  UpstreamFailureReason,
+  | 'connection_refused'
+  | 'connection_reset'
+  | 'timeout'
+  | 'dns'
+  | 'unauthorized'
+  | 'server_error'
+  | 'network'
+>;
+
 /** The store cannot be reached now (connection lost, timed out, not started). */
 export class StoreUnavailableError extends Error {
   constructor(
     readonly target: string,
     detail: string,
+    /** Classified where the failure is seen (from error codes), never from this message. */
+    readonly reason: StoreFailureReason = 'network',
   ) {
     super(`state store ${target} is unavailable: ${detail}`);
     this.name = 'StoreUnavailableError';

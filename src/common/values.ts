@@ -5,16 +5,28 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** How a request error names a JSON value of the wrong kind: `a list`, `an object`, `a string`. */
-export function describeJsonKind(value: unknown): string {
+/**
+ * How an error message names a value of the wrong kind: `a list`, `an object`,
+ * `a string`. `objectWord` names a mapping in the document's own terms (YAML
+ * says `a mapping`); `showScalars` shows a scalar's value (`number 5`), for
+ * files we read, never for request bodies (they may carry anything).
+ */
+export function describeJsonKind(
+  value: unknown,
+  { objectWord = 'an object', showScalars = false } = {},
+): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'an object';
-  return `a ${typeof value}`;
+  if (typeof value === 'object') return objectWord;
+  return showScalars ? `${typeof value} ${JSON.stringify(value)}` : `a ${typeof value}`;
 }
 
-/** What to print of a caught value: an Error's message, anything else as text. */
+/**
+ * What to print of a caught value: an error's message, anything else as text.
+ * By shape, not instanceof: errors may come from another realm (jest's VM, a worker).
+ */
 export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(error);
 }

@@ -13,6 +13,7 @@ import {
 import { hostname } from 'node:os';
 import { parseEnvironment } from './env.validation';
 import { ToBoolean, ToNumber } from './env.transforms';
+import { ServerEnvironment } from './server.config';
 
 /**
  * Distributed mode: several instances behind a load balancer share state in
@@ -135,7 +136,8 @@ export interface RedisOptions {
 export const clusterConfig = registerAs('cluster', () => {
   const env = parseEnvironment(ClusterEnvironment, process.env);
   const heartbeatMs = Math.round(env.CLUSTER_HEARTBEAT_INTERVAL * 1000);
-  const port = Number(process.env.API_PORT ?? 8000);
+  // The port names this instance to its peers: the server namespace's own, validated.
+  const port = parseEnvironment(ServerEnvironment, process.env).API_PORT;
   const redis: RedisOptions = {
     target: redisTarget(env),
     url: env.API_REDIS_URL,

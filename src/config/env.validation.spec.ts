@@ -54,15 +54,13 @@ describe('assertValidEnvironment', () => {
       'LOG_LEVEL',
       'UPSTREAM_RETRY_BASE_DELAY_MS',
       'MLFLOW_HTTP_REQUEST_MAX_RETRIES',
-      'AIRFLOW_BASE_URL',
-      'AIRFLOW_USERNAME',
-      'AIRFLOW_PASSWORD',
       'AIRFLOW_API_VERSION',
     ]) {
       expect(error.message).toContain(name);
     }
     expect(error.message).toMatch(/^Invalid configuration:\n {2}- /);
-    expect(error.problems.length).toBeGreaterThanOrEqual(9);
+    // Airflow is optional (a serving-only instance has none): its unset URL and credentials are no problem.
+    expect(error.problems.length).toBeGreaterThanOrEqual(6);
   });
 
   it('never shows a secret value in its message', () => {

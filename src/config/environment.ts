@@ -46,11 +46,15 @@ export function readEnvironment(processEnv: Environment = process.env): Environm
 }
 
 /**
- * The environment, checked whole before anything starts: a bad one ends the
- * process with one readable message (every bad variable, never a value) and
- * `exitCode`, instead of a stack trace.
+ * The environment, read once for the process and checked whole before
+ * anything starts: the .env files are read here and nowhere else (Nest's
+ * ConfigModule is told to ignore them), then laid into the process
+ * environment below what it already has, so every namespace's factory sees
+ * the same values. A bad environment ends the process with one readable
+ * message (every bad variable, never a value) and `exitCode`, instead of a
+ * stack trace.
  */
-export function readValidEnvironmentOrExit(exitCode: number): Environment {
+export function loadEnvironment(exitCode: number): Environment {
   const env = readEnvironment();
   try {
     assertValidEnvironment(ENVIRONMENT_CLASSES, env);
@@ -61,16 +65,8 @@ export function readValidEnvironmentOrExit(exitCode: number): Environment {
     }
     throw error;
   }
-  return env;
-}
-
-/**
- * Puts the .env files' values into the process environment, below what it
- * already has, for code that builds configuration outside Nest (the doctor):
- * the registerAs factories read the process environment.
- */
-export function applyEnvironment(env: Environment): void {
   for (const [key, value] of Object.entries(env)) {
     if (process.env[key] === undefined && value !== undefined) process.env[key] = value;
   }
+  return env;
 }

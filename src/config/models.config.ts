@@ -1,18 +1,33 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import { IsBoolean, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Min,
+  ValidateBy,
+  ValidationOptions,
+} from 'class-validator';
+import {
+  InvalidModelReferenceError,
+  ModelReference,
+  parseModelReference,
+} from '../common/model-reference';
 import { parseEnvironment } from './env.validation';
 import { ToBoolean, ToNumber } from './env.transforms';
 
-const MODEL_URI = /^\s*models:\/[^\s,]+(\s*,\s*models:\/[^\s,]+)*\s*$/;
+const MODEL_SCHEME = 'models:/';
 const URL_LIST = 'https?://[^\\s,;=]+(,https?://[^\\s,;=]+)*';
 const SCORING_SERVERS = new RegExp(`^\\s*[^\\s=;]+=${URL_LIST}(;[^\\s=;]+=${URL_LIST})*;?\\s*$`);
 
 export class ModelsEnvironment {
   /** Models loaded at start, comma-separated `models:/…` URIs; the first is the default. */
   @IsOptional()
-  @Matches(MODEL_URI, {
+  @IsModelReferenceList({
     message:
-      'MODELS must be comma-separated model URIs such as models:/iris@champion,models:/other/3',
+      'MODELS must be comma-separated model URIs such as models:/iris@champion,models:/other/3 ' +
+      '(each models:/name@alias, models:/name/<version> or models:/name/<stage>)',
   })
   MODELS?: string;
 
@@ -86,10 +101,7 @@ export class ModelsEnvironment {
 export const modelsConfig = registerAs('models', () => {
   const env = parseEnvironment(ModelsEnvironment, process.env);
   return {
-    models: (env.MODELS ?? '')
-      .split(',')
-      .map((uri) => uri.trim())
-      .filter(Boolean),
+    models: parseModelList(env.MODELS),
     cacheDir: env.MODEL_CACHE_DIR,
     maxModels: env.MODEL_CACHE_MAX_MODELS,
     maxBytes: env.MODEL_CACHE_MAX_BYTES,
@@ -105,6 +117,45 @@ export const modelsConfig = registerAs('models', () => {
 });
 
 export type ModelsConfig = ConfigType<typeof modelsConfig>;
+
+/**
+ * MODELS as references, read by the parser the routes use: every entry a
+ * `models:/` URI. Throws InvalidModelReferenceError for an entry it cannot read
+ * (validation has reported it by then, in the start-up message).
+ */
+export function parseModelList(text: string | undefined): ModelReference[] {
+  const entries = (text ?? '')
+    .split(',')
+    .map((uri) => uri.trim())
+    .filter(Boolean);
+  return entries.map((uri) => {
+    if (!uri.startsWith(MODEL_SCHEME)) {
+      throw new InvalidModelReferenceError(uri, `a model URI starts with ${MODEL_SCHEME}`);
+    }
+    return parseModelReference(uri);
+  });
+}
+
+/** Validates MODELS by parsing it: what passes is what the server can load. */
+function IsModelReferenceList(options: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isModelReferenceList',
+      validator: {
+        validate: (value: unknown) => {
+          if (typeof value !== 'string') return false;
+          try {
+            return parseModelList(value).length > 0;
+          } catch (error) {
+            if (error instanceof InvalidModelReferenceError) return false;
+            throw error;
+          }
+        },
+      },
+    },
+    options,
+  );
+}
 
 /** `name=url,url;name2=url` → name → URLs. */
 function parseScoringServers(text: string | undefined): Record<string, string[]> {

@@ -87,6 +87,7 @@ describe('configuration namespaces', () => {
       setEnv(base);
 
       expect(airflowConfig()).toEqual({
+        configured: true,
         baseUrl: 'http://airflow:8080',
         publicUrl: 'http://airflow:8080',
         username: 'admin',
@@ -121,7 +122,46 @@ describe('configuration namespaces', () => {
     it('strips credentials from the base URL', () => {
       setEnv({ ...base, AIRFLOW_BASE_URL: 'http://x:y@airflow:8080' });
 
-      expect(airflowConfig().baseUrl).toBe('http://airflow:8080');
+      expect(airflowConfig()).toMatchObject({ baseUrl: 'http://airflow:8080' });
+    });
+
+    it('is not configured without a base URL, naming the variables to set', () => {
+      setEnv({ AIRFLOW_USERNAME: 'admin', AIRFLOW_PASSWORD: 'pw' });
+
+      expect(airflowConfig()).toEqual({ configured: false, missing: ['AIRFLOW_BASE_URL'] });
+    });
+
+    it('is not configured without credentials: a serving-only instance needs none', () => {
+      setEnv({ AIRFLOW_BASE_URL: 'http://airflow:8080' });
+
+      expect(airflowConfig()).toEqual({
+        configured: false,
+        missing: ['AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD'],
+      });
+    });
+
+    it('is not configured with no Airflow variable at all', () => {
+      setEnv({});
+
+      expect(airflowConfig()).toEqual({
+        configured: false,
+        missing: ['AIRFLOW_BASE_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD'],
+      });
+    });
+
+    it('refuses half a pair of credentials, naming the other half', () => {
+      setEnv({ AIRFLOW_BASE_URL: 'http://airflow:8080', AIRFLOW_USERNAME: 'admin' });
+
+      expect(() => airflowConfig()).toThrow(ConfigValidationError);
+      expect(() => airflowConfig()).toThrow(
+        /AIRFLOW_PASSWORD must be set when AIRFLOW_USERNAME is/,
+      );
+    });
+
+    it('still checks a base URL that is set', () => {
+      setEnv({ ...base, AIRFLOW_BASE_URL: 'airflow:8080' });
+
+      expect(() => airflowConfig()).toThrow(/AIRFLOW_BASE_URL must be an http\(s\) URL/);
     });
   });
 

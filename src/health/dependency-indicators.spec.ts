@@ -1,5 +1,6 @@
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AirflowClient } from '../airflow/airflow.client';
+import { AirflowConfig } from '../config/airflow.config';
 import { AirflowHealth, Dag } from '../airflow/airflow.types';
 import {
   UpstreamTransientError,
@@ -128,6 +129,7 @@ describe('AirflowHealthIndicator', () => {
       airflow as unknown as AirflowClient,
       new HealthIndicatorService(),
       config,
+      { configured: true } as AirflowConfig,
     );
   });
 
@@ -173,5 +175,24 @@ describe('AirflowHealthIndicator', () => {
       status: 'down',
       failure: { kind: 'connection_refused' },
     });
+  });
+});
+
+describe('AirflowHealthIndicator without Airflow configured', () => {
+  it('is not_configured, names the variables to set, and calls nothing', async () => {
+    const sut = new AirflowHealthIndicator(null, new HealthIndicatorService(), config, {
+      configured: false,
+      missing: ['AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD'],
+    });
+
+    const result = await sut.check();
+
+    expect(result.airflow).toEqual({
+      status: 'not_configured',
+      missing: ['AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD'],
+      hint: expect.stringContaining('AIRFLOW_USERNAME, AIRFLOW_PASSWORD') as unknown,
+    });
+    expect(sut.target).toBe('not configured');
+    expect(sut.steps()).toEqual([]);
   });
 });

@@ -113,110 +113,104 @@ function kindOf(error: unknown): FailureKind {
   if (error instanceof UnhealthyComponentError) return 'unhealthy_component';
   if (error instanceof InvalidResponseError) return 'invalid_response';
   if (error instanceof VersionSkewError) return 'version_skew';
-  if (error instanceof StoreUnavailableError) return storeFailureKind(error.message);
+  if (error instanceof StoreUnavailableError) return error.reason;
   if (error instanceof UpstreamError) {
-    switch (error.reason) {
-      case 'connection_refused':
-      case 'connection_reset':
-      case 'timeout':
-      case 'dns':
-      case 'tls':
-      case 'network':
-      case 'unauthorized':
-      case 'forbidden':
-      case 'rejected_host':
-      case 'not_found':
-      case 'rate_limited':
-      case 'server_error':
-        return error.reason;
-      case 'invalid_request':
-      case 'conflict':
-        return 'invalid_response';
-    }
+    return error.reason === 'invalid_request' || error.reason === 'conflict'
+      ? 'invalid_response'
+      : error.reason;
   }
   return 'unknown';
 }
 
-function hintFor(kind: FailureKind, error: unknown, context: FailureContext): string {
-  const name = context.displayName;
-  const { host, hostname, port } = address(context.target);
-  const settings = SETTINGS[context.dependency];
-  const urlSetting = settings?.url ?? `the ${name} URL setting`;
-  switch (kind) {
-    case 'connection_refused':
-      return (
-        `${name} is not running on ${host}, or a firewall blocks port ${port}: ` +
-        (settings ? `start it (${settings.start(port)}) and ` : '') +
-        `check that ${urlSetting} names the right host and port`
-      );
-    case 'timeout':
-      return (
-        `${name} at ${host} did not answer` +
-        (context.timeoutMs ? ` within ${context.timeoutMs} ms` : '') +
-        `: check security groups / firewall rules and the network path from this server to port ${port}, ` +
-        `and whether ${name} is overloaded`
-      );
-    case 'dns':
-      return `The host name ${hostname} does not resolve from this server: check ${urlSetting}, /etc/hosts and DNS`;
-    case 'tls':
-      return (
-        `The TLS handshake with ${host} failed (certificate expired, self-signed, or issued for another name): ` +
-        `fix the certificate or add its CA with NODE_EXTRA_CA_CERTS` +
-        (settings ? `; ${settings.insecureTls} skips the check, for testing only` : '')
-      );
-    case 'network':
-      return `${host} is unreachable from this server: check routes, VPN and security groups`;
-    case 'connection_reset':
-      return `The connection to ${host} was cut while ${name} answered: a proxy or load balancer in between may drop it, or ${name} crashed; see its logs`;
-    case 'unauthorized':
-      return settings
-        ? `${name} refused the credentials: check ${settings.credentials} against the users ${name} knows`
-        : `${name} refused the credentials`;
-    case 'forbidden':
-      return `${name} accepted the credentials but refuses this call: give the user read access to the registry / DAGs`;
-    case 'rejected_host':
-      return (
-        `${name} rejected the Host header "${host}" (its /health still says OK): start ${name} with ` +
-        `--allowed-hosts including ${hostname},${hostname}:* (MLFLOW_SERVER_ALLOWED_HOSTS), ` +
-        `or reach it by a name it already allows`
-      );
-    case 'not_found':
-      return `${context.target} answered 404: it is not ${name}'s API; check ${urlSetting}, including any path prefix`;
-    case 'rate_limited':
-      return `${name} is rate limiting this server (429): raise its limits or HEALTH_CHECK_INTERVAL`;
-    case 'server_error': {
-      const status = error instanceof UpstreamError && error.status ? ` ${error.status}` : '';
-      return `${name} answered${status}: see its logs (a proxy in front answers 502/503 while ${name} is down or starting)`;
-    }
-    case 'invalid_response':
-      return `${context.target} answered, but not as ${name} does: check ${urlSetting}`;
-    case 'unhealthy_component': {
-      const parts =
-        error instanceof UnhealthyComponentError ? error.components.join(', ') : 'a component';
-      return (
-        `${name} is up but reports ${parts} unhealthy: check that those processes run ` +
-        `(scheduler, triggerer, dag-processor) and reach the metadata database`
-      );
-    }
-    case 'version_skew':
-      return (
-        `Instances serve different versions of the same model: one failed to load the new version ` +
-        `(see its /v1/models lastError), missed the reload broadcast, or cannot reach MLflow; ` +
-        `POST /v1/models/{name}/reload on any instance retries on all of them`
-      );
-    default:
-      return `Unexpected failure checking ${name}: see this server's log`;
-  }
+/** What a hint is worded from. */
+interface HintFacts {
+  /** The dependency's display name. */
+  name: string;
+  host: string;
+  hostname: string;
+  port: string;
+  settings?: Settings;
+  /** The setting that names the dependency's address. */
+  urlSetting: string;
+  context: FailureContext;
+  error: unknown;
 }
 
-/** What a lost Redis connection looks like from ioredis's message. */
-function storeFailureKind(message: string): FailureKind {
-  if (/ECONNREFUSED/.test(message)) return 'connection_refused';
-  if (/ENOTFOUND|EAI_AGAIN/.test(message)) return 'dns';
-  if (/NOAUTH|WRONGPASS|invalid password/i.test(message)) return 'unauthorized';
-  if (/timed? ?out/i.test(message)) return 'timeout';
-  if (/ECONNRESET/.test(message)) return 'connection_reset';
-  return 'network';
+/** One hint per kind: a kind without a hint does not compile. */
+const HINTS: Record<FailureKind, (facts: HintFacts) => string> = {
+  connection_refused: ({ name, host, port, settings, urlSetting }) =>
+    `${name} is not running on ${host}, or a firewall blocks port ${port}: ` +
+    (settings ? `start it (${settings.start(port)}) and ` : '') +
+    `check that ${urlSetting} names the right host and port`,
+  timeout: ({ name, host, port, context }) =>
+    `${name} at ${host} did not answer` +
+    (context.timeoutMs ? ` within ${context.timeoutMs} ms` : '') +
+    `: check security groups / firewall rules and the network path from this server to port ${port}, ` +
+    `and whether ${name} is overloaded`,
+  dns: ({ hostname, urlSetting }) =>
+    `The host name ${hostname} does not resolve from this server: check ${urlSetting}, /etc/hosts and DNS`,
+  tls: ({ host, settings }) =>
+    `The TLS handshake with ${host} failed (certificate expired, self-signed, or issued for another name): ` +
+    `fix the certificate or add its CA with NODE_EXTRA_CA_CERTS` +
+    (settings ? `; ${settings.insecureTls} skips the check, for testing only` : ''),
+  network: ({ host }) =>
+    `${host} is unreachable from this server: check routes, VPN and security groups`,
+  connection_reset: ({ name, host }) =>
+    `The connection to ${host} was cut while ${name} answered: a proxy or load balancer in between may drop it, or ${name} crashed; see its logs`,
+  unauthorized: ({ name, settings }) =>
+    settings
+      ? `${name} refused the credentials: check ${settings.credentials} against the users ${name} knows`
+      : `${name} refused the credentials`,
+  forbidden: ({ name }) =>
+    `${name} accepted the credentials but refuses this call: give the user read access to the registry / DAGs`,
+  rejected_host: ({ name, host, hostname }) =>
+    `${name} rejected the Host header "${host}" (its /health still says OK): start ${name} with ` +
+    `--allowed-hosts including ${hostname},${hostname}:* (MLFLOW_SERVER_ALLOWED_HOSTS), ` +
+    `or reach it by a name it already allows`,
+  not_found: ({ name, context, urlSetting }) =>
+    `${context.target} answered 404: it is not ${name}'s API; check ${urlSetting}, including any path prefix`,
+  rate_limited: ({ name }) =>
+    `${name} is rate limiting this server (429): raise its limits or HEALTH_CHECK_INTERVAL`,
+  server_error: ({ name, error }) => {
+    const status = error instanceof UpstreamError && error.status ? ` ${error.status}` : '';
+    return `${name} answered${status}: see its logs (a proxy in front answers 502/503 while ${name} is down or starting)`;
+  },
+  invalid_response: ({ name, context, urlSetting }) =>
+    `${context.target} answered, but not as ${name} does: check ${urlSetting}`,
+  unhealthy_component: ({ name, error }) => {
+    const parts =
+      error instanceof UnhealthyComponentError ? error.components.join(', ') : 'a component';
+    return (
+      `${name} is up but reports ${parts} unhealthy: check that those processes run ` +
+      `(scheduler, triggerer, dag-processor) and reach the metadata database`
+    );
+  },
+  version_skew: () =>
+    `Instances serve different versions of the same model: one failed to load the new version ` +
+    `(see its /v1/models lastError), missed the reload broadcast, or cannot reach MLflow; ` +
+    `POST /v1/models/{name}/reload on any instance retries on all of them`,
+  // Reported by this process's own checks (api.health.ts), which word their own hints.
+  not_checked_yet: unexpected,
+  models_not_ready: unexpected,
+  model_load_failed: unexpected,
+  draining: unexpected,
+  unknown: unexpected,
+};
+
+function unexpected({ name }: HintFacts): string {
+  return `Unexpected failure checking ${name}: see this server's log`;
+}
+
+function hintFor(kind: FailureKind, error: unknown, context: FailureContext): string {
+  const settings = SETTINGS[context.dependency];
+  return HINTS[kind]({
+    name: context.displayName,
+    ...address(context.target),
+    settings,
+    urlSetting: settings?.url ?? `the ${context.displayName} URL setting`,
+    context,
+    error,
+  });
 }
 
 /** host:port (port filled from the scheme) and the bare host name of a URL. */

@@ -37,42 +37,56 @@ function checkAdapter(count: () => void, insecureTls: boolean): AxiosAdapter {
   };
 }
 
+/** The check's MLflow client; `count` is told of every request it sends. */
+export function healthMlflowClient(
+  mlflow: MlflowConfig,
+  health: Pick<HealthConfig, 'timeoutMs'>,
+  count: () => void,
+): MlflowClient {
+  const headers = mlflowAuthHeaders(mlflow);
+  return new MlflowClient({
+    baseUrl: mlflow.trackingUri,
+    timeoutMs: health.timeoutMs,
+    insecureTls: mlflow.insecureTls,
+    retry: ONE_ATTEMPT,
+    artifactDownloadTimeoutMs: health.timeoutMs,
+    authorize: () => Promise.resolve(headers),
+    adapter: checkAdapter(count, mlflow.insecureTls),
+  });
+}
+
+/** The check's Airflow client, or null without Airflow configured (the indicator then says so). */
+export function healthAirflowClient(
+  airflow: AirflowConfig,
+  health: Pick<HealthConfig, 'timeoutMs'>,
+  count: () => void,
+): AirflowClient | null {
+  if (!airflow.configured) return null;
+  return new AirflowClient({
+    baseUrl: airflow.baseUrl,
+    timeoutMs: health.timeoutMs,
+    insecureTls: airflow.insecureTls,
+    retry: ONE_ATTEMPT,
+    credentials: { username: airflow.username, password: airflow.password },
+    apiVersion: airflow.apiVersion,
+    tokenRenewMarginMs: airflow.tokenRenewMarginMs,
+    adapter: checkAdapter(count, airflow.insecureTls),
+  });
+}
+
 export const healthClientProviders: Provider[] = [
   {
     provide: HEALTH_MLFLOW_CLIENT,
     inject: [mlflowConfig.KEY, healthConfig.KEY, MetricsService],
-    useFactory: (mlflow: MlflowConfig, health: HealthConfig, metrics: MetricsService) => {
-      const headers = mlflowAuthHeaders(mlflow);
-      return new MlflowClient({
-        baseUrl: mlflow.trackingUri,
-        timeoutMs: health.timeoutMs,
-        insecureTls: mlflow.insecureTls,
-        retry: ONE_ATTEMPT,
-        artifactDownloadTimeoutMs: health.timeoutMs,
-        authorize: () => Promise.resolve(headers),
-        adapter: checkAdapter(
-          () => metrics.upstreamRequest('mlflow', 'health_check'),
-          mlflow.insecureTls,
-        ),
-      });
-    },
+    useFactory: (mlflow: MlflowConfig, health: HealthConfig, metrics: MetricsService) =>
+      healthMlflowClient(mlflow, health, () => metrics.upstreamRequest('mlflow', 'health_check')),
   },
   {
     provide: HEALTH_AIRFLOW_CLIENT,
     inject: [airflowConfig.KEY, healthConfig.KEY, MetricsService],
     useFactory: (airflow: AirflowConfig, health: HealthConfig, metrics: MetricsService) =>
-      new AirflowClient({
-        baseUrl: airflow.baseUrl,
-        timeoutMs: health.timeoutMs,
-        insecureTls: airflow.insecureTls,
-        retry: ONE_ATTEMPT,
-        credentials: { username: airflow.username, password: airflow.password },
-        apiVersion: airflow.apiVersion,
-        tokenRenewMarginMs: airflow.tokenRenewMarginMs,
-        adapter: checkAdapter(
-          () => metrics.upstreamRequest('airflow', 'health_check'),
-          airflow.insecureTls,
-        ),
-      }),
+      healthAirflowClient(airflow, health, () =>
+        metrics.upstreamRequest('airflow', 'health_check'),
+      ),
   },
 ];

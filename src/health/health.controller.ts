@@ -1,4 +1,4 @@
-import { Controller, Get, UseFilters } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException, UseFilters } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckResult, HealthCheckService } from '@nestjs/terminus';
 import { HealthCheckExceptionFilter } from './health-check.filter';
@@ -39,7 +39,17 @@ export class HealthController {
       'The three servers from the last background check: status, latency, last success, ' +
       'and for a failure its kind and a hint; 503 when any is down',
   })
-  topologyCheck(): Promise<HealthCheckResult> {
-    return this.health.check(this.topology.topologyChecks());
+  async topologyCheck(): Promise<HealthCheckResult> {
+    try {
+      return this.topology.withNotConfigured(
+        await this.health.check(this.topology.topologyChecks()),
+      );
+    } catch (error) {
+      // A failed check is a 503 whose body is the result: it lists them too.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      throw new ServiceUnavailableException(
+        this.topology.withNotConfigured(error.getResponse() as HealthCheckResult),
+      );
+    }
   }
 }

@@ -1,23 +1,17 @@
 import type { HealthIndicatorResult } from '@nestjs/terminus';
+import type { UpstreamFailureReason } from '../common/upstream/upstream.error';
 
 /**
  * Why a dependency's check failed, worded after the deployment guide's
- * troubleshooting section. The first kinds come from the network and HTTP
- * layers; the last from what the dependency or this process reported.
+ * troubleshooting section. The network and HTTP kinds are the upstream
+ * clients' own reasons (one vocabulary: a reason added there is a kind here,
+ * and the compiler asks for its label and hint); a request the dependency
+ * refused as malformed or conflicting reads as `invalid_response` (it did not
+ * answer as the dependency would). The last kinds are what the dependency or
+ * this process reported.
  */
 export type FailureKind =
-  | 'connection_refused'
-  | 'connection_reset'
-  | 'timeout'
-  | 'dns'
-  | 'tls'
-  | 'network'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'rejected_host'
-  | 'not_found'
-  | 'rate_limited'
-  | 'server_error'
+  | Exclude<UpstreamFailureReason, 'invalid_request' | 'conflict'>
   | 'invalid_response'
   | 'unhealthy_component'
   | 'not_checked_yet'
@@ -35,6 +29,16 @@ export interface CheckFailure {
   message: string;
 }
 
+/**
+ * A dependency this instance is not set up to use (Airflow on a serving-only
+ * instance): neither up nor down, never a failure, never a reason for
+ * readiness to fail. Terminus knows only up and down, so the probes add these
+ * entries themselves (topology.service.ts).
+ */
+export const NOT_CONFIGURED = 'not_configured';
+
+export type DependencyStatus = 'up' | 'down' | typeof NOT_CONFIGURED;
+
 /** The last known state of one dependency, as the probes and the status page show it. */
 export interface DependencyReport {
   /** Key in the topology: `api`, `mlflow`, `airflow`, and in a cluster `redis` and `cluster`. */
@@ -42,7 +46,7 @@ export interface DependencyReport {
   displayName: string;
   /** Where it is reached (base URL without credentials), or `this process`. */
   target: string;
-  status: 'up' | 'down';
+  status: DependencyStatus;
   /** When the last check finished; absent before the first one. */
   checkedAt?: string;
   latencyMs?: number;

@@ -17,6 +17,8 @@ import {
   DEPENDENCY_INDICATORS,
   DependencyIndicator,
   DependencyReport,
+  DependencyStatus,
+  NOT_CONFIGURED,
 } from './health.types';
 
 /**
@@ -76,7 +78,7 @@ export class TopologyCheckJob implements OnApplicationBootstrap, OnModuleDestroy
 
   private async checkOne(indicator: DependencyIndicator): Promise<void> {
     const started = performance.now();
-    let status: 'up' | 'down';
+    let status: DependencyStatus;
     let details: Record<string, unknown>;
     let failure: CheckFailure | undefined;
     try {
@@ -101,11 +103,16 @@ export class TopologyCheckJob implements OnApplicationBootstrap, OnModuleDestroy
       checkedAt: now,
       latencyMs,
       lastSuccess: status === 'up' ? now : previous.lastSuccess,
-      consecutiveFailures: status === 'up' ? 0 : previous.consecutiveFailures + 1,
+      consecutiveFailures: status === 'down' ? previous.consecutiveFailures + 1 : 0,
       details,
-      failure: status === 'up' ? undefined : failure,
+      failure: status === 'down' ? failure : undefined,
     };
     this.last.set(indicator.name, report);
+    if (status === NOT_CONFIGURED) {
+      if (!previous.checkedAt)
+        this.logger.log({ msg: `${report.displayName} is not configured`, ...details });
+      return;
+    }
     this.metrics.dependencyChecked(
       indicator.name,
       status === 'up',
@@ -166,9 +173,9 @@ function pending(indicator: DependencyIndicator): DependencyReport {
 function unpack(
   result: HealthIndicatorResult,
   name: string,
-): { status: 'up' | 'down'; details: Record<string, unknown>; failure?: CheckFailure } {
+): { status: DependencyStatus; details: Record<string, unknown>; failure?: CheckFailure } {
   const { status, failure, ...details } = (result[name] ?? { status: 'down' }) as {
-    status: 'up' | 'down';
+    status: DependencyStatus;
     failure?: CheckFailure;
   } & Record<string, unknown>;
   if (status === 'down' && !failure) {

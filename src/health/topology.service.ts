@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import {
+  HealthCheckResult,
   HealthIndicatorFunction,
   HealthIndicatorResult,
   HealthIndicatorService,
@@ -9,7 +10,7 @@ import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ApiHealthIndicator } from './api.health';
-import { DependencyReport } from './health.types';
+import { DependencyReport, NOT_CONFIGURED } from './health.types';
 import { LifecycleState } from './lifecycle.state';
 import { TopologyCheckJob } from './topology-check.job';
 
@@ -56,17 +57,53 @@ export class TopologyService implements OnModuleInit {
     ]);
   }
 
-  /** Readiness: this process, plus MLflow / Airflow when READINESS_REQUIRES_* says so. */
+  /**
+   * Readiness: this process, plus MLflow / Airflow when READINESS_REQUIRES_* says so
+   * (a dependency that is not configured is not required).
+   */
   readinessChecks(): HealthIndicatorFunction[] {
-    const required = this.job
-      .reports()
-      .filter((r) => this.config.readinessRequires[r.name as 'mlflow' | 'airflow'] === true);
-    return [() => this.api.check(), ...required.map((r) => () => this.asResult(r))];
+    return [() => this.api.check(), ...this.gates().map((r) => () => this.asResult(r))];
   }
 
   /** Every server of the topology: this one, then each dependency's last check. */
   topologyChecks(): HealthIndicatorFunction[] {
-    return [() => this.api.check(), ...this.job.reports().map((r) => () => this.asResult(r))];
+    return [
+      () => this.api.check(),
+      ...this.job
+        .reports()
+        .filter((r) => r.status !== NOT_CONFIGURED)
+        .map((r) => () => this.asResult(r)),
+    ];
+  }
+
+  /**
+   * The dependencies that are not configured, as terminus would show them if
+   * it knew the status: terminus drops anything neither up nor down, so the
+   * topology probe adds these to its `info` and `details` itself.
+   */
+  withNotConfigured(result: HealthCheckResult): HealthCheckResult {
+    const entries = Object.fromEntries(
+      this.job
+        .reports()
+        .filter((r) => r.status === NOT_CONFIGURED)
+        .map((r) => [r.name, { status: r.status, target: r.target, ...r.details }]),
+      // Terminus types a status as up or down; this one is neither, on purpose.
+    ) as unknown as HealthIndicatorResult;
+    return {
+      ...result,
+      info: { ...result.info, ...entries },
+      details: { ...result.details, ...entries },
+    };
+  }
+
+  private gates(): DependencyReport[] {
+    return this.job
+      .reports()
+      .filter(
+        (r) =>
+          r.status !== NOT_CONFIGURED &&
+          this.config.readinessRequires[r.name as 'mlflow' | 'airflow'] === true,
+      );
   }
 
   /** This process and every dependency, for the status page. */
@@ -75,10 +112,7 @@ export class TopologyService implements OnModuleInit {
   }
 
   isReady(): boolean {
-    const gates = this.job
-      .reports()
-      .filter((r) => this.config.readinessRequires[r.name as 'mlflow' | 'airflow'] === true);
-    return this.api.report().status === 'up' && gates.every((r) => r.status === 'up');
+    return this.api.report().status === 'up' && this.gates().every((r) => r.status === 'up');
   }
 
   summary(): ServiceSummary {

@@ -19,13 +19,14 @@ import { ModelNotReadyError } from '../models/model.errors';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { decodeMlflowRequest, encodeMlflowResponse } from './codecs/mlflow-scoring.codec';
+import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
 
 /** MLflow's scoring protocol (`mlflow models serve`), so MLflow's own clients work unchanged. */
 @ApiTags('mlflow-scoring')
 @Controller()
-@UseFilters(MlflowScoringExceptionFilter)
+@UseFilters(new MlflowScoringExceptionFilter(INFERENCE_ERROR_MAP))
 @LenientJson()
 export class MlflowScoringController {
   constructor(

@@ -16,6 +16,7 @@ import {
   encodeInferResponse,
   modelMetadata,
 } from './codecs/open-inference.codec';
+import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
 
@@ -26,7 +27,7 @@ import { setModelHeaders } from './model-headers';
  */
 @ApiTags('open-inference')
 @Controller('v2')
-@UseFilters(OpenInferenceExceptionFilter)
+@UseFilters(new OpenInferenceExceptionFilter(INFERENCE_ERROR_MAP))
 export class OpenInferenceController {
   constructor(
     private readonly inference: InferenceService,

@@ -375,17 +375,6 @@ describe('MlflowClient', () => {
       expect(transport.requests).toHaveLength(2);
     });
 
-    it('deletes an alias with a JSON body', async () => {
-      const sut = create();
-      transport.reply(200, {});
-
-      await sut.deleteAlias('iris', 'champion');
-
-      const sent = only();
-      expect(sent.method).toBe('DELETE');
-      expect(sent.url).toBe(`${API}/registered-models/alias`);
-      expect(sent.body).toEqual({ name: 'iris', alias: 'champion' });
-    });
   });
 
   describe('tracking', () => {
@@ -436,73 +425,6 @@ describe('MlflowClient', () => {
       expect(run.metrics).toEqual({});
     });
 
-    it('searches runs with a POST body', async () => {
-      const sut = create();
-      transport.reply(200, { runs: [mlflow2Run], next_page_token: 'n' });
-
-      const page = await sut.searchRuns(['7'], {
-        filter: "metrics.r2 > 0.9",
-        maxResults: 5,
-        orderBy: ['metrics.r2 DESC'],
-      });
-
-      const sent = only();
-      expect(sent.method).toBe('POST');
-      expect(sent.url).toBe(`${API}/runs/search`);
-      expect(sent.body).toEqual({
-        experiment_ids: ['7'],
-        filter: 'metrics.r2 > 0.9',
-        max_results: 5,
-        order_by: ['metrics.r2 DESC'],
-      });
-      expect(page.items.map((r) => r.runId)).toEqual(['run-1']);
-      expect(page.nextPageToken).toBe('n');
-    });
-
-    it('pages through a metric history and returns it in step order', async () => {
-      const sut = create();
-      transport
-        .reply(200, {
-          metrics: [
-            { key: 'loss', value: 0.5, step: 2, timestamp: 3 },
-            { key: 'loss', value: 0.9, step: 0, timestamp: 1 },
-          ],
-          next_page_token: 'more',
-        })
-        .reply(200, { metrics: [{ key: 'loss', value: 'NaN', step: 1, timestamp: 2 }] });
-
-      const history = await sut.getMetricHistory('run-1', 'loss');
-
-      expect(history.map((m) => m.step)).toEqual([0, 1, 2]);
-      expect(history[1].value).toBeNaN();
-      expect(transport.requests.map((r) => r.params)).toEqual([
-        { run_id: 'run-1', metric_key: 'loss' },
-        { run_id: 'run-1', metric_key: 'loss', page_token: 'more' },
-      ]);
-      expect(transport.requests[0].url).toBe(`${API}/metrics/get-history`);
-    });
-
-    it('gets an experiment by name', async () => {
-      const sut = create();
-      transport.reply(200, {
-        experiment: {
-          experiment_id: '7',
-          name: 'iris',
-          artifact_location: 'mlflow-artifacts:/7',
-          lifecycle_stage: 'active',
-        },
-      });
-
-      const experiment = await sut.getExperimentByName('iris');
-
-      expect(only().params).toEqual({ experiment_name: 'iris' });
-      expect(experiment).toEqual({
-        experimentId: '7',
-        name: 'iris',
-        artifactLocation: 'mlflow-artifacts:/7',
-        lifecycleStage: 'active',
-      });
-    });
   });
 
   describe('server', () => {
@@ -529,40 +451,6 @@ describe('MlflowClient', () => {
   });
 
   describe('artifacts', () => {
-    it.each([
-      ['mlflow-artifacts:/1/x', '1/x'],
-      ['mlflow-artifacts://mlflow:5000/1/x', '1/x'],
-      ['mlflow-artifacts:///1/x/', '1/x'],
-    ])('lists %s through the artifact proxy as path %s', async (uri, proxyPath) => {
-      const sut = create();
-      transport.reply(200, {
-        files: [
-          { path: 'MLmodel', is_dir: false, file_size: '120' },
-          { path: 'data', is_dir: true },
-        ],
-      });
-
-      const files = await sut.listArtifacts(uri);
-
-      const sent = only();
-      expect(sent.url).toBe(ARTIFACTS);
-      expect(sent.params).toEqual({ path: proxyPath });
-      expect(files).toEqual([
-        { path: 'MLmodel', isDir: false, size: 120 },
-        { path: 'data', isDir: true, size: undefined },
-      ]);
-    });
-
-    it('refuses an s3:// location, naming --serve-artifacts, without calling MLflow', async () => {
-      const sut = create();
-
-      const error = await sut.listArtifacts('s3://bucket/1/x').catch((e: unknown) => e);
-
-      expect(error).toBeInstanceOf(UpstreamInvalidRequestError);
-      expect((error as Error).message).toContain('--serve-artifacts');
-      expect(transport.requests).toHaveLength(0);
-    });
-
     describe('downloadArtifacts', () => {
       const uri = 'mlflow-artifacts:/1/run-1/artifacts/model';
       const root = '1/run-1/artifacts/model';

@@ -11,17 +11,13 @@ import { MlflowMapper } from './mlflow.mapper';
 import {
   ArtifactFile,
   DownloadResult,
-  Experiment,
-  Metric,
   ModelVersion,
   Page,
   RegisteredModel,
   Run,
   SearchOptions,
   WireErrorBody,
-  WireExperiment,
   WireFileInfo,
-  WireMetric,
   WireModelVersion,
   WireRegisteredModel,
   WireRun,
@@ -84,11 +80,6 @@ export class MlflowClient implements OnModuleDestroy {
     };
   }
 
-  /** Every registered model matching `filter`, following page tokens. */
-  async *allRegisteredModels(filter?: string, pageSize = 100): AsyncGenerator<RegisteredModel> {
-    yield* paginate((pageToken) => this.searchRegisteredModels({ filter, maxResults: pageSize, pageToken }));
-  }
-
   // ---- registry: model versions ----------------------------------------
 
   async getModelVersion(name: string, version: string | number): Promise<ModelVersion> {
@@ -149,8 +140,8 @@ export class MlflowClient implements OnModuleDestroy {
       return MlflowMapper.modelVersion(body.model_version);
     } catch (error) {
       // MLflow answers an unknown alias with 400 INVALID_PARAMETER_VALUE "… alias x not found".
-      if (error instanceof UpstreamInvalidRequestError && /alias .* not found/i.test(error.details.upstreamMessage ?? '')) {
-        throw new UpstreamNotFoundError('mlflow', 'not_found', error.message.replace(/^mlflow: /, ''), error.details);
+      if (error instanceof UpstreamInvalidRequestError && /alias .* not found/i.test(error.upstreamMessage ?? '')) {
+        throw new UpstreamNotFoundError('mlflow', 'not_found', error.description, error.details);
       }
       throw error;
     }
@@ -165,10 +156,6 @@ export class MlflowClient implements OnModuleDestroy {
     });
   }
 
-  async deleteAlias(name: string, alias: string): Promise<void> {
-    await this.call({ method: 'DELETE', path: `${API}/registered-models/alias`, body: { name, alias } });
-  }
-
   // ---- tracking --------------------------------------------------------
 
   async getRun(runId: string): Promise<Run> {
@@ -176,47 +163,7 @@ export class MlflowClient implements OnModuleDestroy {
     return MlflowMapper.run(body.run);
   }
 
-  async searchRuns(experimentIds: string[], options: SearchOptions = {}): Promise<Page<Run>> {
-    const body = await this.call<{ runs?: WireRun[]; next_page_token?: string }>({
-      method: 'POST',
-      path: `${API}/runs/search`,
-      body: {
-        experiment_ids: experimentIds,
-        filter: options.filter,
-        max_results: options.maxResults,
-        order_by: options.orderBy,
-        page_token: options.pageToken,
-      },
-      idempotent: true,
-    });
-    return {
-      items: (body.runs ?? []).map((r) => MlflowMapper.run(r)),
-      nextPageToken: body.next_page_token || undefined,
-    };
-  }
-
-  /** Every logged value of one metric, in step order, following page tokens. */
-  async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
-    const metrics: Metric[] = [];
-    for await (const metric of paginate((pageToken) => this.metricHistoryPage(runId, key, pageToken))) {
-      metrics.push(metric);
-    }
-    return metrics.sort((a, b) => a.step - b.step || (a.timestamp?.getTime() ?? 0) - (b.timestamp?.getTime() ?? 0));
-  }
-
-  async getExperimentByName(name: string): Promise<Experiment> {
-    const body = await this.get<{ experiment: WireExperiment }>('/experiments/get-by-name', {
-      experiment_name: name,
-    });
-    return MlflowMapper.experiment(body.experiment);
-  }
-
   // ---- artifacts (through the server's artifact proxy) ------------------
-
-  /** The files directly under `artifactUri` (an `mlflow-artifacts:` location). */
-  async listArtifacts(artifactUri: string): Promise<ArtifactFile[]> {
-    return this.listProxyPath(this.proxyPath(artifactUri));
-  }
 
   /**
    * Downloads the whole directory at `artifactUri` into `destination`. Files are
@@ -276,18 +223,6 @@ export class MlflowClient implements OnModuleDestroy {
 
   private call<T>(request: UpstreamRequest): Promise<T> {
     return this.http.request<T>(request);
-  }
-
-  private async metricHistoryPage(runId: string, key: string, pageToken?: string): Promise<Page<Metric>> {
-    const body = await this.get<{ metrics?: WireMetric[]; next_page_token?: string }>('/metrics/get-history', {
-      run_id: runId,
-      metric_key: key,
-      page_token: pageToken,
-    });
-    return {
-      items: (body.metrics ?? []).map((m) => MlflowMapper.metric(m)),
-      nextPageToken: body.next_page_token || undefined,
-    };
   }
 
   private async listProxyPath(proxyPath: string): Promise<ArtifactFile[]> {

@@ -1,10 +1,8 @@
 import {
-  Experiment,
   Metric,
   ModelVersion,
   RegisteredModel,
   Run,
-  WireExperiment,
   WireMetric,
   WireModelVersion,
   WireRegisteredModel,
@@ -66,15 +64,6 @@ export const MlflowMapper = {
       value: Number(wire.value),
       step: wire.step ?? 0,
       timestamp: date(wire.timestamp),
-    };
-  },
-
-  experiment(wire: WireExperiment): Experiment {
-    return {
-      experimentId: wire.experiment_id,
-      name: wire.name,
-      artifactLocation: wire.artifact_location,
-      lifecycleStage: wire.lifecycle_stage,
     };
   },
 };

@@ -62,14 +62,6 @@ export interface WireRun {
   data?: { metrics?: WireMetric[]; params?: WireTag[]; tags?: WireTag[] };
 }
 
-export interface WireExperiment {
-  experiment_id: string;
-  name: string;
-  artifact_location?: string;
-  lifecycle_stage?: string;
-  tags?: WireTag[];
-}
-
 export interface WireFileInfo {
   path: string;
   is_dir?: boolean;
@@ -130,13 +122,6 @@ export interface Run {
   /** Latest value of each metric. */
   metrics: Record<string, number>;
   tags: Record<string, string>;
-}
-
-export interface Experiment {
-  experimentId: string;
-  name: string;
-  artifactLocation?: string;
-  lifecycleStage?: string;
 }
 
 export interface ArtifactFile {

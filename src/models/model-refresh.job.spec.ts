@@ -5,6 +5,7 @@ import { instanceRecord } from '../cluster/testing/instance-record';
 import { InstanceRecord } from '../cluster/cluster.types';
 import { Lease } from '../cluster/lease';
 import { MemoryStateStore } from '../cluster/memory-state-store';
+import { parseModelReference } from '../common/model-reference';
 import { ModelsConfig } from '../config/models.config';
 import { ModelRefreshJob } from './model-refresh.job';
 import { ModelRegistry, ReloadOutcome } from './model-registry.service';
@@ -64,7 +65,7 @@ function record(id: string, references: string[], leases: string[] = []): Instan
 
 function modelsConfig(refreshIntervalMs: number): ModelsConfig {
   return {
-    models: SERVED.map((reference) => `models:/${reference}`),
+    models: SERVED.map((reference) => parseModelReference(`models:/${reference}`)),
     cacheDir: '.cache/models',
     maxModels: 16,
     maxBytes: 2 * 1024 ** 3,

@@ -5,7 +5,11 @@ import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { ModelLoadError, ModelNotFoundError } from './model.errors';
 import { ModelLoader } from './model-loader.service';
-import { ModelReference, formatModelReference } from '../common/model-reference';
+import {
+  ModelReference,
+  formatModelReference,
+  parseModelReference,
+} from '../common/model-reference';
 import {
   ModelBinding,
   ModelRegistry,
@@ -107,7 +111,7 @@ class FakeLoader implements Pick<ModelLoader, 'load'> {
 
 function configServing(references: string[]): ModelsConfig {
   return {
-    models: references.map((reference) => `models:/${reference}`),
+    models: references.map((reference) => parseModelReference(`models:/${reference}`)),
     cacheDir: '.cache/models',
     maxModels: 16,
     maxBytes: 2 * 1024 ** 3,

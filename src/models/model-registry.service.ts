@@ -11,11 +11,7 @@ import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { ModelNotFoundError, ModelNotReadyError } from './model.errors';
 import { ModelLoader } from './model-loader.service';
-import {
-  ModelReference,
-  formatModelReference,
-  parseModelReference,
-} from '../common/model-reference';
+import { ModelReference, formatModelReference } from '../common/model-reference';
 import { ModelResolver } from './model-resolver.service';
 import { messageOf } from '../common/values';
 
@@ -129,8 +125,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Starts loading MODELS without holding up the server: readiness reports when they are in. */
   onApplicationBootstrap(): void {
-    for (const uri of this.config.models) {
-      const ref = parseModelReference(uri);
+    for (const ref of this.config.models) {
       const binding = this.bind(ref, true);
       binding.pending = this.firstLoad(binding, 'start');
       binding.pending.catch(() => undefined);
@@ -146,8 +141,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** The model of `/invocations`: the first of MODELS. */
   get defaultReference(): ModelReference | undefined {
-    const first = this.config.models[0];
-    return first ? parseModelReference(first) : undefined;
+    return this.config.models[0];
   }
 
   /** Registers an observer of loads and swaps; an observer that throws is logged and ignored. */

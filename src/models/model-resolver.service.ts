@@ -19,10 +19,7 @@ export class ModelResolver {
       return await this.lookUp(ref);
     } catch (error) {
       if (error instanceof UpstreamNotFoundError) {
-        throw new ModelNotFoundError(
-          formatModelReference(ref),
-          error.message.replace(/^mlflow: /, ''),
-        );
+        throw new ModelNotFoundError(formatModelReference(ref), error.description);
       }
       throw error;
     }

@@ -1,4 +1,4 @@
-import type { DependencyReport } from '../health/health.types';
+import type { DependencyReport, DependencyStatus, FailureKind } from '../health/health.types';
 import type { StatusView } from './status.types';
 
 export interface PageOptions {
@@ -8,7 +8,8 @@ export interface PageOptions {
   nonce: string;
 }
 
-const KIND_LABELS: Record<string, string> = {
+/** One label per kind: a kind without a label does not compile. */
+const KIND_LABELS: Record<FailureKind, string> = {
   connection_refused: 'Connection refused',
   connection_reset: 'Connection reset',
   timeout: 'Timed out',
@@ -27,7 +28,15 @@ const KIND_LABELS: Record<string, string> = {
   models_not_ready: 'Models loading',
   model_load_failed: 'Model failed to load',
   draining: 'Draining',
+  version_skew: 'Version skew',
   unknown: 'Failed',
+};
+
+/** A dependency's pill. */
+const STATE_LABELS: Record<DependencyStatus, string> = {
+  up: 'UP',
+  down: 'DOWN',
+  not_configured: 'NOT CONFIGURED',
 };
 
 const STATUS_LABELS: Record<string, string> = {
@@ -116,7 +125,7 @@ function renderServer(server: DependencyReport, now: number): string {
   return `<article class="server ${server.status}" data-server="${esc(server.name)}" data-state="${server.status}">
   <div class="server-head">
     <h3>${esc(server.displayName)}</h3>
-    <span class="pill ${server.status}">${server.status.toUpperCase()}</span>
+    <span class="pill ${server.status}">${STATE_LABELS[server.status]}</span>
   </div>
   <dl>${facts.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
   ${failure}

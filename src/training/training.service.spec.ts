@@ -7,7 +7,7 @@ import {
   TriggerRunOptions,
 } from '../airflow/airflow.types';
 import { ANONYMOUS, Principal } from '../auth/principal';
-import { AirflowConfig } from '../config/airflow.config';
+import { AirflowConnectionConfig } from '../config/airflow.config';
 import { TrainingConfig, parseConfKeys } from '../config/training.config';
 import { TrainingRequestError } from './training.errors';
 import { TrainingPolicy } from './training.policy';
@@ -60,7 +60,10 @@ class FakeAirflow {
   }
 }
 
-const AIRFLOW = { publicUrl: 'https://airflow.example.com' } as AirflowConfig;
+const AIRFLOW = {
+  configured: true,
+  publicUrl: 'https://airflow.example.com',
+} as AirflowConnectionConfig;
 
 const TRAINER: Principal = { name: 'trainer', kind: 'api-key', scopes: new Set(['train']) };
 

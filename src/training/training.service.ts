@@ -2,10 +2,11 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Principal } from '../auth/principal';
 import { AirflowClient } from '../airflow/airflow.client';
 import { DagRun, TaskInstance } from '../airflow/airflow.types';
-import { AirflowConfig, airflowConfig } from '../config/airflow.config';
+import { AirflowConfig, AirflowConnectionConfig, airflowConfig } from '../config/airflow.config';
 import { TrainingConfig, trainingConfig } from '../config/training.config';
 import { TriggerTrainingRunDto } from './training.dto';
 import { TrainingPolicy } from './training.policy';
+import { AirflowNotConfiguredError } from './training.errors';
 
 export interface TrainingRunView {
   dagId: string;
@@ -32,11 +33,30 @@ export class TrainingService {
   private readonly logger = new Logger(TrainingService.name);
 
   constructor(
-    private readonly airflow: AirflowClient,
+    /** Null when Airflow is not configured (AirflowModule): this instance serves, and does not train. */
+    @Inject(AirflowClient) private readonly client: AirflowClient | null,
     @Inject(trainingConfig.KEY) private readonly config: TrainingConfig,
     @Inject(airflowConfig.KEY) private readonly airflowSettings: AirflowConfig,
     private readonly policy: TrainingPolicy,
   ) {}
+
+  /** The Airflow client; without one every training route is a 503 naming what to set. */
+  private get airflow(): AirflowClient {
+    return this.connection && this.client ? this.client : this.notConfigured();
+  }
+
+  private get connection(): AirflowConnectionConfig | undefined {
+    return this.airflowSettings.configured ? this.airflowSettings : undefined;
+  }
+
+  private notConfigured(): never {
+    const settings = this.airflowSettings;
+    throw new AirflowNotConfiguredError(
+      settings.configured
+        ? ['AIRFLOW_BASE_URL', 'AIRFLOW_USERNAME', 'AIRFLOW_PASSWORD']
+        : settings.missing,
+    );
+  }
 
   async trigger(request: TriggerTrainingRunDto, caller: Principal): Promise<TrainingRunView> {
     const dagId = request.dagId ?? this.config.defaultDagId;
@@ -81,7 +101,7 @@ export class TrainingService {
 
   /** Airflow 3's UI has a page per run; Airflow 2's grid view takes the run as a parameter. */
   private async runUrl(dagId: string, runId: string): Promise<string> {
-    const base = this.airflowSettings.publicUrl;
+    const base = this.connection?.publicUrl ?? this.notConfigured();
     const dag = encodeURIComponent(dagId);
     const run = encodeURIComponent(runId);
     return (await this.airflow.apiVersion()) === 2

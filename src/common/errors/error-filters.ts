@@ -1,54 +1,95 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { describeError } from './error-status';
+import { ErrorProtocol, errorBodyFor } from '../http/error-reply';
+import { REQUEST_ID_HEADER, requestContext } from '../logging/request-context';
+import { ErrorDescriber, ErrorDescription, describeError } from './error-describer';
+import { ErrorReportLimiter } from './error-report.limiter';
+import { messageOf } from '../values';
 
-/** Logs what the caller cannot fix; a 4xx is the caller's and is not logged as an error. */
-function report(logger: Logger, error: unknown, status: number, request: FastifyRequest): void {
-  if (status >= 500) {
-    logger.error(
-      `${request.method} ${request.url.split('?')[0]} → ${status}: ${error instanceof Error ? error.stack : String(error)}`,
-    );
+/**
+ * The exception filters, one per error format. Each is handed the describers
+ * of the features whose errors can reach its routes (see ErrorDescriber): the
+ * features own their mappings; this file owns only the mechanism.
+ *
+ * A fault that is ours (status 500) answers "internal error" and the request
+ * id, never the stack or the error's own text; the log has the stack, once
+ * per kind of error per minute.
+ */
+abstract class ProtocolExceptionFilter implements ExceptionFilter {
+  protected abstract readonly protocol: ErrorProtocol;
+  private readonly logger = new Logger(this.constructor.name);
+
+  constructor(
+    private readonly describers: readonly ErrorDescriber[],
+    private readonly reports: ErrorReportLimiter = new ErrorReportLimiter(),
+  ) {}
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const reply = http.getResponse<FastifyReply>();
+    const description = describeError(error, this.describers);
+    const answer =
+      description.status === 500 ? withRequestId(description, requestIdOf(reply)) : description;
+    this.report(error, description, http.getRequest<FastifyRequest>(), requestIdOf(reply));
+    void reply.status(answer.status).send(errorBodyFor(this.protocol, answer));
   }
+
+  /**
+   * Logs what the caller cannot fix (5xx), at most once per kind per minute; a
+   * 4xx is the caller's. A fault of ours (500) is an error with its stack; a
+   * dependency that cannot answer, or a feature not configured (502/503), is a
+   * warning with its message: the stack would say nothing new.
+   */
+  private report(
+    error: unknown,
+    { status }: ErrorDescription,
+    request: FastifyRequest,
+    requestId: string | undefined,
+  ): void {
+    if (status < 500) return;
+    const kind = `${status} ${error instanceof Error ? error.name : typeof error}`;
+    const decision = this.reports.take(kind);
+    if (!decision.log) return;
+    const more = decision.suppressed
+      ? ` (${decision.suppressed} more of this kind in the last minute not logged)`
+      : '';
+    const head = `${request.method} ${request.url.split('?')[0]} → ${status} [request ${requestId ?? '?'}]${more}`;
+    if (status === 500) {
+      this.logger.error(`${head}: ${error instanceof Error ? error.stack : String(error)}`);
+    } else {
+      this.logger.warn(`${head}: ${messageOf(error)}`);
+    }
+  }
+}
+
+function requestIdOf(reply: FastifyReply): string | undefined {
+  const header = reply.getHeader(REQUEST_ID_HEADER);
+  return typeof header === 'string' ? header : requestContext.getStore()?.requestId;
+}
+
+function withRequestId(
+  description: ErrorDescription,
+  requestId: string | undefined,
+): ErrorDescription {
+  return requestId
+    ? { ...description, message: `${description.message} (request id ${requestId})` }
+    : description;
 }
 
 /** MLflow scoring protocol: `{"error_code", "message"}`, as `mlflow models serve` answers. */
 @Catch()
-export class MlflowScoringExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger(MlflowScoringExceptionFilter.name);
-
-  catch(error: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const { status, code, message } = describeError(error);
-    report(this.logger, error, status, http.getRequest<FastifyRequest>());
-    void http.getResponse<FastifyReply>().status(status).send({ error_code: code, message });
-  }
+export class MlflowScoringExceptionFilter extends ProtocolExceptionFilter {
+  protected readonly protocol = 'mlflow';
 }
 
 /** Open Inference Protocol: `{"error": "<message>"}`. */
 @Catch()
-export class OpenInferenceExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger(OpenInferenceExceptionFilter.name);
-
-  catch(error: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const { status, message } = describeError(error);
-    report(this.logger, error, status, http.getRequest<FastifyRequest>());
-    void http.getResponse<FastifyReply>().status(status).send({ error: message });
-  }
+export class OpenInferenceExceptionFilter extends ProtocolExceptionFilter {
+  protected readonly protocol = 'open-inference';
 }
 
 /** Everything else (`/v1/…`): `{"statusCode", "error", "message"}`. */
 @Catch()
-export class ApiExceptionFilter implements ExceptionFilter {
-  private readonly logger = new Logger(ApiExceptionFilter.name);
-
-  catch(error: unknown, host: ArgumentsHost): void {
-    const http = host.switchToHttp();
-    const { status, code, message } = describeError(error);
-    report(this.logger, error, status, http.getRequest<FastifyRequest>());
-    void http
-      .getResponse<FastifyReply>()
-      .status(status)
-      .send({ statusCode: status, error: code, message });
-  }
+export class ApiExceptionFilter extends ProtocolExceptionFilter {
+  protected readonly protocol = 'api';
 }

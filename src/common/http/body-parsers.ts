@@ -1,4 +1,5 @@
 import {
+  BadRequestException,
   CallHandler,
   ExecutionContext,
   Injectable,
@@ -8,7 +9,6 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
-import { InvalidInputError } from '../../inference/inference.error';
 
 /**
  * A JSON body JSON.parse refused. Most routes answer 400; the MLflow scoring
@@ -69,7 +69,8 @@ export class MalformedJsonInterceptor implements NestInterceptor {
       context.getClass(),
     ]);
     if (body instanceof MalformedJsonBody && !lenient) {
-      throw new InvalidInputError(`the request body is not valid JSON: ${body.reason}`);
+      // Nest's own 400 (BAD_REQUEST, the message as is): common/ knows no feature's errors.
+      throw new BadRequestException(`the request body is not valid JSON: ${body.reason}`);
     }
     return next.handle();
   }

@@ -1,5 +1,11 @@
 import { FakeRetryEnvironment } from '../testing/fake-transport';
-import { RetryDecisionInput, RetryPolicy, backoffDelay, withRetry } from './retry.policy';
+import {
+  RetryDecisionInput,
+  RetryPolicy,
+  backoffDelay,
+  exponentialDelay,
+  withRetry,
+} from './retry.policy';
 
 const policy: RetryPolicy = {
   maxRetries: 3,
@@ -173,5 +179,18 @@ describe('withRetry', () => {
       }),
     ).rejects.toThrow('permanent');
     expect(attempts).toBe(2);
+  });
+});
+
+describe('exponentialDelay', () => {
+  it('doubles the base for every attempt before this one', () => {
+    expect([1, 2, 3, 4].map((attempt) => exponentialDelay(attempt, 100, 60_000))).toEqual([
+      100, 200, 400, 800,
+    ]);
+  });
+
+  it('never exceeds the cap, however many attempts came before', () => {
+    expect(exponentialDelay(7, 100, 5_000)).toBe(5_000);
+    expect(exponentialDelay(100_000, 100, 5_000)).toBe(5_000);
   });
 });

@@ -33,6 +33,15 @@ export const realRetryEnvironment: RetryEnvironment = {
 };
 
 /**
+ * The un-jittered delay before attempt `attempt` (1-based): `baseMs` doubled
+ * for each attempt before it, capped at `maxMs`. Both backoffs use it: the
+ * upstream retries (full jitter, below) and the Redis reconnection loop.
+ */
+export function exponentialDelay(attempt: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+}
+
+/**
  * Delay before retry number `retry` (1-based): full jitter over
  * min(maxDelay, base * 2^(retry-1)), as in AWS's "Exponential Backoff And
  * Jitter" analysis; a Retry-After from the upstream is honoured but capped.
@@ -43,7 +52,7 @@ export function backoffDelay(
   random: () => number,
   retryAfterMs?: number,
 ): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
+  const ceiling = exponentialDelay(retry, policy.baseDelayMs, policy.maxDelayMs);
   const jittered = Math.floor(random() * ceiling);
   if (retryAfterMs !== undefined && retryAfterMs > jittered) {
     return Math.min(retryAfterMs, policy.maxDelayMs);

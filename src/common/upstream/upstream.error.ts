@@ -40,14 +40,26 @@ export interface UpstreamErrorDetails {
 export abstract class UpstreamError extends Error {
   abstract readonly retryable: boolean;
 
+  /**
+   * @param description what failed, in our words without the service's name
+   *   (`GET /api/2.0/… → 404 RESOURCE_DOES_NOT_EXIST: …`); `message` is it
+   *   with the service's name in front. The upstream's own words are kept
+   *   apart in `details.upstreamMessage`: whoever shows the error composes
+   *   what it needs from the parts, and nothing strips a message again.
+   */
   constructor(
     readonly service: UpstreamService,
     readonly reason: UpstreamFailureReason,
-    message: string,
+    readonly description: string,
     readonly details: UpstreamErrorDetails = {},
   ) {
-    super(`${service}: ${message}`);
+    super(`${service}: ${description}`);
     this.name = new.target.name;
+  }
+
+  /** The upstream's own message, when it answered with one. */
+  get upstreamMessage(): string | undefined {
+    return this.details.upstreamMessage;
   }
 
   get status(): number | undefined {

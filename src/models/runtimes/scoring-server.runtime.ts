@@ -1,4 +1,4 @@
-import { isRecord } from '../../common/values';
+import { isRecord, messageOf } from '../../common/values';
 import { Logger } from '@nestjs/common';
 import { UpstreamHttp } from '../../common/http/upstream-http';
 import { UpstreamError, UpstreamInvalidRequestError } from '../../common/upstream/upstream.error';
@@ -103,7 +103,7 @@ export class ScoringServerRuntime implements ModelRuntime {
           return true;
         } catch (error) {
           server.downUntil = Date.now() + options.coolDownMs;
-          server.lastError = messageOf(error);
+          server.lastError = failureText(error);
           return false;
         }
       }),
@@ -152,7 +152,7 @@ export class ScoringServerRuntime implements ModelRuntime {
           );
         }
         server.downUntil = Date.now() + this.coolDownMs;
-        server.lastError = messageOf(error);
+        server.lastError = failureText(error);
         failures.push(`${server.url}: ${server.lastError}`);
         this.logger.warn(
           `scoring server ${server.url} failed, trying the next: ${server.lastError}`,
@@ -307,7 +307,7 @@ function fixedRule(values: readonly unknown[]): DataType {
   return 'BYTES';
 }
 
-function messageOf(error: unknown): string {
-  if (error instanceof UpstreamError) return error.message.replace(/^scoring-server: /, '');
-  return error instanceof Error ? error.message : String(error);
+/** Our description of a failed call, without the service's name (the server's URL says which). */
+function failureText(error: unknown): string {
+  return error instanceof UpstreamError ? error.description : messageOf(error);
 }

@@ -1,0 +1,141 @@
+import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
+import { UpstreamTransientError } from '../upstream/upstream.error';
+import { ErrorDescriber } from './error-describer';
+import {
+  ApiExceptionFilter,
+  MlflowScoringExceptionFilter,
+  OpenInferenceExceptionFilter,
+} from './error-filters';
+import { ErrorReportLimiter } from './error-report.limiter';
+
+class TeapotError extends Error {}
+const describeTeapot: ErrorDescriber = (error) =>
+  error instanceof TeapotError
+    ? { status: 418, code: 'TEAPOT', message: error.message }
+    : undefined;
+
+/** A Fastify reply as far as the filters use it, recording what was sent. */
+class FakeReply {
+  statusCode = 200;
+  body: unknown;
+  constructor(private readonly headers: Record<string, string> = {}) {}
+  getHeader(name: string): string | undefined {
+    return this.headers[name];
+  }
+  status(code: number): this {
+    this.statusCode = code;
+    return this;
+  }
+  send(body: unknown): this {
+    this.body = body;
+    return this;
+  }
+}
+
+function hostFor(reply: FakeReply): ArgumentsHost {
+  const request = { method: 'POST', url: '/invocations?x=1' };
+  return {
+    switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
+  } as unknown as ArgumentsHost;
+}
+
+describe('exception filters', () => {
+  let logged: string[];
+  let warned: string[];
+
+  beforeEach(() => {
+    logged = [];
+    warned = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => {
+      logged.push(String(message));
+    });
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warned.push(String(message));
+    });
+  });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  it('answers with the status and message the feature describer gives', () => {
+    const sut = new ApiExceptionFilter([describeTeapot]);
+    const reply = new FakeReply();
+
+    sut.catch(new TeapotError('short and stout'), hostFor(reply));
+
+    expect(reply.statusCode).toBe(418);
+    expect(reply.body).toEqual({ statusCode: 418, error: 'TEAPOT', message: 'short and stout' });
+  });
+
+  it('describes common errors (upstream, Nest HttpException) without any feature describer', () => {
+    const sut = new MlflowScoringExceptionFilter([]);
+    const upstream = new FakeReply();
+    const badRequest = new FakeReply();
+
+    sut.catch(new UpstreamTransientError('mlflow', 'timeout', 'timed out'), hostFor(upstream));
+    sut.catch(new BadRequestException('name is required'), hostFor(badRequest));
+
+    expect(upstream.statusCode).toBe(503);
+    expect(upstream.body).toEqual({
+      error_code: 'TEMPORARILY_UNAVAILABLE',
+      message: 'mlflow: timed out',
+    });
+    expect(badRequest.body).toEqual({ error_code: 'BAD_REQUEST', message: 'name is required' });
+  });
+
+  it('answers an unknown error 500 with the request id, and neither its message nor its stack', () => {
+    const sut = new OpenInferenceExceptionFilter([describeTeapot]);
+    const reply = new FakeReply({ 'x-request-id': 'req-42' });
+
+    sut.catch(new TypeError('cannot read properties of undefined (secret path)'), hostFor(reply));
+
+    expect(reply.statusCode).toBe(500);
+    expect(reply.body).toEqual({ error: 'internal error (request id req-42)' });
+  });
+
+  it('logs a 500 with its stack and request id, without the query string', () => {
+    const sut = new ApiExceptionFilter([]);
+    const error = new TypeError('boom');
+
+    sut.catch(error, hostFor(new FakeReply({ 'x-request-id': 'req-7' })));
+
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain('POST /invocations → 500 [request req-7]');
+    expect(logged[0]).toContain(error.stack!);
+    expect(logged[0]).not.toContain('x=1');
+  });
+
+  it('logs one line per kind of error per minute, however many requests fail', () => {
+    let clock = 0;
+    const sut = new ApiExceptionFilter([], new ErrorReportLimiter({ now: () => clock }));
+
+    for (let i = 0; i < 100; i++) sut.catch(new TypeError('boom'), hostFor(new FakeReply()));
+    sut.catch(new RangeError('other'), hostFor(new FakeReply()));
+    clock += 60_000;
+    sut.catch(new TypeError('boom'), hostFor(new FakeReply()));
+
+    expect(logged).toHaveLength(3);
+    expect(logged[2]).toContain('99 more of this kind in the last minute not logged');
+  });
+
+  it('logs a dependency that cannot answer (503) as a warning with its message, without a stack', () => {
+    const sut = new ApiExceptionFilter([]);
+    const error = new UpstreamTransientError('mlflow', 'timeout', 'timed out');
+
+    sut.catch(error, hostFor(new FakeReply()));
+
+    expect(logged).toEqual([]);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain('→ 503');
+    expect(warned[0]).toContain('mlflow: timed out');
+    expect(warned[0]).not.toContain(error.stack!);
+  });
+
+  it('does not log a 4xx: the caller has it', () => {
+    const sut = new ApiExceptionFilter([describeTeapot]);
+
+    sut.catch(new TeapotError('no'), hostFor(new FakeReply()));
+
+    expect(logged).toEqual([]);
+    expect(warned).toEqual([]);
+  });
+});

@@ -1,0 +1,68 @@
+import { ConfigValidationError, assertValidEnvironment } from './env.validation';
+import { ModelsEnvironment, modelsConfig, parseModelList } from './models.config';
+
+describe('MODELS', () => {
+  const original = process.env;
+
+  afterEach(() => {
+    process.env = original;
+  });
+
+  function problemsOf(models: string): string {
+    try {
+      assertValidEnvironment([ModelsEnvironment], { MODELS: models });
+    } catch (error) {
+      if (error instanceof ConfigValidationError) return error.message;
+      throw error;
+    }
+    return '';
+  }
+
+  it('is parsed once, at start, into the references the routes use', () => {
+    process.env = { MODELS: ' models:/iris@champion , models:/wine/3,models:/fraud/Production' };
+
+    expect(modelsConfig().models).toEqual([
+      { name: 'iris', selector: { kind: 'alias', alias: 'champion' } },
+      { name: 'wine', selector: { kind: 'version', version: '3' } },
+      { name: 'fraud', selector: { kind: 'stage', stage: 'Production' } },
+    ]);
+  });
+
+  it('is an empty list when unset', () => {
+    process.env = {};
+
+    expect(modelsConfig().models).toEqual([]);
+  });
+
+  it('refuses a reference the parser cannot read, which the old regex let through', () => {
+    expect(problemsOf('models:/a/b/c')).toContain('MODELS must be comma-separated model URIs');
+    expect(problemsOf('models:/iris@champion,models:/bad name/1')).toContain('MODELS');
+    expect(problemsOf('models:/iris@')).toContain('MODELS');
+  });
+
+  it('refuses an entry without the models:/ scheme', () => {
+    expect(problemsOf('iris@champion')).toContain('MODELS');
+  });
+
+  it('names the variable and the rule, never the value', () => {
+    const message = problemsOf('models:/SECRET-MARK/x/y');
+
+    expect(message).toContain('MODELS must be');
+    expect(message).toContain('models:/name@alias');
+    expect(message).not.toContain('SECRET-MARK');
+  });
+
+  it('refuses to start the app with a bad reference: modelsConfig throws, naming MODELS', () => {
+    process.env = { MODELS: 'models:/a/b/c' };
+
+    expect(() => modelsConfig()).toThrow(ConfigValidationError);
+    expect(() => modelsConfig()).toThrow(/MODELS/);
+  });
+
+  it('accepts what it parses', () => {
+    expect(problemsOf('models:/iris@champion,models:/other/3')).toBe('');
+    expect(parseModelList('models:/iris/latest')).toEqual([
+      { name: 'iris', selector: { kind: 'latest' } },
+    ]);
+  });
+});
