@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { EventBus } from '../common/events/event-bus';
 import { LoadedModel } from '../models/loaded-model';
 import { ModelLoader } from '../models/model-loader.service';
 import { ModelNotFoundError, ModelNotReadyError } from '../models/model.errors';
@@ -18,13 +19,6 @@ export interface InferOptions {
   outputs?: readonly string[];
 }
 
-/** Told when a prediction starts and ends (the metrics module registers one). */
-export interface InferenceObserver {
-  predictionStarted?(model: LoadedModel): void;
-  /** `rows` is absent when the prediction failed. */
-  predictionFinished?(model: LoadedModel, rows: number | undefined): void;
-}
-
 /**
  * The one inference path every protocol adapter calls: find the version that
  * serves the reference, check the input against its signature, run it. No call
@@ -33,20 +27,15 @@ export interface InferenceObserver {
 @Injectable()
 export class InferenceService implements OnModuleInit, ModelWarmup {
   private readonly logger = new Logger(InferenceService.name);
-  private readonly observers: InferenceObserver[] = [];
 
   constructor(
     private readonly registry: ModelRegistry,
     private readonly loader: ModelLoader,
+    private readonly events: EventBus,
   ) {}
 
   onModuleInit(): void {
     this.loader.useWarmup(this);
-  }
-
-  /** Registers an observer of predictions; an observer that throws is logged and ignored. */
-  observe(observer: InferenceObserver): void {
-    this.observers.push(observer);
   }
 
   /** The reference `/invocations` serves: the first of MODELS. */
@@ -67,7 +56,8 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     options: InferOptions = {},
   ): Promise<InferenceResult> {
     const { model, release } = await this.registry.acquire(ref);
-    this.notify((o) => o.predictionStarted?.(model));
+    const { name, version } = model;
+    this.events.emit('prediction.started', { name, version });
     let rows: number | undefined;
     try {
       const result = await this.run(model, input, options);
@@ -75,7 +65,7 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
       return result;
     } finally {
       release();
-      this.notify((o) => o.predictionFinished?.(model, rows));
+      this.events.emit('prediction.finished', { name, version, rows });
     }
   }
 
@@ -95,16 +85,6 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     }
     const { input } = decodeMlflowRequest(example, 'application/json');
     await this.run(model, input, {});
-  }
-
-  private notify(call: (observer: InferenceObserver) => void): void {
-    for (const observer of this.observers) {
-      try {
-        call(observer);
-      } catch (error) {
-        this.logger.warn(`an inference observer failed: ${String(error)}`);
-      }
-    }
   }
 
   private async run(
