@@ -15,7 +15,7 @@ import { ModelReloader } from './model-reloader.service';
 import { ModelView, modelView } from './model-view';
 import { ReloadEvent, ReloadOutcome } from './reload-journal';
 
-export type { BindingState } from './model-bindings.service';
+export type { BindingState } from './model-binding';
 export type { ReloadEvent, ReloadOutcome } from './reload-journal';
 
 export interface CacheStats extends LoadedVersionStats {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ModelBinding } from './model-bindings.service';
+import { ModelBinding } from './model-binding';
 import { ModelReloader } from './model-reloader.service';
 import {
   FakeLoader,

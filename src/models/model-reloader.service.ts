@@ -6,7 +6,8 @@ import { messageOf } from '../common/values';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { LoadedVersions } from './loaded-versions.service';
-import { ModelBinding, ModelBindings } from './model-bindings.service';
+import { ModelBinding } from './model-binding';
+import { ModelBindings } from './model-bindings.service';
 import { ModelResolver } from './model-resolver.service';
 import { ReloadJournal, ReloadOutcome } from './reload-journal';
 

@@ -1,5 +1,5 @@
 import { ModelReference } from '../common/model-reference';
-import type { BindingState, ModelBinding } from './model-bindings.service';
+import type { BindingState, ModelBinding } from './model-binding';
 import { ModelSignature } from './model-signature.types';
 
 /**
