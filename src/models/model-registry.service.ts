@@ -87,10 +87,6 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     return this.versions.bytes();
   }
 
-  loadedVersions(): number {
-    return this.versions.count;
-  }
-
   get stats(): CacheStats {
     return {
       hits: this.hits,
