@@ -1,13 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LifecycleState } from '../common/lifecycle/lifecycle.state';
-import { parseModelReference } from '../common/model-reference';
 import { ClusterConfig } from '../config/cluster.config';
-import { ModelRegistry } from '../models/model-registry.service';
-import { ModelView } from '../models/model-view';
 import { ClusterService } from './cluster.service';
 import { InstanceRecord, ServedModel } from './cluster.types';
 import { MemoryStateStore } from './memory-state-store';
+import { FakeLifecycle, FakeRegistry } from './testing/served-models';
 
 const HEARTBEAT_MS = 1_000;
 const INSTANCE_TTL_MS = 3 * HEARTBEAT_MS;
@@ -41,22 +38,6 @@ async function settle(): Promise<void> {
 
 function served(reference: string, version: string): ServedModel {
   return { reference, version, state: 'ready' };
-}
-
-/** What one instance serves, as its registry's views say. */
-class FakeRegistry implements Pick<ModelRegistry, 'list'> {
-  served: ServedModel[] = [];
-
-  list(): readonly ModelView[] {
-    return this.served.map((m) => {
-      const ref = parseModelReference(m.reference);
-      return { key: m.reference, ref, name: ref.name, pinned: true, ...m };
-    });
-  }
-}
-
-class FakeLifecycle implements Pick<LifecycleState, 'draining'> {
-  draining = false;
 }
 
 describe(ClusterService.name, () => {
