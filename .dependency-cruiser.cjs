@@ -8,14 +8,17 @@
  * Each folder has a rank; a file may import its own folder and any folder of a
  * lower rank, never a higher one nor another folder of the same rank:
  *
- *   8  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts
- *   7  protocol adapters: *.controller.ts, and the Fastify hooks and filters
+ *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts
+ *   8  protocol adapters: *.controller.ts, and the Fastify hooks and filters
  *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live
- *   6  training/, status/       (drive and show the layers below)
- *   5  inference/, health/      (inference asks health only from its adapters)
- *   4  metrics/                 (observes models; inference must not be below it)
+ *   7  training/, status/       (drive and show the layers below)
+ *   6  inference/, health/      (inference asks health only from its adapters)
+ *   5  metrics/                 (observes models; inference must not be below it)
+ *   4  cluster/                 (heartbeats, the reload broadcast and the refresh
+ *                                job's lease read the registry; models/ hears of
+ *                                the cluster only through events)
  *   3  models/
- *   2  mlflow/, airflow/, cluster/ (clients of MLflow, Airflow, Redis and peers)
+ *   2  mlflow/, airflow/        (clients of MLflow and Airflow)
  *   1  auth/
  *   0  common/, config/         (import no feature folder; each other: yes)
  *
@@ -26,15 +29,15 @@
  */
 
 const RANKS = {
-  training: 6,
-  status: 6,
-  inference: 5,
-  health: 5,
-  metrics: 4,
+  training: 7,
+  status: 7,
+  inference: 6,
+  health: 6,
+  metrics: 5,
+  cluster: 4,
   models: 3,
   mlflow: 2,
   airflow: 2,
-  cluster: 2,
   auth: 1,
   common: 0,
   config: 0,

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AirflowModule } from './airflow/airflow.module';
 import { ClusterModule } from './cluster/cluster.module';
@@ -60,6 +61,7 @@ export class AppModule {
           },
         }),
         ScheduleModule.forRoot(),
+        EventEmitterModule.forRoot(),
         ClusterModule,
         MlflowModule,
         AirflowModule,

@@ -1,7 +1,10 @@
-import { Global, Logger, Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
+import { EventsModule } from '../common/events/events.module';
+import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
 import { messageOf } from '../common/values';
+import { ModelsModule } from '../models/models.module';
 import { ClusterService } from './cluster.service';
 import { MemoryStateStore } from './memory-state-store';
 import { RateLimitGuard, RateLimiter } from './rate-limit';
@@ -9,12 +12,15 @@ import { RedisStateStore } from './redis-state-store';
 import { STATE_STORE, StateStore } from './state-store';
 
 /**
- * The state store and this instance's membership, for every module: Redis in
- * distributed mode, memory otherwise. Redis down at start is not fatal: the
- * instance starts, serves, reports Redis down, and joins when it comes up.
+ * The state store and this instance's membership: Redis in distributed mode,
+ * memory otherwise. Redis down at start is not fatal: the instance starts,
+ * serves, reports Redis down, and joins when it comes up. Not global: every
+ * module that uses the cluster imports it, so the dependency shows. The
+ * cluster sits above models/ (heartbeats say what is served); models/ never
+ * imports cluster/.
  */
-@Global()
 @Module({
+  imports: [ModelsModule, EventsModule, LifecycleModule],
   providers: [
     {
       provide: STATE_STORE,

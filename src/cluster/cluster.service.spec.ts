@@ -2,8 +2,9 @@ import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ClusterConfig } from '../config/cluster.config';
 import { ClusterService } from './cluster.service';
-import { InstanceStatus, ServedModel } from './cluster.types';
+import { InstanceRecord, ServedModel } from './cluster.types';
 import { MemoryStateStore } from './memory-state-store';
+import { FakeLifecycle, FakeRegistry } from './testing/served-models';
 
 const HEARTBEAT_MS = 1_000;
 const INSTANCE_TTL_MS = 3 * HEARTBEAT_MS;
@@ -43,6 +44,10 @@ describe(ClusterService.name, () => {
   let clock: number;
   let store: MemoryStateStore;
   let instances: ClusterService[];
+  const registries = new Map<ClusterService, FakeRegistry>();
+  const lifecycles = new Map<ClusterService, FakeLifecycle>();
+  const serving = (instance: ClusterService, ...models: ServedModel[]) =>
+    (registries.get(instance)!.served = models);
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -61,7 +66,13 @@ describe(ClusterService.name, () => {
 
   /** An instance on the shared store, with a scheduler of its own; destroyed after each test. */
   function join(id: string, scheduler = new SchedulerRegistry()): ClusterService {
-    const instance = new ClusterService(store, configFor(id), scheduler);
+    const registry = new FakeRegistry();
+    const lifecycle = new FakeLifecycle();
+    const instance = new ClusterService(store, configFor(id), scheduler, registry, lifecycle);
+    registries.set(instance, registry);
+    lifecycles.set(instance, lifecycle);
+    // What health tells once the instance is up (InstanceStatusReporter).
+    instance.statusChanged({ status: 'ok' });
     instances.push(instance);
     return instance;
   }
@@ -79,9 +90,9 @@ describe(ClusterService.name, () => {
     });
 
     it('lists both once they have beaten, sorted by id, with what each serves and how it is', async () => {
-      sut.describeModelsWith(() => [served('iris@champion', '3')]);
-      peer.describeModelsWith(() => [served('iris@champion', '2'), served('wine/1', '1')]);
-      peer.describeStatusWith(() => 'degraded');
+      serving(sut, served('iris@champion', '3'));
+      serving(peer, served('iris@champion', '2'), served('wine/1', '1'));
+      peer.statusChanged({ status: 'degraded' });
 
       await peer.beat();
       await sut.beat();
@@ -143,13 +154,11 @@ describe(ClusterService.name, () => {
     });
 
     it('hands its leases over instead of renewing them while draining', async () => {
-      let status: InstanceStatus = 'ok';
-      sut.describeStatusWith(() => status);
       const lease = sut.lease('model-refresh');
       await sut.beat();
       expect(lease.held).toBe(true);
 
-      status = 'draining';
+      lifecycles.get(sut)!.draining = true;
       await sut.beat();
 
       expect(lease.held).toBe(false);
@@ -168,16 +177,15 @@ describe(ClusterService.name, () => {
     });
 
     it('answers the last list seen, marked stale, with its own record current, once the store is unreachable', async () => {
-      let version = '2';
-      sut.describeModelsWith(() => [served('iris@champion', version)]);
-      peer.describeModelsWith(() => [served('iris@champion', '2')]);
+      serving(sut, served('iris@champion', '2'));
+      serving(peer, served('iris@champion', '2'));
       await peer.beat();
       await sut.beat();
       const before = await sut.members();
       expect(before.fresh).toBe(true);
 
       await store.stop();
-      version = '3';
+      serving(sut, served('iris@champion', '3'));
       const after = await sut.members();
 
       expect(after.fresh).toBe(false);
@@ -191,10 +199,48 @@ describe(ClusterService.name, () => {
     });
   });
 
+  describe('heartbeat record', () => {
+    it('tells heartbeats what the registry serves', async () => {
+      const sut = join('api-1');
+      serving(sut, { reference: 'iris@champion', version: '2', state: 'ready' });
+
+      await sut.beat();
+
+      const record = JSON.parse((await store.get('instances:api-1')) ?? '{}') as InstanceRecord;
+      expect(record.models).toEqual([{ reference: 'iris@champion', version: '2', state: 'ready' }]);
+    });
+
+    it('says starting until health tells otherwise, and draining once SIGTERM came', () => {
+      const sut = new ClusterService(
+        store,
+        configFor('api-1'),
+        new SchedulerRegistry(),
+        new FakeRegistry(),
+        { draining: false },
+      );
+      instances.push(sut);
+      expect(sut.selfRecord().status).toBe('starting');
+
+      sut.statusChanged({ status: 'degraded' });
+      expect(sut.selfRecord().status).toBe('degraded');
+
+      const draining = new ClusterService(
+        store,
+        configFor('api-2'),
+        new SchedulerRegistry(),
+        new FakeRegistry(),
+        { draining: true },
+      );
+      instances.push(draining);
+      draining.statusChanged({ status: 'ok' });
+      expect(draining.selfRecord().status).toBe('draining');
+    });
+  });
+
   describe('lastMembership', () => {
     it('lists this instance before its first heartbeat', () => {
       const sut = join('api-1');
-      sut.describeModelsWith(() => [served('iris@champion', '1')]);
+      serving(sut, served('iris@champion', '1'));
 
       const membership = sut.lastMembership();
 

@@ -7,10 +7,14 @@ import {
   OnModuleDestroy,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { OnAppEvent } from '../common/events/event-bus';
+import { InstanceStatusEvent } from '../common/events/event-map';
+import { LifecycleState } from '../common/lifecycle/lifecycle.state';
 import { startNamedInterval, stopNamedInterval } from '../common/scheduling/named-interval';
 import { SERVICE_VERSION } from '../common/version';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
-import { InstanceRecord, InstanceStatus, ServedModel } from './cluster.types';
+import { ModelRegistry } from '../models/model-registry.service';
+import { InstanceRecord, InstanceStatus } from './cluster.types';
 import { Lease } from './lease';
 import { STATE_STORE, StateStore } from './state-store';
 
@@ -40,8 +44,8 @@ export class ClusterService
   private readonly logger = new Logger(ClusterService.name);
   readonly startedAt = new Date();
   private readonly leases = new Map<string, Lease>();
-  private modelsOf: () => ServedModel[] = () => [];
-  private statusOf: () => InstanceStatus = () => 'ok';
+  /** As health last told it (InstanceStatusReporter); draining is read live. */
+  private status: InstanceStatus = 'starting';
   private membership: Membership;
   private beating?: Promise<void>;
   private stopConnectionWatch?: () => void;
@@ -51,6 +55,8 @@ export class ClusterService
     @Inject(STATE_STORE) readonly store: StateStore,
     @Inject(clusterConfig.KEY) private readonly config: ClusterConfig,
     private readonly scheduler: SchedulerRegistry,
+    @Inject(ModelRegistry) private readonly registry: Pick<ModelRegistry, 'list'>,
+    @Inject(LifecycleState) private readonly lifecycle: Pick<LifecycleState, 'draining'>,
   ) {
     this.membership = { instances: [], fresh: false, asOf: this.startedAt };
   }
@@ -63,14 +69,9 @@ export class ClusterService
     return this.config.distributed;
   }
 
-  /** What heartbeats say this instance serves (the registry registers it). */
-  describeModelsWith(modelsOf: () => ServedModel[]): void {
-    this.modelsOf = modelsOf;
-  }
-
-  /** What heartbeats say of this instance's health (health registers it). */
-  describeStatusWith(statusOf: () => InstanceStatus): void {
-    this.statusOf = statusOf;
+  @OnAppEvent('instance.status')
+  statusChanged(event: InstanceStatusEvent): void {
+    this.status = event.status;
   }
 
   /** The lease `name`, campaigned for on every heartbeat from now on. */
@@ -122,8 +123,12 @@ export class ClusterService
       pid: process.pid,
       startedAt: this.startedAt.toISOString(),
       heartbeatAt: new Date().toISOString(),
-      status: this.statusOf(),
-      models: this.modelsOf(),
+      status: this.lifecycle.draining ? 'draining' : this.status,
+      models: this.registry.list().map((m) => ({
+        reference: m.key,
+        version: m.version,
+        state: m.state,
+      })),
       leases: [...this.leases.values()].filter((l) => l.held).map((l) => l.name),
     };
   }
@@ -156,7 +161,7 @@ export class ClusterService
 
   private async heartbeat(): Promise<void> {
     if (this.left) return;
-    const draining = this.statusOf() === 'draining';
+    const draining = this.lifecycle.draining;
     // A draining instance hands its leases over instead of renewing them.
     await Promise.all(
       [...this.leases.values()].map((lease) => (draining ? lease.release() : lease.campaign())),

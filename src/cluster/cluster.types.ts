@@ -1,4 +1,4 @@
-import type { BindingState } from '../models/model-registry.service';
+import type { BindingState } from '../models/model-binding';
 
 /** What an instance says of itself: how it is, and what it serves. */
 export type InstanceStatus = 'starting' | 'ok' | 'degraded' | 'unavailable' | 'draining';

@@ -1,12 +1,7 @@
 import { Logger } from '@nestjs/common';
-import {
-  ModelRegistry,
-  ModelRegistryObserver,
-  ModelResolvedEvent,
-  ReloadOutcome,
-} from '../models/model-registry.service';
+import { ModelResolvedEvent } from '../common/events/event-map';
+import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
 import { ClusterService } from './cluster.service';
-import { ServedModel } from './cluster.types';
 import { MemoryStateStore } from './memory-state-store';
 import { ReloadBroadcast } from './reload-broadcast.service';
 import { StateStore, StoreUnavailableError } from './state-store';
@@ -15,23 +10,11 @@ import { Inbox } from './testing/state-store.contract';
 const CHANNEL = 'reloads';
 
 /** What ReloadBroadcast uses of the registry, recording what it is asked. */
-class FakeRegistry implements Pick<
-  ModelRegistry,
-  'observe' | 'servedVersions' | 'followVersion' | 'reloadAll'
-> {
+class FakeRegistry implements Pick<ModelRegistry, 'followVersion' | 'reloadAll'> {
   readonly follows: { reference: string; version: string; trigger: string }[] = [];
   readonly reloads: { trigger: string; only?: (reference: string) => boolean }[] = [];
-  private readonly observers: ModelRegistryObserver[] = [];
-
-  constructor(private readonly served: ServedModel[] = []) {}
-
-  observe(observer: ModelRegistryObserver): void {
-    this.observers.push(observer);
-  }
-
-  servedVersions(): ServedModel[] {
-    return this.served;
-  }
+  /** Who hears 'model.resolved' (Nest subscribes ReloadBroadcast.publish; here the test does). */
+  readonly listeners: ((event: ModelResolvedEvent) => void)[] = [];
 
   followVersion(reference: string, version: string, trigger: string): Promise<ReloadOutcome> {
     this.follows.push({ reference, version, trigger });
@@ -43,20 +26,14 @@ class FakeRegistry implements Pick<
     return Promise.resolve([{ reference: 'iris@champion', status: 'unchanged' }]);
   }
 
-  /** What the real registry does when MLflow has answered for a reference. */
+  /** What the real registry does when MLflow has answered for a reference: emits 'model.resolved'. */
   resolved(event: ModelResolvedEvent): void {
-    for (const observer of this.observers) observer.modelResolved?.(event);
+    for (const listener of this.listeners) listener(event);
   }
 }
 
-class FakeCluster implements Pick<ClusterService, 'instanceId' | 'describeModelsWith'> {
-  modelsOf?: () => ServedModel[];
-
+class FakeCluster implements Pick<ClusterService, 'instanceId'> {
   constructor(readonly instanceId: string) {}
-
-  describeModelsWith(modelsOf: () => ServedModel[]): void {
-    this.modelsOf = modelsOf;
-  }
 }
 
 /**
@@ -177,9 +154,7 @@ describe(ReloadBroadcast.name, () => {
 
   /** An instance's broadcast, initialised and bootstrapped as Nest would, on `store`. */
   async function instance(id: string, store: StateStore = shared): Promise<Instance> {
-    const registry = new FakeRegistry([
-      { reference: 'iris@champion', version: '2', state: 'ready' },
-    ]);
+    const registry = new FakeRegistry();
     const cluster = new FakeCluster(id);
     const sut = new ReloadBroadcast(
       registry as unknown as ModelRegistry,
@@ -187,18 +162,10 @@ describe(ReloadBroadcast.name, () => {
       store,
     );
     started.push(sut);
-    sut.onModuleInit();
+    registry.listeners.push((event) => void sut.publish(event));
     await sut.onApplicationBootstrap();
     return { registry, cluster, sut };
   }
-
-  it('tells heartbeats what the registry serves', async () => {
-    const { cluster } = await instance('api-1');
-
-    expect(cluster.modelsOf?.()).toEqual([
-      { reference: 'iris@champion', version: '2', state: 'ready' },
-    ]);
-  });
 
   it('moves a peer to the version the origin resolved, naming the origin in the trigger', async () => {
     const origin = await instance('api-1');

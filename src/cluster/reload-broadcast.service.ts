@@ -4,10 +4,11 @@ import {
   Logger,
   OnApplicationBootstrap,
   OnModuleDestroy,
-  OnModuleInit,
 } from '@nestjs/common';
+import { OnAppEvent } from '../common/events/event-bus';
+import { ModelResolvedEvent } from '../common/events/event-map';
 import { isRecord, messageOf } from '../common/values';
-import { ModelRegistry, ModelResolvedEvent } from '../models/model-registry.service';
+import { ModelRegistry } from '../models/model-registry.service';
 import { ClusterService } from './cluster.service';
 import { STATE_STORE, StateStore } from './state-store';
 
@@ -36,7 +37,7 @@ interface ReloadMessage {
  * resolves everything it serves against MLflow once (it catches up).
  */
 @Injectable()
-export class ReloadBroadcast implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
+export class ReloadBroadcast implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ReloadBroadcast.name);
   private unsubscribe?: () => Promise<void>;
   private subscribing?: Promise<void>;
@@ -48,11 +49,6 @@ export class ReloadBroadcast implements OnModuleInit, OnApplicationBootstrap, On
     private readonly cluster: ClusterService,
     @Inject(STATE_STORE) private readonly store: StateStore,
   ) {}
-
-  onModuleInit(): void {
-    this.cluster.describeModelsWith(() => this.registry.servedVersions());
-    this.registry.observe({ modelResolved: (event) => void this.publish(event) });
-  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.stopConnectionWatch = this.store.onConnectionChange((connected) => {
@@ -97,7 +93,9 @@ export class ReloadBroadcast implements OnModuleInit, OnApplicationBootstrap, On
     );
   }
 
-  private async publish(event: ModelResolvedEvent): Promise<void> {
+  /** Every resolution made here goes out to the peers. */
+  @OnAppEvent('model.resolved')
+  async publish(event: ModelResolvedEvent): Promise<void> {
     const message: ReloadMessage = {
       origin: this.cluster.instanceId,
       reference: event.reference,

@@ -56,6 +56,13 @@ export class ModelsEnvironment {
   @IsBoolean()
   MODEL_LOAD_ON_DEMAND = true;
 
+  /** Model names that may be served, comma-separated patterns (`*`, `?`): `iris*,fraud-*`; unset: all. */
+  @IsOptional()
+  @Matches(/^\s*[^\s,]+(\s*,\s*[^\s,]+)*\s*$/, {
+    message: 'MODEL_ALLOW must be comma-separated name patterns such as iris*,fraud-*',
+  })
+  MODEL_ALLOW?: string;
+
   /** Seconds between checks for moved aliases; 0 turns the refresh job off. */
   @ToNumber()
   @IsInt()
@@ -107,6 +114,10 @@ export const modelsConfig = registerAs('models', () => {
     maxBytes: env.MODEL_CACHE_MAX_BYTES,
     defaultAlias: env.MODEL_DEFAULT_ALIAS,
     loadOnDemand: env.MODEL_LOAD_ON_DEMAND,
+    allow: (env.MODEL_ALLOW ?? '')
+      .split(',')
+      .map((pattern) => pattern.trim())
+      .filter(Boolean),
     refreshIntervalMs: env.MODEL_REFRESH_INTERVAL * 1000,
     drainTimeoutMs: env.MODEL_DRAIN_TIMEOUT * 1000,
     onnxIntraOpThreads: env.ONNX_INTRA_OP_THREADS,

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { LifecycleState } from '../common/lifecycle/lifecycle.state';
 import { SERVICE_VERSION } from '../common/version';
+import { ModelReadiness, ServingReadiness } from '../models/model-readiness.service';
 import { ModelRegistry } from '../models/model-registry.service';
 import { CheckFailure, DependencyReport } from './health.types';
-import { LifecycleState } from './lifecycle.state';
 
 /**
- * This API server itself: ready when every model of MODELS has a version
- * serving and the instance is not draining. Read live on each probe (it is
- * memory, not a call), so SIGTERM turns readiness 503 at once.
+ * This API server itself, as ModelReadiness answers it: ready when every
+ * model of MODELS has a version serving and the instance is not draining.
+ * Read live on each probe (it is memory, not a call), so SIGTERM turns
+ * readiness 503 at once.
  */
 @Injectable()
 export class ApiHealthIndicator {
@@ -16,6 +18,7 @@ export class ApiHealthIndicator {
   private readonly startedAt = new Date();
 
   constructor(
+    private readonly readiness: ModelReadiness,
     private readonly registry: ModelRegistry,
     private readonly lifecycle: LifecycleState,
     private readonly health: HealthIndicatorService,
@@ -29,15 +32,14 @@ export class ApiHealthIndicator {
   }
 
   report(): DependencyReport {
-    const bindings = this.registry.list();
-    const models = bindings.map((b) => ({
-      reference: b.key,
-      pinned: b.pinned,
-      state: b.state,
-      version: b.model?.version,
-      error: b.model ? undefined : b.lastError?.message,
+    const models = this.registry.list().map((m) => ({
+      reference: m.key,
+      pinned: m.pinned,
+      state: m.state,
+      version: m.version,
+      error: m.version === undefined ? m.lastError?.message : undefined,
     }));
-    const failure = this.failure();
+    const failure = failureOf(this.readiness.report());
     return {
       name: this.name,
       displayName: 'API server',
@@ -56,31 +58,32 @@ export class ApiHealthIndicator {
       failure,
     };
   }
+}
 
-  private failure(): CheckFailure | undefined {
-    if (this.lifecycle.draining) {
-      return {
-        kind: 'draining',
-        message: `shutting down since ${this.lifecycle.drainingSinceAt?.toISOString()}`,
-        hint: 'This instance received SIGTERM: load balancers should stop sending it requests; the ones it accepted are finishing',
-      };
-    }
-    if (this.registry.pinnedReady) return undefined;
-    const waiting = this.registry.list().filter((b) => b.pinned && !b.model);
-    const failed = waiting.filter((b) => b.state === 'failed');
-    if (failed.length > 0) {
-      return {
-        kind: 'model_load_failed',
-        message: failed.map((b) => `${b.key}: ${b.lastError?.message ?? 'failed'}`).join('; '),
-        hint:
-          'A model of MODELS could not be loaded; the refresh job tries again, or POST /v1/models/{name}/reload. ' +
-          'Fix the registered version (an ONNX-flavor model) or MODELS',
-      };
-    }
+/** Why readiness says no, worded for an operator. */
+function failureOf(readiness: ServingReadiness): CheckFailure | undefined {
+  if (readiness.draining) {
     return {
-      kind: 'models_not_ready',
-      message: `loading ${waiting.map((b) => b.key).join(', ')}`,
-      hint: 'The models of MODELS are still downloading, loading or warming up',
+      kind: 'draining',
+      message: `shutting down since ${readiness.draining.since.toISOString()}`,
+      hint: 'This instance received SIGTERM: load balancers should stop sending it requests; the ones it accepted are finishing',
     };
   }
+  if (readiness.ready) return undefined;
+  if (readiness.failed.length > 0) {
+    return {
+      kind: 'model_load_failed',
+      message: readiness.failed
+        .map((m) => `${m.key}: ${m.lastError?.message ?? 'failed'}`)
+        .join('; '),
+      hint:
+        'A model of MODELS could not be loaded; the refresh job tries again, or POST /v1/models/{name}/reload. ' +
+        'Fix the registered version (an ONNX-flavor model) or MODELS',
+    };
+  }
+  return {
+    kind: 'models_not_ready',
+    message: `loading ${readiness.loading.map((m) => m.key).join(', ')}`,
+    hint: 'The models of MODELS are still downloading, loading or warming up',
+  };
 }

@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ClusterModule } from '../cluster/cluster.module';
+import { EventsModule } from '../common/events/events.module';
+import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
 import { MetricsModule } from '../metrics/metrics.module';
 import { ModelsModule } from '../models/models.module';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
@@ -9,7 +12,7 @@ import { ApiHealthIndicator } from './api.health';
 import { healthClientProviders } from './health-clients';
 import { HealthController } from './health.controller';
 import { DEPENDENCY_INDICATORS, DependencyIndicator } from './health.types';
-import { LifecycleState } from './lifecycle.state';
+import { InstanceStatusReporter } from './instance-status.reporter';
 import { MlflowHealthIndicator } from './mlflow.health';
 import { RedisHealthIndicator } from './redis.health';
 import { RootController } from './root.controller';
@@ -18,7 +21,14 @@ import { TopologyService } from './topology.service';
 
 @Module({
   // Terminus logs every failed check; the job logs state changes instead.
-  imports: [TerminusModule.forRoot({ logger: false }), ModelsModule, MetricsModule],
+  imports: [
+    TerminusModule.forRoot({ logger: false }),
+    ModelsModule,
+    MetricsModule,
+    ClusterModule,
+    EventsModule,
+    LifecycleModule,
+  ],
   controllers: [HealthController, RootController],
   providers: [
     ...healthClientProviders,
@@ -46,10 +56,10 @@ import { TopologyService } from './topology.service';
       ) => (cluster.distributed ? [mlflow, airflow, redis, peers] : [mlflow, airflow]),
     },
     ApiHealthIndicator,
-    LifecycleState,
+    InstanceStatusReporter,
     TopologyCheckJob,
     TopologyService,
   ],
-  exports: [TopologyService, TopologyCheckJob, LifecycleState],
+  exports: [TopologyService, TopologyCheckJob, LifecycleModule],
 })
 export class HealthModule {}

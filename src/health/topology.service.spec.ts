@@ -1,29 +1,37 @@
-import { ClusterService } from '../cluster/cluster.service';
 import { Logger } from '@nestjs/common';
 import { HealthIndicatorFunction, HealthIndicatorService } from '@nestjs/terminus';
 import { HealthConfig } from '../config/health.config';
 import { MetricsService } from '../metrics/metrics.service';
-import { ModelBinding, ModelRegistry } from '../models/model-registry.service';
+import { ModelReadiness } from '../models/model-readiness.service';
+import { ModelRegistry } from '../models/model-registry.service';
+import { ModelView } from '../models/model-view';
 import { ApiHealthIndicator } from './api.health';
 import { DependencyReport } from './health.types';
 import { LifecycleState } from './lifecycle.state';
 import { TopologyCheckJob } from './topology-check.job';
 import { TopologyService } from './topology.service';
 
-type RegistryView = Pick<ModelRegistry, 'list' | 'pinnedReady' | 'loadedBytes'>;
+type RegistryView = Pick<
+  ModelRegistry,
+  'list' | 'pinnedReady' | 'loadedBytes' | 'answering' | 'assertServable'
+>;
 
 /** The registry as readiness reads it: bindings and whether MODELS serve. */
 class FakeRegistry implements RegistryView {
-  bindings: ModelBinding[] = [];
-  list(): readonly ModelBinding[] {
+  bindings: ModelView[] = [];
+  list(): readonly ModelView[] {
     return this.bindings;
   }
   get pinnedReady(): boolean {
-    return this.bindings.every((b) => !b.pinned || b.model !== undefined);
+    return this.bindings.every((b) => !b.pinned || b.version !== undefined);
   }
   loadedBytes(): number {
     return 0;
   }
+  answering(): ModelView | undefined {
+    return this.bindings[0];
+  }
+  assertServable(): void {}
 }
 
 /** The job's last results, as the test sets them. */
@@ -49,15 +57,16 @@ function report(name: string, status: 'up' | 'down'): DependencyReport {
   };
 }
 
-function binding(state: ModelBinding['state'], loaded: boolean): ModelBinding {
+function binding(state: ModelView['state'], loaded: boolean): ModelView {
   return {
     ref: { name: 'iris', selector: { kind: 'alias', alias: 'champion' } },
     key: 'iris@champion',
+    name: 'iris',
     pinned: true,
     state,
-    model: loaded ? { version: '3' } : undefined,
+    version: loaded ? '3' : undefined,
     lastError: state === 'failed' ? { message: 'bad onnx', at: new Date() } : undefined,
-  } as ModelBinding;
+  };
 }
 
 async function statusOf(checks: HealthIndicatorFunction[]) {
@@ -79,7 +88,13 @@ describe('TopologyService', () => {
 
   function sut(requires: HealthConfig['readinessRequires'] = { mlflow: false, airflow: false }) {
     const terminus = new HealthIndicatorService();
-    const api = new ApiHealthIndicator(registry as unknown as ModelRegistry, lifecycle, terminus);
+    const readiness = new ModelReadiness(registry, lifecycle);
+    const api = new ApiHealthIndicator(
+      readiness,
+      registry as unknown as ModelRegistry,
+      lifecycle,
+      terminus,
+    );
     return new TopologyService(
       job as unknown as TopologyCheckJob,
       api,
@@ -87,7 +102,6 @@ describe('TopologyService', () => {
       terminus,
       { intervalMs: 15_000, timeoutMs: 5_000, readinessRequires: requires },
       new MetricsService({ enabled: false }),
-      { describeStatusWith: () => undefined } as unknown as ClusterService,
     );
   }
 

@@ -5,7 +5,6 @@ import {
   HealthIndicatorResult,
   HealthIndicatorService,
 } from '@nestjs/terminus';
-import { ClusterService } from '../cluster/cluster.service';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { MetricsService } from '../metrics/metrics.service';
@@ -44,11 +43,9 @@ export class TopologyService implements OnModuleInit {
     private readonly health: HealthIndicatorService,
     @Inject(healthConfig.KEY) private readonly config: HealthConfig,
     private readonly metrics: MetricsService,
-    private readonly cluster: ClusterService,
   ) {}
 
   onModuleInit(): void {
-    this.cluster.describeStatusWith(() => this.summary().status);
     this.metrics.gaugeFrom('ready', 'What /health/ready answers: 1 ready, 0 not', [], () => [
       { value: this.isReady() ? 1 : 0 },
     ]);

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { HealthModule } from '../health/health.module';
+import { EventsModule } from '../common/events/events.module';
 import { ModelsModule } from '../models/models.module';
 import { InferenceService } from './inference.service';
 import { MlflowScoringController } from './mlflow-scoring.controller';
@@ -7,7 +7,7 @@ import { ModelsController } from './models.controller';
 import { OpenInferenceController } from './open-inference.controller';
 
 @Module({
-  imports: [ModelsModule, HealthModule],
+  imports: [ModelsModule, EventsModule],
   controllers: [MlflowScoringController, OpenInferenceController, ModelsController],
   providers: [InferenceService],
 })

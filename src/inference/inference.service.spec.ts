@@ -14,6 +14,7 @@ import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InvalidInputError } from './inference.error';
 import { InferenceInput } from './inference.types';
 import { InferenceService } from './inference.service';
+import { eventBus } from '../models/testing/model-fakes';
 
 const LABEL: Tensor = {
   name: 'label',
@@ -118,7 +119,7 @@ describe(InferenceService.name, () => {
   beforeEach(() => {
     runtime = new FakeRuntime();
     registry = new FakeRegistry(loaded(runtime));
-    sut = new InferenceService(registry as unknown as ModelRegistry);
+    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus());
   });
 
   describe('the run path', () => {
@@ -207,7 +208,10 @@ describe(InferenceService.name, () => {
     it('checks a delegated model’s requested outputs against its answer', async () => {
       runtime = new FakeRuntime([]);
       runtime.answer = { outputs: [{ ...LABEL, name: 'predictions' }] };
-      sut = new InferenceService(new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry);
+      sut = new InferenceService(
+        new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry,
+        eventBus(),
+      );
 
       const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });
       const missing = sut.infer(ref, ROWS, { outputs: ['label'] });

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventBus } from '../common/events/event-bus';
 import { LoadedModel } from '../models/loaded-model';
 import { ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
@@ -14,13 +15,6 @@ export interface InferOptions {
   outputs?: readonly string[];
 }
 
-/** Told when a prediction starts and ends (the metrics module registers one). */
-export interface InferenceObserver {
-  predictionStarted?(model: LoadedModel): void;
-  /** `rows` is absent when the prediction failed. */
-  predictionFinished?(model: LoadedModel, rows: number | undefined): void;
-}
-
 /**
  * The one inference path every protocol adapter calls: find the version that
  * serves the reference, check the input against its signature, choose the
@@ -32,14 +26,11 @@ export interface InferenceObserver {
 @Injectable()
 export class InferenceService {
   private readonly logger = new Logger(InferenceService.name);
-  private readonly observers: InferenceObserver[] = [];
 
-  constructor(private readonly registry: ModelRegistry) {}
-
-  /** Registers an observer of predictions; an observer that throws is logged and ignored. */
-  observe(observer: InferenceObserver): void {
-    this.observers.push(observer);
-  }
+  constructor(
+    private readonly registry: ModelRegistry,
+    private readonly events: EventBus,
+  ) {}
 
   /** The reference `/invocations` serves: the first of MODELS. */
   defaultReference(): ModelReference {
@@ -59,7 +50,8 @@ export class InferenceService {
     options: InferOptions = {},
   ): Promise<InferenceResult> {
     const { model, release } = await this.registry.acquire(ref);
-    this.notify((o) => o.predictionStarted?.(model));
+    const { name, version } = model;
+    this.events.emit('prediction.started', { name, version });
     let rows: number | undefined;
     try {
       const result = await this.run(model, input, options);
@@ -67,7 +59,7 @@ export class InferenceService {
       return result;
     } finally {
       release();
-      this.notify((o) => o.predictionFinished?.(model, rows));
+      this.events.emit('prediction.finished', { name, version, rows });
     }
   }
 
@@ -76,16 +68,6 @@ export class InferenceService {
     const { model, release } = await this.registry.acquire(ref);
     release();
     return model;
-  }
-
-  private notify(call: (observer: InferenceObserver) => void): void {
-    for (const observer of this.observers) {
-      try {
-        call(observer);
-      } catch (error) {
-        this.logger.warn(`an inference observer failed: ${String(error)}`);
-      }
-    }
   }
 
   private async run(

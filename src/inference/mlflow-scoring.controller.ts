@@ -14,10 +14,9 @@ import type { FastifyReply } from 'fastify';
 import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
 import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
 import { SERVICE_VERSION } from '../common/version';
-import { LifecycleState } from '../health/lifecycle.state';
 import { ModelNotReadyError } from '../models/model.errors';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
-import { ModelRegistry } from '../models/model-registry.service';
+import { ModelReadiness } from '../models/model-readiness.service';
 import { decodeMlflowRequest, encodeMlflowResponse } from './codecs/mlflow-scoring.codec';
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
@@ -31,15 +30,15 @@ import { setModelHeaders } from './model-headers';
 export class MlflowScoringController {
   constructor(
     private readonly inference: InferenceService,
-    private readonly registry: ModelRegistry,
-    private readonly lifecycle: LifecycleState,
+    private readonly readiness: ModelReadiness,
   ) {}
 
   @Get('ping')
   @ApiOperation({ summary: 'MLflow scoring: 200 once the models of MODELS are loaded' })
   ping(): string {
-    if (this.lifecycle.draining) throw new ModelNotReadyError('(server)', 'shutting down');
-    if (!this.registry.pinnedReady) throw new ModelNotReadyError('(MODELS)', 'still loading');
+    const readiness = this.readiness.report();
+    if (readiness.draining) throw new ModelNotReadyError('(server)', 'shutting down');
+    if (!readiness.ready) throw new ModelNotReadyError('(MODELS)', 'still loading');
     return '\n';
   }
 

@@ -3,14 +3,8 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
-import { LifecycleState } from '../health/lifecycle.state';
-import {
-  ModelReference,
-  formatModelReference,
-  parseModelReference,
-  versionReference,
-} from '../common/model-reference';
-import { ModelRegistry } from '../models/model-registry.service';
+import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
+import { ModelReadiness } from '../models/model-readiness.service';
 import {
   decodeInferRequest,
   encodeInferResponse,
@@ -31,8 +25,7 @@ import { setModelHeaders } from './model-headers';
 export class OpenInferenceController {
   constructor(
     private readonly inference: InferenceService,
-    private readonly registry: ModelRegistry,
-    private readonly lifecycle: LifecycleState,
+    private readonly readiness: ModelReadiness,
   ) {}
 
   @Get()
@@ -50,8 +43,7 @@ export class OpenInferenceController {
   @Get('health/ready')
   @ApiOperation({ summary: 'Server ready: every model of MODELS loaded' })
   ready(@Res() reply: FastifyReply): void {
-    const ready = this.registry.pinnedReady && !this.lifecycle.draining;
-    void reply.status(ready ? 200 : 400).send();
+    void reply.status(this.readiness.ready() ? 200 : 400).send();
   }
 
   @Get('models/:name')
@@ -129,8 +121,6 @@ export class OpenInferenceController {
   }
 
   private answerReady(ref: ModelReference, reply: FastifyReply): void {
-    const key = formatModelReference(ref);
-    const binding = this.registry.list().find((b) => b.key === key);
-    void reply.status(binding?.model ? 200 : 400).send();
+    void reply.status(this.readiness.modelReady(ref) ? 200 : 400).send();
   }
 }

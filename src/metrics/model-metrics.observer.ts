@@ -1,73 +1,87 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
-import { InferenceService } from '../inference/inference.service';
-import { LoadedModel } from '../models/loaded-model';
-import { ModelLoadEvent, ModelRegistry, ModelSwapEvent } from '../models/model-registry.service';
+import { OnAppEvent } from '../common/events/event-bus';
+import {
+  ModelFailedEvent,
+  ModelLoadedEvent,
+  ModelSwappedEvent,
+  PredictionFinishedEvent,
+  PredictionStartedEvent,
+} from '../common/events/event-map';
+import { ModelRegistry } from '../models/model-registry.service';
 import { MetricsService } from './metrics.service';
 
 /**
- * Feeds the model and prediction metrics: observes the model registry (loads,
- * swaps) and the inference service (rows, requests in flight), and reads the
- * registry's cache stats at scrape time.
+ * Feeds the model and prediction metrics from the events the models and
+ * inference modules tell (loads, swaps, predictions), and reads the
+ * registry's cache stats and views at scrape time.
  */
 @Injectable()
 export class ModelMetricsObserver implements OnModuleInit {
   constructor(
     private readonly metrics: MetricsService,
     private readonly registry: ModelRegistry,
-    private readonly moduleRef: ModuleRef,
   ) {}
 
-  /** Before any bootstrap hook: MODELS start loading in ModelRegistry.onApplicationBootstrap. */
   onModuleInit(): void {
-    if (!this.metrics.enabled) return;
-    this.registry.observe({
-      modelLoaded: (e: ModelLoadEvent) =>
-        this.metrics.modelLoaded(e.name, e.outcome, e.durationMs / 1000),
-      modelSwapped: (e: ModelSwapEvent) =>
-        this.metrics.modelSwapped(e.name, e.outcome, e.durationMs / 1000),
-    });
-    // The inference module keeps its service to itself; find it without a module cycle.
-    const inference = this.moduleRef.get(InferenceService, { strict: false });
-    inference.observe({
-      predictionStarted: (model: LoadedModel) => this.metrics.predictionStarted(model.name),
-      predictionFinished: (model: LoadedModel, rows: number | undefined) =>
-        this.metrics.predictionFinished(model.name, model.version, rows),
-    });
-    this.cacheMetrics();
+    if (this.metrics.enabled) this.cacheMetrics();
+  }
+
+  @OnAppEvent('model.loaded')
+  modelLoaded(e: ModelLoadedEvent): void {
+    this.metrics.modelLoaded(e.name, 'loaded', e.durationMs / 1000);
+  }
+
+  @OnAppEvent('model.failed')
+  modelFailed(e: ModelFailedEvent): void {
+    this.metrics.modelLoaded(e.name, 'failed', e.durationMs / 1000);
+  }
+
+  @OnAppEvent('model.swapped')
+  modelSwapped(e: ModelSwappedEvent): void {
+    this.metrics.modelSwapped(e.name, e.outcome, e.durationMs / 1000);
+  }
+
+  @OnAppEvent('prediction.started')
+  predictionStarted(e: PredictionStartedEvent): void {
+    this.metrics.predictionStarted(e.name);
+  }
+
+  @OnAppEvent('prediction.finished')
+  predictionFinished(e: PredictionFinishedEvent): void {
+    this.metrics.predictionFinished(e.name, e.version, e.rows);
   }
 
   private cacheMetrics(): void {
-    const stats = this.registry.stats;
+    const registry = this.registry;
     const metrics = this.metrics;
     metrics.counterFrom(
       'model_cache_hits_total',
       'Requests that found their model loaded',
-      () => stats.hits,
+      () => registry.stats.hits,
     );
     metrics.counterFrom(
       'model_cache_misses_total',
       'Requests that had to wait for a load',
-      () => stats.misses,
+      () => registry.stats.misses,
     );
     metrics.counterFrom(
       'model_cache_evictions_total',
       'Versions unloaded to stay within the cache bounds',
-      () => stats.evictions,
+      () => registry.stats.evictions,
     );
     metrics.gaugeFrom('model_cache_bytes', 'Bytes of model files loaded', [], () => [
-      { value: this.registry.loadedBytes() },
+      { value: registry.loadedBytes() },
     ]);
     metrics.gaugeFrom('models_loaded', 'Model versions loaded in memory', [], () => [
-      { value: new Set(this.registry.list().flatMap((b) => (b.model ? [b.model.key] : []))).size },
+      { value: new Set(registry.list().flatMap((m) => (m.versionKey ? [m.versionKey] : []))).size },
     ]);
     metrics.gaugeFrom(
       'model_info',
       'One series per served reference: which version answers it and its state',
       ['reference', 'version', 'state'],
       () =>
-        this.registry.list().map((b) => ({
-          labels: { reference: b.key, version: b.model?.version ?? '', state: b.state },
+        registry.list().map((m) => ({
+          labels: { reference: m.key, version: m.version ?? '', state: m.state },
           value: 1,
         })),
     );

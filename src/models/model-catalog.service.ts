@@ -3,6 +3,7 @@ import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { MlflowClient } from '../mlflow/mlflow.client';
 import { ModelVersion, Run } from '../mlflow/mlflow.types';
 import { CacheStats, ModelRegistry, ReloadEvent } from './model-registry.service';
+import { ModelView } from './model-view';
 import { ModelSignature } from './model-signature.types';
 import { WarmupOutcome } from './model-warmup';
 
@@ -64,34 +65,12 @@ export class ModelCatalog {
   ) {}
 
   loaded(): LoadedModelsView {
-    const models = this.registry.list().map((b): LoadedModelView => {
-      const m = b.model;
-      return {
-        reference: b.key,
-        name: b.ref.name,
-        state: b.state,
-        pinned: b.pinned,
-        version: m?.version,
-        flavor: m?.info.flavor,
-        runtime: m?.runtime.kind,
-        signature: m?.info.signature,
-        loadedAt: m?.loadedAt.toISOString(),
-        loadDurationMs: m?.info.loadDurationMs,
-        sizeBytes: m?.info.sizeBytes,
-        fromCache: m?.info.fromCache,
-        warmup: m?.warmup,
-        requests: m?.requests,
-        failures: m?.failures,
-        lastCheckedAt: b.lastCheckedAt?.toISOString(),
-        lastError: b.lastError && { ...b.lastError, at: b.lastError.at.toISOString() },
-      };
-    });
-    const loadedKeys = new Set(this.registry.list().flatMap((b) => (b.model ? [b.model.key] : [])));
+    const views = this.registry.list();
     return {
-      models,
+      models: views.map(loadedModelView),
       cache: {
         ...this.registry.stats,
-        loadedVersions: loadedKeys.size,
+        loadedVersions: new Set(views.flatMap((m) => (m.versionKey ? [m.versionKey] : []))).size,
         loadedBytes: this.registry.loadedBytes(),
         maxModels: this.config.maxModels,
         maxBytes: this.config.maxBytes,
@@ -102,14 +81,13 @@ export class ModelCatalog {
 
   /** The registry's view of one model, with each version's training run (params, metrics). */
   async registered(name: string): Promise<unknown> {
+    this.registry.assertServable(name);
     const model = await this.mlflow.getRegisteredModel(name);
     const versions: ModelVersion[] = [];
     for await (const version of this.mlflow.allModelVersions(name)) versions.push(version);
     versions.sort((a, b) => Number(b.version) - Number(a.version));
     const loadedHere = new Set(
-      this.registry
-        .list()
-        .flatMap((b) => (b.model && b.ref.name === name ? [b.model.version] : [])),
+      this.registry.list().flatMap((m) => (m.version && m.name === name ? [m.version] : [])),
     );
     const views = await Promise.all(
       versions.map(async (v, index): Promise<RegistryVersionView> => ({
@@ -145,4 +123,26 @@ export class ModelCatalog {
       return { error: error instanceof Error ? error.message : String(error) };
     }
   }
+}
+
+function loadedModelView(m: ModelView): LoadedModelView {
+  return {
+    reference: m.key,
+    name: m.name,
+    state: m.state,
+    pinned: m.pinned,
+    version: m.version,
+    flavor: m.flavor,
+    runtime: m.runtime,
+    signature: m.signature,
+    loadedAt: m.loadedAt?.toISOString(),
+    loadDurationMs: m.loadDurationMs,
+    sizeBytes: m.sizeBytes,
+    fromCache: m.fromCache,
+    warmup: m.warmup,
+    requests: m.requests,
+    failures: m.failures,
+    lastCheckedAt: m.lastCheckedAt?.toISOString(),
+    lastError: m.lastError && { ...m.lastError, at: m.lastError.at.toISOString() },
+  };
 }

@@ -29,6 +29,7 @@ const CONFIG: ModelsConfig = {
   maxBytes: 2 * 1024 ** 3,
   defaultAlias: 'champion',
   loadOnDemand: false,
+  allow: [],
   refreshIntervalMs: 0,
   drainTimeoutMs: 1_000,
   onnxIntraOpThreads: 0,

@@ -1,140 +1,23 @@
 import { Logger } from '@nestjs/common';
-import { ModelsConfig } from '../config/models.config';
-import { TensorSpec } from './tensor.types';
-import { ModelVersion } from '../mlflow/mlflow.types';
-import { LoadedModel } from './loaded-model';
-import { ModelLoadError, ModelNotFoundError } from './model.errors';
-import { ModelLoader } from './model-loader.service';
+import { ModelResolvedEvent, ModelSwappedEvent } from '../common/events/event-map';
+import { formatModelReference } from '../common/model-reference';
+import { ModelRegistry } from './model-registry.service';
+import { ModelView } from './model-view';
 import {
-  ModelReference,
-  formatModelReference,
-  parseModelReference,
-} from '../common/model-reference';
-import {
-  ModelBinding,
-  ModelRegistry,
-  ModelResolvedEvent,
-  ModelSwapEvent,
-} from './model-registry.service';
-import { ModelResolver } from './model-resolver.service';
-import { ModelRuntime, RuntimeAnswer } from './runtimes/model-runtime';
+  FakeLoader,
+  FakeResolver,
+  configServing,
+  flush,
+  registryOver,
+} from './testing/model-fakes';
 
 const PEER = 'peer api-2: refresh job';
-
-class FakeRuntime implements ModelRuntime {
-  readonly kind = 'onnx';
-  readonly platform = 'onnxruntime_onnx';
-  readonly inputs: readonly TensorSpec[] = [];
-  readonly outputs: readonly TensorSpec[] = [];
-  disposed = false;
-
-  predict(): Promise<RuntimeAnswer> {
-    return Promise.resolve({ outputs: [] });
-  }
-
-  dispose(): Promise<void> {
-    this.disposed = true;
-    return Promise.resolve();
-  }
-}
-
-/** Something that holds a call until the test lets it go. */
-class Gate {
-  private opened?: () => void;
-  readonly closed = new Promise<void>((resolve) => (this.opened = resolve));
-
-  open(): void {
-    this.opened?.();
-  }
-}
-
-/** MLflow as the registry sees it: what each alias names now, and every reference asked about. */
-class FakeResolver implements Pick<ModelResolver, 'resolve'> {
-  readonly names = new Map<string, string>();
-  readonly asked: ModelReference[] = [];
-  private gate?: Gate;
-
-  /** The next resolve call waits until the returned gate is opened. */
-  holdNext(): Gate {
-    return (this.gate = new Gate());
-  }
-
-  async resolve(ref: ModelReference): Promise<ModelVersion> {
-    this.asked.push(ref);
-    const gate = this.gate;
-    this.gate = undefined;
-    await gate?.closed;
-    const version =
-      ref.selector.kind === 'version'
-        ? ref.selector.version
-        : this.names.get(formatModelReference(ref));
-    if (!version) throw new ModelNotFoundError(formatModelReference(ref));
-    return {
-      name: ref.name,
-      version,
-      stage: 'None',
-      status: 'READY',
-      aliases: [],
-      tags: {},
-    };
-  }
-}
-
-/** Loads instantly into a fake runtime, except the versions told to fail. */
-class FakeLoader implements Pick<ModelLoader, 'load'> {
-  readonly loaded: string[] = [];
-  readonly runtimes = new Map<string, FakeRuntime>();
-  readonly failing = new Set<string>();
-
-  load(version: ModelVersion): Promise<LoadedModel> {
-    const key = `${version.name}/${version.version}`;
-    if (this.failing.has(key)) {
-      return Promise.reject(new ModelLoadError(version.name, version.version, 'bad files'));
-    }
-    this.loaded.push(key);
-    const runtime = new FakeRuntime();
-    this.runtimes.set(key, runtime);
-    return Promise.resolve(
-      new LoadedModel({
-        name: version.name,
-        version: version.version,
-        flavor: 'onnx',
-        runtime,
-        directory: `/tmp/${key}`,
-        sizeBytes: 1_000,
-        fromCache: true,
-        loadDurationMs: 1,
-      }),
-    );
-  }
-}
-
-function configServing(references: string[]): ModelsConfig {
-  return {
-    models: references.map((reference) => parseModelReference(`models:/${reference}`)),
-    cacheDir: '.cache/models',
-    maxModels: 16,
-    maxBytes: 2 * 1024 ** 3,
-    defaultAlias: 'champion',
-    loadOnDemand: false,
-    refreshIntervalMs: 0,
-    drainTimeoutMs: 1_000,
-    onnxIntraOpThreads: 0,
-    scoringServers: {},
-    scoringServerTimeoutMs: 30_000,
-    scoringServerCoolDownMs: 10_000,
-  };
-}
-
-async function flush(turns = 5): Promise<void> {
-  for (let turn = 0; turn < turns; turn++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe(`${ModelRegistry.name} following peers`, () => {
   let resolver: FakeResolver;
   let loader: FakeLoader;
   let resolved: ModelResolvedEvent[];
-  let swapped: ModelSwapEvent[];
+  let swapped: ModelSwappedEvent[];
   let sut: ModelRegistry;
 
   beforeAll(() => {
@@ -154,33 +37,29 @@ describe(`${ModelRegistry.name} following peers`, () => {
 
   /** A registry serving `references` from MODELS, observed; without waiting for the first loads. */
   function serve(references: string[]): void {
-    sut = new ModelRegistry(
-      resolver as unknown as ModelResolver,
-      loader as unknown as ModelLoader,
-      configServing(references),
-    );
-    sut.observe({
-      modelResolved: (event) => resolved.push(event),
-      modelSwapped: (event) => swapped.push(event),
-    });
+    const parts = registryOver(resolver, loader, configServing(references));
+    sut = parts.registry;
+    parts.emitter.on('model.resolved', (event: ModelResolvedEvent) => resolved.push(event));
+    parts.emitter.on('model.swapped', (event: ModelSwappedEvent) => swapped.push(event));
     sut.onApplicationBootstrap();
   }
 
   /** A registry serving `references`, every first load done; what was asked until then forgotten. */
   async function serving(...references: string[]): Promise<void> {
     serve(references);
-    await Promise.all(sut.list().map((b) => b.pending ?? Promise.resolve()));
+    // The fakes answer at once: a few turns see every first load through.
+    await flush();
     expect(sut.pinnedReady).toBe(true);
     resolver.asked.length = 0;
   }
 
-  function binding(reference: string): ModelBinding {
+  function binding(reference: string): ModelView {
     const found = sut.list().find((b) => b.key === reference);
     if (!found) throw new Error(`${reference} is not served`);
     return found;
   }
 
-  const versionOf = (reference: string) => binding(reference).model?.version;
+  const versionOf = (reference: string) => binding(reference).version;
 
   it('leaves a reference it does not serve alone', async () => {
     await serving('iris@champion');
@@ -244,7 +123,7 @@ describe(`${ModelRegistry.name} following peers`, () => {
     resolver.names.set('iris@champion', '2');
     const gate = resolver.holdNext();
 
-    const reloading = sut.reload(binding('iris@champion'), 'refresh job');
+    const reloading = sut.reload(binding('iris@champion').key, 'refresh job');
     const following = sut.followVersion('iris@champion', '3', PEER);
     await flush();
     // The follow waits: only the reload has asked MLflow so far.
@@ -287,7 +166,7 @@ describe(`${ModelRegistry.name} following peers`, () => {
     await sut.followVersion('iris@champion', '2', PEER);
 
     expect(resolved).toHaveLength(1);
-    // Observers are told of the swap: they are called, just not about a resolution.
+    // Listeners are told of the swap: they hear events, just not a resolution.
     expect(swapped).toEqual([
       expect.objectContaining({
         reference: 'iris@champion',
@@ -298,7 +177,7 @@ describe(`${ModelRegistry.name} following peers`, () => {
     ]);
 
     resolver.names.set('iris@champion', '3');
-    await sut.reload(binding('iris@champion'), 'reload endpoint');
+    await sut.reload(binding('iris@champion').key, 'reload endpoint');
 
     expect(resolved).toEqual([
       { reference: 'iris@champion', name: 'iris', version: '1', trigger: 'start' },

@@ -1,142 +1,60 @@
-import {
-  Inject,
-  Injectable,
-  Logger,
-  OnApplicationBootstrap,
-  OnModuleDestroy,
-} from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
-import { ModelsConfig, modelsConfig } from '../config/models.config';
-import { ModelVersion } from '../mlflow/mlflow.types';
-import { LoadedModel } from './loaded-model';
-import { ModelNotFoundError, ModelNotReadyError } from './model.errors';
-import { ModelLoader } from './model-loader.service';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ModelReference, formatModelReference } from '../common/model-reference';
-import { ModelResolver } from './model-resolver.service';
 import { messageOf } from '../common/values';
+import { ModelsConfig, modelsConfig } from '../config/models.config';
+import { LoadedModel } from './loaded-model';
+import { LoadedVersionStats, LoadedVersions } from './loaded-versions.service';
+import { ModelNotFoundError, ModelNotReadyError } from './model.errors';
+import { modelNameFilter } from './model-access';
+import { ModelBindings } from './model-bindings.service';
+import { ModelReloader } from './model-reloader.service';
+import { ModelView, modelView } from './model-view';
+import { ReloadEvent, ReloadOutcome } from './reload-journal';
 
-export type BindingState = 'loading' | 'ready' | 'failed';
+export type { BindingState } from './model-binding';
+export type { ReloadEvent, ReloadOutcome } from './reload-journal';
 
-/** A reference this server serves, and the version that answers it now. */
-export interface ModelBinding {
-  readonly ref: ModelReference;
-  readonly key: string;
-  /** Listed in MODELS: loaded at start, never evicted. */
-  readonly pinned: boolean;
-  model?: LoadedModel;
-  state: BindingState;
-  lastError?: { message: string; version?: string; at: Date };
-  lastCheckedAt?: Date;
-  pending?: Promise<LoadedModel>;
-  reloading?: Promise<ReloadOutcome>;
-}
-
-export interface ReloadOutcome {
-  reference: string;
-  status: 'loaded' | 'swapped' | 'unchanged' | 'failed';
-  from?: string;
-  to?: string;
-  error?: string;
-}
-
-export interface ReloadEvent extends ReloadOutcome {
-  at: Date;
-  trigger: string;
-}
-
-export interface CacheStats {
+export interface CacheStats extends LoadedVersionStats {
   hits: number;
   misses: number;
-  loads: number;
-  loadFailures: number;
-  evictions: number;
   swaps: number;
 }
 
-/** A version load finished (download, load, warm-up). */
-export interface ModelLoadEvent {
-  name: string;
-  version: string;
-  outcome: 'loaded' | 'failed';
-  durationMs: number;
-}
-
-/** A reference moved to a new version: swapped in, or failed to load (the old one serves on). */
-export interface ModelSwapEvent {
-  reference: string;
-  name: string;
-  from: string;
-  to: string;
-  outcome: 'swapped' | 'failed';
-  durationMs: number;
-}
+type RegistryConfig = Pick<ModelsConfig, 'models' | 'loadOnDemand' | 'allow'>;
 
 /**
- * A reference was resolved against MLflow (first load, reload endpoint,
- * callback, refresh job): the version it names now. Versions applied with
- * `followVersion` (told by a peer) are not resolutions and are not reported.
- */
-export interface ModelResolvedEvent {
-  reference: string;
-  name: string;
-  version: string;
-  trigger: string;
-}
-
-/** Told about loads, swaps and resolutions as they happen (metrics and the cluster register one each). */
-export interface ModelRegistryObserver {
-  modelLoaded?(event: ModelLoadEvent): void;
-  modelSwapped?(event: ModelSwapEvent): void;
-  modelResolved?(event: ModelResolvedEvent): void;
-}
-
-const RECENT_RELOADS = 50;
-
-/**
- * The loaded-model registry (after MLServer's registry.py): a version loads
- * and warms before it takes traffic; on a new version the old one keeps serving
- * until the new one is ready, requests already on the old one finish, then it is
- * unloaded; a failed load leaves the old version serving and is reported.
- * Loaded versions live in an LRU bounded by count and bytes.
+ * What the rest of the server asks of the model lifecycle: the version that
+ * answers a reference (`acquire`), reloads, and read-only views. The work is
+ * done by three parts, each with one job: the bindings (references served),
+ * the loaded versions (cache, de-duplication, LRU, drain) and the reloader
+ * (resolve → load → warm → swap → retire, following peers, the journal).
+ * It also owns who may be served: MODEL_ALLOW, and MODEL_LOAD_ON_DEMAND.
  */
 @Injectable()
 export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(ModelRegistry.name);
-  private readonly bindings = new Map<string, ModelBinding>();
-  /** Loaded versions by `name/version`; each is used by at least one binding. */
-  private readonly loaded = new Map<string, LoadedModel>();
-  private readonly loads = new Map<string, Promise<LoadedModel>>();
-  private readonly recent: ReloadEvent[] = [];
-  private readonly observers: ModelRegistryObserver[] = [];
-  readonly stats: CacheStats = {
-    hits: 0,
-    misses: 0,
-    loads: 0,
-    loadFailures: 0,
-    evictions: 0,
-    swaps: 0,
-  };
+  private readonly allowed: (name: string) => boolean;
+  private hits = 0;
+  private misses = 0;
 
   constructor(
-    private readonly resolver: ModelResolver,
-    private readonly loader: ModelLoader,
-    @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
-  ) {}
+    private readonly bindings: ModelBindings,
+    private readonly versions: LoadedVersions,
+    private readonly reloader: ModelReloader,
+    @Inject(modelsConfig.KEY) private readonly config: RegistryConfig,
+  ) {
+    this.allowed = modelNameFilter(config.allow);
+  }
 
   /** Starts loading MODELS without holding up the server: readiness reports when they are in. */
   onApplicationBootstrap(): void {
     for (const ref of this.config.models) {
-      const binding = this.bind(ref, true);
-      binding.pending = this.firstLoad(binding, 'start');
-      binding.pending.catch(() => undefined);
+      void this.reloader.firstLoad(this.bindings.bind(ref, true), 'start');
     }
   }
 
   async onModuleDestroy(): Promise<void> {
-    const models = [...this.loaded.values()];
-    this.loaded.clear();
     this.bindings.clear();
-    await Promise.allSettled(models.map((m) => m.runtime.dispose()));
+    await this.versions.disposeAll();
   }
 
   /** The model of `/invocations`: the first of MODELS. */
@@ -144,30 +62,49 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     return this.config.models[0];
   }
 
-  /** Registers an observer of loads and swaps; an observer that throws is logged and ignored. */
-  observe(observer: ModelRegistryObserver): void {
-    this.observers.push(observer);
+  /** Every served reference, as a snapshot. */
+  list(): readonly ModelView[] {
+    return this.bindings.views();
   }
 
-  /** Every binding, for the models API and health. */
-  list(): readonly ModelBinding[] {
-    return [...this.bindings.values()];
+  /** The view of the binding that answers `ref` now (a bare name: a served binding of it), if any. */
+  answering(ref: ModelReference): ModelView | undefined {
+    const binding = this.bindings.answering(ref);
+    return binding && modelView(binding);
   }
 
   /** Recent reloads, newest first. */
   recentReloads(): readonly ReloadEvent[] {
-    return [...this.recent].reverse();
+    return this.reloader.journal.recent();
   }
 
   loadedBytes(): number {
-    let total = 0;
-    for (const model of this.loaded.values()) total += model.info.sizeBytes;
-    return total;
+    return this.versions.bytes();
+  }
+
+  get stats(): CacheStats {
+    return {
+      hits: this.hits,
+      misses: this.misses,
+      ...this.versions.stats,
+      swaps: this.reloader.swaps,
+    };
   }
 
   /** True when every model of MODELS has a version serving. */
   get pinnedReady(): boolean {
-    return this.list().every((b) => !b.pinned || b.model !== undefined);
+    return this.bindings.all().every((b) => !b.pinned || b.model !== undefined);
+  }
+
+  /**
+   * Throws ModelNotFoundError unless the model `name` may be served here: a
+   * name among MODELS or served already always may; any other must match
+   * MODEL_ALLOW, and loading on demand must be on. Routes that name a model
+   * without loading it (metadata, reload) ask this first.
+   */
+  assertServable(name: string): void {
+    if (this.bindings.all().some((b) => b.ref.name === name)) return;
+    this.assertLoadable(name);
   }
 
   /**
@@ -176,80 +113,48 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
    */
   async acquire(ref: ModelReference): Promise<{ model: LoadedModel; release: () => void }> {
     const key = formatModelReference(ref);
-    let binding = this.bindings.get(key);
+    let binding = this.bindings.answering(ref);
     if (binding?.model) {
-      this.stats.hits++;
+      this.hits++;
       return { model: binding.model, release: binding.model.acquire() };
     }
-    this.stats.misses++;
+    this.misses++;
     if (!binding) {
-      if (!this.config.loadOnDemand) {
-        throw new ModelNotFoundError(key, 'it is not among MODELS and loading on demand is off');
-      }
-      binding = this.bind(ref, false);
+      this.assertLoadable(ref.name, key);
+      binding = this.bindings.bind(ref, false);
     }
-    binding.pending ??= this.firstLoad(binding, 'first request');
-    const model = await binding.pending.catch((error: unknown) => {
-      if (error instanceof ModelNotFoundError) throw error;
-      throw new ModelNotReadyError(key, messageOf(error));
-    });
+    const model = await this.reloader
+      .firstLoad(binding, 'first request')
+      .catch((error: unknown) => {
+        if (error instanceof ModelNotFoundError) throw error;
+        throw new ModelNotReadyError(key, messageOf(error));
+      });
     return { model, release: model.acquire() };
   }
 
-  /** Follows the registry for one reference: loads and swaps in a new version if there is one. */
-  reload(binding: ModelBinding, trigger: string): Promise<ReloadOutcome> {
-    binding.reloading ??= this.follow(binding, trigger, () =>
-      this.resolve(binding, trigger),
-    ).finally(() => (binding.reloading = undefined));
-    return binding.reloading;
+  /** Follows the registry for one served reference now; undefined if it is not served. */
+  reload(reference: string, trigger: string): Promise<ReloadOutcome> | undefined {
+    const binding = this.bindings.get(reference);
+    return binding && this.reloader.reload(binding, trigger);
   }
 
-  /**
-   * Moves one served reference to a version another instance resolved (the
-   * cluster's reload broadcast), without asking MLflow what the reference
-   * names. Runs after any reload of the reference already under way, so the
-   * last version told wins. A reference this instance does not serve is left
-   * alone (undefined).
-   */
-  async followVersion(
+  /** Moves a served reference to the version a peer resolved (see ModelReloader.followVersion). */
+  followVersion(
     reference: string,
     version: string,
     trigger: string,
   ): Promise<ReloadOutcome | undefined> {
-    const binding = this.bindings.get(reference);
-    if (!binding) return undefined;
-    while (binding.reloading || binding.pending) {
-      await Promise.allSettled([binding.reloading, binding.pending]);
-    }
-    if (!binding.model || binding.model.version === version) {
-      return binding.model && { reference, status: 'unchanged', from: version, to: version };
-    }
-    const exact: ModelReference = {
-      name: binding.ref.name,
-      selector: { kind: 'version', version },
-    };
-    binding.reloading = this.follow(binding, trigger, () => this.resolver.resolve(exact)).finally(
-      () => (binding.reloading = undefined),
-    );
-    return binding.reloading;
+    return this.reloader.followVersion(reference, version, trigger);
   }
 
-  /** Every served reference and the version answering it, for the cluster's heartbeats. */
-  servedVersions(): { reference: string; version?: string; state: BindingState }[] {
-    return this.list().map((b) => ({
-      reference: b.key,
-      version: b.model?.version,
-      state: b.state,
-    }));
-  }
-
-  /** Reloads every reference of one registered model; binds its default reference if none. */
+  /** Reloads every reference of one registered model; binds its default reference if none (when allowed). */
   async reloadModel(name: string, trigger: string): Promise<ReloadOutcome[]> {
-    let bindings = this.list().filter((b) => b.ref.name === name);
+    let bindings = this.bindings.all().filter((b) => b.ref.name === name);
     if (bindings.length === 0) {
-      bindings = [this.bind({ name, selector: { kind: 'default' } }, false)];
+      this.assertServable(name);
+      bindings = [this.bindings.bind({ name, selector: { kind: 'default' } }, false)];
     }
-    return Promise.all(bindings.map((b) => this.reload(b, trigger)));
+    return Promise.all(bindings.map((b) => this.reloader.reload(b, trigger)));
   }
 
   /** Reloads everything that can move (fixed versions cannot), or those `only` picks; one failure never stops the rest. */
@@ -257,219 +162,22 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     trigger: string,
     only: (reference: string) => boolean = () => true,
   ): Promise<ReloadOutcome[]> {
-    const movable = this.list().filter(
-      (b) => (b.ref.selector.kind !== 'version' || !b.model) && only(b.key),
-    );
-    return Promise.all(movable.map((b) => this.reload(b, trigger)));
+    const movable = this.bindings
+      .all()
+      .filter((b) => (b.ref.selector.kind !== 'version' || !b.model) && only(b.key));
+    return Promise.all(movable.map((b) => this.reloader.reload(b, trigger)));
   }
 
-  // ---- internals -------------------------------------------------------------
-
-  private bind(ref: ModelReference, pinned: boolean): ModelBinding {
-    const key = formatModelReference(ref);
-    const binding: ModelBinding = this.bindings.get(key) ?? { ref, key, pinned, state: 'loading' };
-    this.bindings.set(key, binding);
-    return binding;
-  }
-
-  private async firstLoad(binding: ModelBinding, trigger: string): Promise<LoadedModel> {
-    try {
-      const version = await this.resolve(binding, trigger);
-      const model = await this.loadVersion(version);
-      binding.model = model;
-      binding.state = 'ready';
-      binding.lastError = undefined;
-      this.record({ reference: binding.key, status: 'loaded', to: model.version }, trigger);
-      return model;
-    } catch (error) {
-      binding.state = 'failed';
-      binding.lastError = { message: messageOf(error), at: new Date() };
-      this.record({ reference: binding.key, status: 'failed', error: messageOf(error) }, trigger);
-      this.logger.error(`cannot serve ${binding.key}: ${messageOf(error)}`);
-      // A name asked for once and not found is not kept: unknown names must not pile up.
-      if (!binding.pinned) this.bindings.delete(binding.key);
-      throw error;
-    } finally {
-      binding.pending = undefined;
+  /** A reference not bound yet may be bound (and loaded) only when its name is allowed and loading on demand is on. */
+  private assertLoadable(name: string, reference = name): void {
+    if (!this.allowed(name)) {
+      throw new ModelNotFoundError(reference, 'its name is not allowed by MODEL_ALLOW');
     }
-  }
-
-  /** What the binding's reference names in MLflow now; observers hear of it. */
-  private async resolve(binding: ModelBinding, trigger: string): Promise<ModelVersion> {
-    const version = await this.resolver.resolve(binding.ref);
-    binding.lastCheckedAt = new Date();
-    const event = { reference: binding.key, name: version.name, version: version.version, trigger };
-    this.notify((o) => o.modelResolved?.(event));
-    return version;
-  }
-
-  private async follow(
-    binding: ModelBinding,
-    trigger: string,
-    targetOf: () => Promise<ModelVersion>,
-  ): Promise<ReloadOutcome> {
-    const reference = binding.key;
-    const current = binding.model;
-    if (!current) {
-      const pending = binding.pending ?? (binding.pending = this.firstLoad(binding, trigger));
-      try {
-        const model = await pending;
-        return { reference, status: 'loaded', to: model.version };
-      } catch (error) {
-        return { reference, status: 'failed', error: messageOf(error) };
-      }
-    }
-    let target: ModelVersion;
-    try {
-      target = await targetOf();
-    } catch (error) {
-      // The registry is unreachable or the alias is gone: keep serving what we have.
-      binding.lastError = { message: messageOf(error), at: new Date() };
-      return { reference, status: 'failed', from: current.version, error: messageOf(error) };
-    }
-    if (target.version === current.version) {
-      return { reference, status: 'unchanged', from: current.version, to: current.version };
-    }
-    try {
-      const swapStarted = performance.now();
-      const next = await this.loadVersion(target).catch((error: unknown) => {
-        this.notifySwap(binding, current.version, target.version, 'failed', swapStarted);
-        throw error;
-      });
-      binding.model = next;
-      binding.state = 'ready';
-      binding.lastError = undefined;
-      this.stats.swaps++;
-      this.logger.log(
-        `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
-      );
-      this.notifySwap(binding, current.version, next.version, 'swapped', swapStarted);
-      void this.retireIfUnused(current);
-      return this.record(
-        { reference, status: 'swapped', from: current.version, to: next.version },
-        trigger,
-      );
-    } catch (error) {
-      binding.lastError = { message: messageOf(error), version: target.version, at: new Date() };
-      this.logger.error(
-        `${reference}: v${target.version} failed to load, v${current.version} keeps serving: ${messageOf(error)}`,
-      );
-      return this.record(
-        {
-          reference,
-          status: 'failed',
-          from: current.version,
-          to: target.version,
-          error: messageOf(error),
-        },
-        trigger,
+    if (!this.config.loadOnDemand) {
+      throw new ModelNotFoundError(
+        reference,
+        'it is not among MODELS and loading on demand is off',
       );
     }
-  }
-
-  /** Loads a version once however many references ask for it at the same time. */
-  private loadVersion(version: ModelVersion): Promise<LoadedModel> {
-    const key = `${version.name}/${version.version}`;
-    const existing = this.loaded.get(key);
-    if (existing) return Promise.resolve(existing);
-    let load = this.loads.get(key);
-    if (!load) {
-      const started = performance.now();
-      const loaded = (outcome: ModelLoadEvent['outcome']) =>
-        this.notify((o) =>
-          o.modelLoaded?.({
-            name: version.name,
-            version: version.version,
-            outcome,
-            durationMs: performance.now() - started,
-          }),
-        );
-      load = this.loader
-        .load(version)
-        .then((model) => {
-          loaded('loaded');
-          this.loaded.set(key, model);
-          this.stats.loads++;
-          this.evictBeyondBounds(model);
-          return model;
-        })
-        .catch((error: unknown) => {
-          this.stats.loadFailures++;
-          loaded('failed');
-          throw error;
-        })
-        .finally(() => this.loads.delete(key));
-      this.loads.set(key, load);
-    }
-    return load;
-  }
-
-  /** Unloads a replaced version once no binding uses it and its requests are done. */
-  private async retireIfUnused(model: LoadedModel): Promise<void> {
-    if (this.list().some((b) => b.model === model)) return;
-    this.loaded.delete(model.key);
-    await this.unload(model);
-  }
-
-  private evictBeyondBounds(keep: LoadedModel): void {
-    const over = () =>
-      this.loaded.size > this.config.maxModels || this.loadedBytes() > this.config.maxBytes;
-    while (over()) {
-      const victim = [...this.loaded.values()]
-        .filter((m) => m !== keep && !this.list().some((b) => b.pinned && b.model === m))
-        .sort((a, b) => a.lastUsedAt - b.lastUsedAt)[0];
-      if (!victim) {
-        this.logger.warn(
-          'model cache is over its bounds, but every other loaded model is pinned by MODELS',
-        );
-        return;
-      }
-      for (const binding of this.list()) {
-        if (binding.model === victim) this.bindings.delete(binding.key);
-      }
-      this.loaded.delete(victim.key);
-      this.stats.evictions++;
-      this.logger.log(`evicted ${victim.key} (least recently used)`);
-      void this.unload(victim);
-    }
-  }
-
-  private async unload(model: LoadedModel): Promise<void> {
-    const drained = await model.drain(this.config.drainTimeoutMs);
-    if (!drained)
-      this.logger.warn(
-        `${model.key}: requests still running after the drain timeout; unloading anyway`,
-      );
-    await model.runtime
-      .dispose()
-      .catch((error: unknown) => this.logger.warn(`${model.key}: ${messageOf(error)}`));
-  }
-
-  private notifySwap(
-    binding: ModelBinding,
-    from: string,
-    to: string,
-    outcome: ModelSwapEvent['outcome'],
-    started: number,
-  ): void {
-    const durationMs = performance.now() - started;
-    const event = { reference: binding.key, name: binding.ref.name, from, to, outcome, durationMs };
-    this.notify((o) => o.modelSwapped?.(event));
-  }
-
-  private notify(call: (observer: ModelRegistryObserver) => void): void {
-    for (const observer of this.observers) {
-      try {
-        call(observer);
-      } catch (error) {
-        this.logger.warn(`a registry observer failed: ${messageOf(error)}`);
-      }
-    }
-  }
-
-  private record(outcome: ReloadOutcome, trigger: string): ReloadOutcome {
-    this.recent.push({ ...outcome, at: new Date(), trigger });
-    if (this.recent.length > RECENT_RELOADS) this.recent.shift();
-    return outcome;
   }
 }

@@ -10,8 +10,12 @@ import { ModelReference, formatModelReference } from '../common/model-reference'
 @Injectable()
 export class ModelResolver {
   constructor(
-    private readonly mlflow: MlflowClient,
-    @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+    @Inject(MlflowClient)
+    private readonly mlflow: Pick<
+      MlflowClient,
+      'getModelVersionByAlias' | 'getModelVersion' | 'getLatestVersion' | 'allModelVersions'
+    >,
+    @Inject(modelsConfig.KEY) private readonly config: Pick<ModelsConfig, 'defaultAlias'>,
   ) {}
 
   async resolve(ref: ModelReference): Promise<ModelVersion> {

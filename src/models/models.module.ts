@@ -1,22 +1,30 @@
 import { Module } from '@nestjs/common';
+import { EventsModule } from '../common/events/events.module';
+import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
 import { MlflowModule } from '../mlflow/mlflow.module';
 import { ArtifactCache } from './artifact-cache.service';
+import { LoadedVersions } from './loaded-versions.service';
+import { ModelBindings } from './model-bindings.service';
 import { ModelCatalog } from './model-catalog.service';
 import { ModelLoader } from './model-loader.service';
-import { ModelRefreshJob } from './model-refresh.job';
+import { ModelReadiness } from './model-readiness.service';
 import { ModelRegistry } from './model-registry.service';
+import { ModelReloader } from './model-reloader.service';
 import { ModelResolver } from './model-resolver.service';
 
 @Module({
-  imports: [MlflowModule],
+  imports: [MlflowModule, EventsModule, LifecycleModule],
   providers: [
     ArtifactCache,
     ModelResolver,
     ModelLoader,
+    ModelBindings,
+    LoadedVersions,
+    ModelReloader,
     ModelRegistry,
-    ModelRefreshJob,
+    ModelReadiness,
     ModelCatalog,
   ],
-  exports: [ModelRegistry, ModelResolver, ModelLoader, ModelCatalog],
+  exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog],
 })
 export class ModelsModule {}

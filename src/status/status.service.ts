@@ -22,16 +22,16 @@ export class StatusService {
       ready: summary.ready,
       generatedAt: new Date().toISOString(),
       servers: this.topology.reports(),
-      models: this.registry.list().map((b) => ({
-        reference: b.key,
-        pinned: b.pinned,
-        state: b.state,
-        version: b.model?.version,
-        runtime: b.model?.runtime.kind,
-        flavor: b.model?.info.flavor,
-        requests: b.model?.requests,
-        loadedAt: b.model?.loadedAt.toISOString(),
-        error: b.lastError?.message,
+      models: this.registry.list().map((m) => ({
+        reference: m.key,
+        pinned: m.pinned,
+        state: m.state,
+        version: m.version,
+        runtime: m.runtime,
+        flavor: m.flavor,
+        requests: m.requests,
+        loadedAt: m.loadedAt?.toISOString(),
+        error: m.lastError?.message,
       })),
       reloads: this.registry
         .recentReloads()

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AirflowModule } from '../airflow/airflow.module';
 import { CallbackTokenGuard } from '../auth/callback-token.guard';
+import { ClusterModule } from '../cluster/cluster.module';
 import { ModelsModule } from '../models/models.module';
 import { CallbackHandler } from './callback-handler.service';
 import { HooksController } from './hooks.controller';
@@ -9,7 +10,7 @@ import { TrainingPolicy } from './training.policy';
 import { TrainingService } from './training.service';
 
 @Module({
-  imports: [AirflowModule, ModelsModule],
+  imports: [AirflowModule, ModelsModule, ClusterModule],
   controllers: [TrainingController, HooksController],
   providers: [TrainingService, TrainingPolicy, CallbackHandler, CallbackTokenGuard],
 })

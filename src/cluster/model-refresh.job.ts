@@ -8,10 +8,10 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { startNamedInterval, stopNamedInterval } from '../common/scheduling/named-interval';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
-import { ClusterService } from '../cluster/cluster.service';
-import { POLLING_LEASE, leaderOf } from '../cluster/cluster.types';
-import { Lease } from '../cluster/lease';
-import { ModelRegistry } from './model-registry.service';
+import { ClusterService } from './cluster.service';
+import { POLLING_LEASE, leaderOf } from './cluster.types';
+import { Lease } from './lease';
+import { ModelRegistry } from '../models/model-registry.service';
 
 /**
  * Polls the registry every MODEL_REFRESH_INTERVAL seconds so moved aliases

@@ -1,14 +1,14 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { ClusterService, Membership } from '../cluster/cluster.service';
-import { instanceRecord } from '../cluster/testing/instance-record';
-import { InstanceRecord } from '../cluster/cluster.types';
-import { Lease } from '../cluster/lease';
-import { MemoryStateStore } from '../cluster/memory-state-store';
+import { ClusterService, Membership } from './cluster.service';
+import { instanceRecord } from './testing/instance-record';
+import { InstanceRecord } from './cluster.types';
+import { Lease } from './lease';
+import { MemoryStateStore } from './memory-state-store';
 import { parseModelReference } from '../common/model-reference';
 import { ModelsConfig } from '../config/models.config';
 import { ModelRefreshJob } from './model-refresh.job';
-import { ModelRegistry, ReloadOutcome } from './model-registry.service';
+import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
 
 const LEASE = ModelRefreshJob.jobName;
 const SERVED = ['iris@champion', 'wine@champion', 'digits@champion'];
@@ -71,6 +71,7 @@ function modelsConfig(refreshIntervalMs: number): ModelsConfig {
     maxBytes: 2 * 1024 ** 3,
     defaultAlias: 'champion',
     loadOnDemand: true,
+    allow: [],
     refreshIntervalMs,
     drainTimeoutMs: 1_000,
     onnxIntraOpThreads: 0,

@@ -1,0 +1,79 @@
+/**
+ * Every event one module tells the others, declared once (after Immich's
+ * `EventMap`). Payloads are plain data (names, versions, durations), never a
+ * feature's class instance, so any module can import this file without
+ * depending on the module that emits.
+ */
+
+/** A version finished loading (download, load, warm-up). */
+export interface ModelLoadedEvent {
+  name: string;
+  version: string;
+  durationMs: number;
+}
+
+/** A version could not be loaded; what served before serves on. */
+export interface ModelFailedEvent {
+  name: string;
+  version: string;
+  durationMs: number;
+  error: string;
+}
+
+/** A reference moved to a new version: swapped in, or its new version failed to load (the old one serves on). */
+export interface ModelSwappedEvent {
+  reference: string;
+  name: string;
+  from: string;
+  to: string;
+  outcome: 'swapped' | 'failed';
+  durationMs: number;
+}
+
+/** A loaded version was unloaded to keep the cache within its bounds. */
+export interface ModelEvictedEvent {
+  name: string;
+  version: string;
+}
+
+/**
+ * A reference was resolved against MLflow (first load, reload endpoint,
+ * callback, refresh job): the version it names now. Versions applied because
+ * a peer told them are not resolutions and are not reported.
+ */
+export interface ModelResolvedEvent {
+  reference: string;
+  name: string;
+  version: string;
+  trigger: string;
+}
+
+export interface PredictionStartedEvent {
+  name: string;
+  version: string;
+}
+
+export interface PredictionFinishedEvent {
+  name: string;
+  version: string;
+  /** Absent when the prediction failed. */
+  rows?: number;
+}
+
+/** What this instance says of its health changed (the cluster's heartbeats carry it). */
+export interface InstanceStatusEvent {
+  status: 'starting' | 'ok' | 'degraded' | 'unavailable' | 'draining';
+}
+
+export interface EventMap {
+  'model.loaded': ModelLoadedEvent;
+  'model.failed': ModelFailedEvent;
+  'model.swapped': ModelSwappedEvent;
+  'model.evicted': ModelEvictedEvent;
+  'model.resolved': ModelResolvedEvent;
+  'prediction.started': PredictionStartedEvent;
+  'prediction.finished': PredictionFinishedEvent;
+  'instance.status': InstanceStatusEvent;
+}
+
+export type EventName = keyof EventMap;

@@ -1,0 +1,197 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { EventBus } from '../common/events/event-bus';
+import { ModelReference } from '../common/model-reference';
+import { messageOf } from '../common/values';
+import { ModelVersion } from '../mlflow/mlflow.types';
+import { LoadedModel } from './loaded-model';
+import { LoadedVersions } from './loaded-versions.service';
+import { ModelBinding } from './model-binding';
+import { ModelBindings } from './model-bindings.service';
+import { ModelResolver } from './model-resolver.service';
+import { ReloadJournal, ReloadOutcome } from './reload-journal';
+
+/**
+ * Moves bindings between versions (after MLServer's registry.py): resolve
+ * what the reference names, load and warm the new version while the old one
+ * serves, swap, then retire the old one once its requests are done. A failed
+ * load leaves the old version serving and is reported. One reload per
+ * binding at a time; a peer's version (`followVersion`) waits for the
+ * reload under way, so the last version told wins.
+ */
+@Injectable()
+export class ModelReloader {
+  private readonly logger = new Logger(ModelReloader.name);
+  readonly journal = new ReloadJournal();
+  swaps = 0;
+
+  constructor(
+    @Inject(ModelResolver) private readonly resolver: Pick<ModelResolver, 'resolve'>,
+    private readonly versions: LoadedVersions,
+    private readonly bindings: ModelBindings,
+    private readonly events: EventBus,
+  ) {}
+
+  /** The binding's first load, started once: later callers share it. */
+  firstLoad(binding: ModelBinding, trigger: string): Promise<LoadedModel> {
+    if (!binding.pending) {
+      binding.pending = this.loadFirst(binding, trigger);
+      binding.pending.catch(() => undefined);
+    }
+    return binding.pending;
+  }
+
+  /** Follows the registry for one reference: loads and swaps in a new version if there is one. */
+  reload(binding: ModelBinding, trigger: string): Promise<ReloadOutcome> {
+    binding.reloading ??= this.follow(binding, trigger, () =>
+      this.resolve(binding, trigger),
+    ).finally(() => (binding.reloading = undefined));
+    return binding.reloading;
+  }
+
+  /**
+   * Moves one served reference to a version another instance resolved,
+   * without asking MLflow what the reference names; after any reload of it
+   * already under way. A reference not served here is left alone (undefined).
+   */
+  async followVersion(
+    reference: string,
+    version: string,
+    trigger: string,
+  ): Promise<ReloadOutcome | undefined> {
+    const binding = this.bindings.get(reference);
+    if (!binding) return undefined;
+    while (binding.reloading || binding.pending) {
+      await Promise.allSettled([binding.reloading, binding.pending]);
+    }
+    if (!binding.model || binding.model.version === version) {
+      return binding.model && { reference, status: 'unchanged', from: version, to: version };
+    }
+    const exact: ModelReference = {
+      name: binding.ref.name,
+      selector: { kind: 'version', version },
+    };
+    binding.reloading = this.follow(binding, trigger, () => this.resolver.resolve(exact)).finally(
+      () => (binding.reloading = undefined),
+    );
+    return binding.reloading;
+  }
+
+  private async loadFirst(binding: ModelBinding, trigger: string): Promise<LoadedModel> {
+    // Loads started at bootstrap must not tell their events before anyone listens.
+    await this.events.whenListening();
+    try {
+      const version = await this.resolve(binding, trigger);
+      const model = await this.versions.load(version);
+      binding.model = model;
+      binding.state = 'ready';
+      binding.lastError = undefined;
+      this.journal.record({ reference: binding.key, status: 'loaded', to: model.version }, trigger);
+      return model;
+    } catch (error) {
+      binding.state = 'failed';
+      binding.lastError = { message: messageOf(error), at: new Date() };
+      this.journal.record(
+        { reference: binding.key, status: 'failed', error: messageOf(error) },
+        trigger,
+      );
+      this.logger.error(`cannot serve ${binding.key}: ${messageOf(error)}`);
+      // A name asked for once and not found is not kept: unknown names must not pile up.
+      if (!binding.pinned) this.bindings.remove(binding.key);
+      throw error;
+    } finally {
+      binding.pending = undefined;
+    }
+  }
+
+  /** What the binding's reference names in MLflow now; listeners hear of it. */
+  private async resolve(binding: ModelBinding, trigger: string): Promise<ModelVersion> {
+    const version = await this.resolver.resolve(binding.ref);
+    binding.lastCheckedAt = new Date();
+    this.events.emit('model.resolved', {
+      reference: binding.key,
+      name: version.name,
+      version: version.version,
+      trigger,
+    });
+    return version;
+  }
+
+  private async follow(
+    binding: ModelBinding,
+    trigger: string,
+    targetOf: () => Promise<ModelVersion>,
+  ): Promise<ReloadOutcome> {
+    const reference = binding.key;
+    const current = binding.model;
+    if (!current) {
+      try {
+        const model = await this.firstLoad(binding, trigger);
+        return { reference, status: 'loaded', to: model.version };
+      } catch (error) {
+        return { reference, status: 'failed', error: messageOf(error) };
+      }
+    }
+    let target: ModelVersion;
+    try {
+      target = await targetOf();
+    } catch (error) {
+      // The registry is unreachable or the alias is gone: keep serving what we have.
+      binding.lastError = { message: messageOf(error), at: new Date() };
+      return { reference, status: 'failed', from: current.version, error: messageOf(error) };
+    }
+    if (target.version === current.version) {
+      return { reference, status: 'unchanged', from: current.version, to: current.version };
+    }
+    const started = performance.now();
+    try {
+      const next = await this.versions.load(target);
+      binding.model = next;
+      binding.state = 'ready';
+      binding.lastError = undefined;
+      this.swaps++;
+      this.logger.log(
+        `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
+      );
+      this.swapped(binding, current.version, next.version, 'swapped', started);
+      void this.versions.retireIfUnused(current);
+      return this.journal.record(
+        { reference, status: 'swapped', from: current.version, to: next.version },
+        trigger,
+      );
+    } catch (error) {
+      this.swapped(binding, current.version, target.version, 'failed', started);
+      binding.lastError = { message: messageOf(error), version: target.version, at: new Date() };
+      this.logger.error(
+        `${reference}: v${target.version} failed to load, v${current.version} keeps serving: ${messageOf(error)}`,
+      );
+      return this.journal.record(
+        {
+          reference,
+          status: 'failed',
+          from: current.version,
+          to: target.version,
+          error: messageOf(error),
+        },
+        trigger,
+      );
+    }
+  }
+
+  private swapped(
+    binding: ModelBinding,
+    from: string,
+    to: string,
+    outcome: 'swapped' | 'failed',
+    started: number,
+  ): void {
+    this.events.emit('model.swapped', {
+      reference: binding.key,
+      name: binding.ref.name,
+      from,
+      to,
+      outcome,
+      durationMs: performance.now() - started,
+    });
+  }
+}

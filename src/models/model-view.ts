@@ -1,0 +1,63 @@
+import { ModelReference } from '../common/model-reference';
+import type { BindingState, ModelBinding } from './model-binding';
+import { ModelSignature } from './model-signature.types';
+import { WarmupOutcome } from './model-warmup';
+
+/**
+ * What one served reference looks like now: the one shape every reader
+ * (models API, status page, health, Open Inference, metrics, heartbeats)
+ * picks its fields from. A frozen snapshot: reading it never changes, nor
+ * waits on, the registry.
+ */
+export interface ModelView {
+  /** The reference as served, canonical: `iris@champion`, `iris/3`, `iris`. */
+  readonly key: string;
+  readonly ref: Readonly<ModelReference>;
+  readonly name: string;
+  /** Listed in MODELS. */
+  readonly pinned: boolean;
+  readonly state: BindingState;
+  /** The version answering it; absent until one is loaded. */
+  readonly version?: string;
+  /** `name/version` of that loaded version (two references may share one). */
+  readonly versionKey?: string;
+  readonly flavor?: string;
+  readonly runtime?: string;
+  readonly signature?: ModelSignature;
+  readonly loadedAt?: Date;
+  readonly loadDurationMs?: number;
+  readonly sizeBytes?: number;
+  readonly fromCache?: boolean;
+  /** Whether the input example ran before the version took traffic, and why not. */
+  readonly warmup?: Readonly<WarmupOutcome>;
+  readonly requests?: number;
+  readonly failures?: number;
+  readonly lastCheckedAt?: Date;
+  readonly lastError?: Readonly<{ message: string; version?: string; at: Date }>;
+}
+
+/** The one mapper from the registry's record to its view. */
+export function modelView(binding: ModelBinding): ModelView {
+  const m = binding.model;
+  return Object.freeze({
+    key: binding.key,
+    ref: Object.freeze({ ...binding.ref, selector: Object.freeze({ ...binding.ref.selector }) }),
+    name: binding.ref.name,
+    pinned: binding.pinned,
+    state: binding.state,
+    version: m?.version,
+    versionKey: m?.key,
+    flavor: m?.info.flavor,
+    runtime: m?.runtime.kind,
+    signature: m?.info.signature,
+    loadedAt: m?.loadedAt,
+    loadDurationMs: m?.info.loadDurationMs,
+    sizeBytes: m?.info.sizeBytes,
+    fromCache: m?.info.fromCache,
+    warmup: m?.warmup,
+    requests: m?.requests,
+    failures: m?.failures,
+    lastCheckedAt: binding.lastCheckedAt,
+    lastError: binding.lastError && Object.freeze({ ...binding.lastError }),
+  });
+}
