@@ -17,7 +17,7 @@ import { ModelRegistry } from '../model-registry.service';
 import { ModelReloader } from '../model-reloader.service';
 import { ModelResolver } from '../model-resolver.service';
 import { ModelRuntime, RuntimeAnswer } from '../runtimes/model-runtime';
-import { Tensor, TensorSpec } from '../tensor.types';
+import { TensorSpec } from '../tensor.types';
 
 /** Fakes for the model lifecycle's specs: MLflow, the loader and the runtimes, in memory. */
 
