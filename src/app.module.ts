@@ -2,9 +2,11 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AirflowModule } from './airflow/airflow.module';
+import { AuthModule } from './auth/auth.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { ClusterSyncModule } from './cluster/cluster-sync.module';
 import { airflowConfig } from './config/airflow.config';
+import { authConfig } from './config/auth.config';
 import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENV_FILES, ENVIRONMENT_CLASSES } from './config/environment';
@@ -51,6 +53,7 @@ export class AppModule {
             loggingConfig,
             metricsConfig,
             clusterConfig,
+            authConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
@@ -59,6 +62,7 @@ export class AppModule {
         }),
         ScheduleModule.forRoot(),
         ClusterModule,
+        AuthModule,
         MlflowModule,
         AirflowModule,
         MetricsModule,

@@ -88,6 +88,7 @@ describe('TopologyService', () => {
       { intervalMs: 15_000, timeoutMs: 5_000, readinessRequires: requires },
       new MetricsService({ enabled: false }),
       { describeStatusWith: () => undefined } as unknown as ClusterService,
+      { enabled: true },
     );
   }
 

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/terminus';
 import { ClusterService } from '../cluster/cluster.service';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
+import { AuthConfig, authConfig } from '../config/auth.config';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ApiHealthIndicator } from './api.health';
@@ -44,6 +45,7 @@ export class TopologyService implements OnModuleInit {
     @Inject(healthConfig.KEY) private readonly config: HealthConfig,
     private readonly metrics: MetricsService,
     private readonly cluster: ClusterService,
+    @Inject(authConfig.KEY) private readonly auth: Pick<AuthConfig, 'enabled'>,
   ) {}
 
   onModuleInit(): void {
@@ -66,7 +68,10 @@ export class TopologyService implements OnModuleInit {
 
   /** Every server of the topology: this one, then each dependency's last check. */
   topologyChecks(): HealthIndicatorFunction[] {
-    return [() => this.api.check(), ...this.job.reports().map((r) => () => this.asResult(r))];
+    // API_AUTH=off must be visible to whoever looks at the topology.
+    const mode = this.auth.enabled ? 'on' : 'off';
+    const api = () => ({ api: { ...this.api.check().api, auth: { mode } } });
+    return [api, ...this.job.reports().map((r) => () => this.asResult(r))];
   }
 
   /** This process and every dependency, for the status page. */
