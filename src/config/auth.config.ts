@@ -13,7 +13,7 @@ import {
   ValidateIf,
 } from 'class-validator';
 import { readFileSync } from 'node:fs';
-import { ApiKeyEntry, ApiKeyListError, mergeApiKeys, parseApiKeys } from './api-keys.parser';
+import { ApiKeyListError, mergeApiKeys, parseApiKeys } from './api-keys.parser';
 import { parseEnvironment } from './env.validation';
 import { ToNumber } from './env.transforms';
 
