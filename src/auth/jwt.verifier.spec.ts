@@ -44,10 +44,17 @@ class JwksServer {
   }
 }
 
+interface TokenOptions {
+  alg?: string;
+  iss?: string;
+  aud?: string;
+  exp?: string | number;
+}
+
 function token(
   key: SigningKey,
   claims: Record<string, unknown> = {},
-  { alg = 'RS256', iss = ISSUER, aud = AUDIENCE, exp = '5m' } = {},
+  { alg = 'RS256', iss = ISSUER, aud = AUDIENCE, exp = '5m' }: TokenOptions = {},
 ): Promise<string> {
   return new SignJWT({ scope: 'predict read', ...claims })
     .setProtectedHeader({ alg, kid: key.kid })
