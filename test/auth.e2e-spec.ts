@@ -210,6 +210,10 @@ describe('Authentication and scopes on the real app', () => {
       ...init,
     });
 
+  /** The message of an error in any of the three formats. */
+  const messageOf = (reply: Reply<Record<string, unknown>>) =>
+    reply.body.message ?? reply.body.error;
+
   const expectFormat = (
     reply: Reply<Record<string, unknown>>,
     protocol: Protocol,
@@ -283,7 +287,7 @@ describe('Authentication and scopes on the real app', () => {
           route: route.path,
           status: 403,
         });
-        expect(reply.text).toContain(`"${route.scope}" scope`);
+        expect(messageOf(reply)).toBe(`this route needs the "${route.scope}" scope`);
         expectFormat(reply, route.protocol, 'PERMISSION_DENIED');
       }
     });
@@ -317,7 +321,7 @@ describe('Authentication and scopes on the real app', () => {
           route: route.path,
           status: 403,
         });
-        expect(reply.text).toContain(`may not use the model "${MODEL}"`);
+        expect(messageOf(reply)).toBe(`this credential may not use the model "${MODEL}"`);
       }
       expect((await request(url('/v1/models'), { apiKey: KEYS.others })).status).toBe(200);
     });
