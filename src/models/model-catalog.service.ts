@@ -4,6 +4,7 @@ import { MlflowClient } from '../mlflow/mlflow.client';
 import { ModelVersion, Run } from '../mlflow/mlflow.types';
 import { CacheStats, ModelRegistry, ReloadEvent } from './model-registry.service';
 import { ModelSignature } from './model-signature.types';
+import { redactText } from '../common/logging/redact';
 
 export interface LoadedModelView {
   reference: string;
@@ -116,7 +117,7 @@ export class ModelCatalog {
         aliases: Object.entries(model.aliases)
           .filter(([, version]) => version === v.version)
           .map(([alias]) => alias),
-        source: v.source,
+        source: publicSource(v.source),
         runId: v.runId,
         createdAt: v.createdAt?.toISOString(),
         loadedHere: loadedHere.has(v.version),
@@ -142,4 +143,11 @@ export class ModelCatalog {
       return { error: error instanceof Error ? error.message : String(error) };
     }
   }
+}
+
+/** A version's source as answers show it: no credentials, and no path on MLflow's disk. */
+function publicSource(source: string | undefined): string | undefined {
+  if (source === undefined || source.startsWith('/') || source.startsWith('file:'))
+    return undefined;
+  return redactText(source);
 }
