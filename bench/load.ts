@@ -3,7 +3,11 @@
  * JSON line per body size to --out:
  *
  *   node load.js --target NAME --url http://127.0.0.1:PORT/invocations --pid PID \
- *     --rows 1,100 --connections 16 --warmup 3 --duration 10 --out results.jsonl
+ *     --rows 1,100 --connections 16 --warmup 3 --duration 10 --out results.jsonl \
+ *     [--api-key KEY]
+ *
+ * With --api-key every request carries `X-API-Key: KEY` (the `ours-key`
+ * target: the cost of authentication on the hot path).
  *
  * For each body size: checks one answer first (200 and a `predictions` array of
  * the right length, or an object of such arrays — MLflow's shape for
@@ -164,11 +168,16 @@ function mib(kib: number): number {
   return Math.round((kib / 1024) * 10) / 10;
 }
 
-async function probe(url: string, body: string, rows: number): Promise<string | null> {
+async function probe(
+  url: string,
+  body: string,
+  rows: number,
+  headers: Record<string, string>,
+): Promise<string | null> {
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body,
       signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
     });
@@ -187,19 +196,24 @@ interface Options {
   warmup: number;
   duration: number;
   out: string;
+  apiKey?: string;
 }
 
 async function measure(options: Options, rows: number): Promise<Measurement> {
   const body = dataframeSplitBody(rows);
   const base = { target: options.target, rows };
-  const problem = await probe(options.url, body, rows);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    ...(options.apiKey ? { 'x-api-key': options.apiKey } : {}),
+  };
+  const problem = await probe(options.url, body, rows, headers);
   if (problem !== null) return { ...base, status: 'invalid', reason: problem };
 
   const load = (duration: number) =>
     autocannon({
       url: options.url,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers,
       body,
       connections: options.connections,
       pipelining: 1,
@@ -245,6 +259,7 @@ function parseOptions(): Options {
       warmup: { type: 'string', default: '3' },
       duration: { type: 'string', default: '10' },
       out: { type: 'string' },
+      'api-key': { type: 'string' },
     },
   });
   const { target, url, pid, out } = values;
@@ -265,6 +280,7 @@ function parseOptions(): Options {
     warmup: Number(values.warmup),
     duration: Number(values.duration),
     out,
+    apiKey: values['api-key'],
   };
 }
 

@@ -19,6 +19,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CountingProxy } from '../test/support/counting-proxy';
+import { TEST_API_KEY, TEST_API_KEYS } from '../test/support/credentials';
 import { metricValue } from '../test/support/metrics-text';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -95,7 +96,10 @@ async function burst(api: string, endpoint: string, proxy: CountingProxy): Promi
     Array.from({ length: CONCURRENCY }, async () => {
       while (sent < PROBES) {
         sent++;
-        const response = await fetch(`${api}${endpoint}`);
+        // /health/topology needs the read scope; probes ignore the header.
+        const response = await fetch(`${api}${endpoint}`, {
+          headers: { 'x-api-key': TEST_API_KEY },
+        });
         await response.arrayBuffer();
         statuses[response.status] = (statuses[response.status] ?? 0) + 1;
       }
@@ -146,6 +150,7 @@ async function main(): Promise<void> {
         AIRFLOW_USERNAME: 'airflow',
         AIRFLOW_PASSWORD: 'airflow',
         LOG_LEVEL: 'warn',
+        API_KEYS: TEST_API_KEYS,
         // HEALTH_CHECK_INTERVAL / HEALTH_CHECK_TIMEOUT: the defaults (15 s / 5 s) unless set.
         ...(process.env.HEALTH_CHECK_INTERVAL
           ? { HEALTH_CHECK_INTERVAL: process.env.HEALTH_CHECK_INTERVAL }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Measurement } from './load';
 
-const TARGETS = ['ours', 'mlflow-serve', 'bare-fastify'];
+const TARGETS = ['ours', 'ours-key', 'mlflow-serve', 'bare-fastify'];
 
 interface Ratio {
   name: string;
@@ -103,6 +103,8 @@ function main(): void {
   const busy = Number(loadAtStart.split(' ')[0]) > machine.cores;
   const rowsMeasured = [...new Set(measurements.map((m) => m.rows).filter((r) => r > 0))];
   const ratios = rowsMeasured.flatMap((rows) => [
+    // The cost of authentication on the hot path: the same load with an API key vs API_AUTH=off.
+    ratio(measurements, 'ours-key', 'ours', rows),
     ratio(measurements, 'ours', 'mlflow-serve', rows),
     ratio(measurements, 'ours', 'bare-fastify', rows),
     ratio(measurements, 'mlflow-serve', 'bare-fastify', rows),

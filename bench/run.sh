@@ -18,7 +18,9 @@
 # Every process it starts is stopped on exit, whatever the exit.
 #
 # Environment (all optional):
-#   BENCH_TARGETS            targets, in order [ours mlflow-serve bare-fastify]
+#   BENCH_TARGETS            targets, in order [ours ours-key mlflow-serve bare-fastify]
+#                            (ours: API_AUTH=off; ours-key: the same with an API key
+#                            on every request, for the cost of authentication)
 #   BENCH_ROWS               rows per request body, comma-separated [1,100]
 #   BENCH_CONNECTIONS        concurrent connections [16]
 #   BENCH_WARMUP             warm-up seconds per body size, discarded [3]
@@ -33,7 +35,10 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
-TARGETS=${BENCH_TARGETS:-ours mlflow-serve bare-fastify}
+TARGETS=${BENCH_TARGETS:-ours ours-key mlflow-serve bare-fastify}
+# ours-key's key: made for the run, its hash in API_KEYS (as `npm run key` prints it).
+BENCH_API_KEY="mg_bench-$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
+BENCH_API_KEYS="bench:predict=sha256:$(printf '%s' "$BENCH_API_KEY" | sha256sum | cut -d' ' -f1)"
 ROWS=${BENCH_ROWS:-1,100}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 WARMUP=${BENCH_WARMUP:-3}
@@ -178,32 +183,41 @@ run timeout 300 "$PY" scripts/demo_model.py --tracking-uri "$tracking_uri" \
 IFS=',' read -r -a rows_list <<<"$ROWS"
 load_timeout=$(( (WARMUP + DURATION + 40) * ${#rows_list[@]} + 60 ))
 
-run_load() {  # TARGET PORT PID
-  run timeout "$load_timeout" node "$work/js/load.js" --target "$1" \
-    --url "http://127.0.0.1:$2/invocations" --pid "$3" --rows "$ROWS" \
+run_load() {  # TARGET PORT PID [load.js options...]
+  local target=$1 port=$2 pid=$3
+  shift 3
+  run timeout "$load_timeout" node "$work/js/load.js" --target "$target" \
+    --url "http://127.0.0.1:$port/invocations" --pid "$pid" --rows "$ROWS" \
     --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
-    --out "$work/results.jsonl"
+    --out "$work/results.jsonl" "$@"
 }
 
 for target in $TARGETS; do
   port=$(free_port)
+  load_args=()
   case $target in
-    ours)
+    ours|ours-key)
       if [ ! -f dist/main.js ]; then
-        skip ours "dist/main.js not found (npm run build)"
+        skip "$target" "dist/main.js not found (npm run build)"
         continue
       fi
-      log "ours: node dist/main.js on :$port (dist/main.js built $(date -r dist/main.js '+%F %T'))"
-      start ours env MLFLOW_TRACKING_URI="$tracking_uri" MODELS="$OURS_MODEL" \
-        API_HOST=127.0.0.1 API_PORT="$port" \
+      if [ "$target" = ours ]; then
+        auth=(API_AUTH=off)
+      else
+        auth=(API_AUTH=on API_KEYS="$BENCH_API_KEYS")
+        load_args=(--api-key "$BENCH_API_KEY")
+      fi
+      log "$target: node dist/main.js on :$port, ${auth[0]} (dist/main.js built $(date -r dist/main.js '+%F %T'))"
+      start "$target" env MLFLOW_TRACKING_URI="$tracking_uri" MODELS="$OURS_MODEL" \
+        API_HOST=127.0.0.1 API_PORT="$port" "${auth[@]}" \
         AIRFLOW_BASE_URL=http://127.0.0.1:9 AIRFLOW_USERNAME=x AIRFLOW_PASSWORD=x \
         node dist/main.js
       if ! wait_http "http://127.0.0.1:$port/ping" "$started_pid" "$OURS_WAIT"; then
-        log_tail ours
+        log_tail "$target"
         if kill -0 "$started_pid" 2>/dev/null; then
-          skip ours "GET /ping did not answer 200 within ${OURS_WAIT}s"
+          skip "$target" "GET /ping did not answer 200 within ${OURS_WAIT}s"
         else
-          skip ours "node dist/main.js exited before GET /ping answered 200"
+          skip "$target" "node dist/main.js exited before GET /ping answered 200"
         fi
         stop_group "$started_pid"
         continue
@@ -228,9 +242,9 @@ for target in $TARGETS; do
       wait_http "http://127.0.0.1:$port/ping" "$started_pid" 30 \
         || { log_tail bare-fastify; die "bare-fastify did not start"; }
       ;;
-    *) die "unknown target '$target' (BENCH_TARGETS: ours mlflow-serve bare-fastify)" ;;
+    *) die "unknown target '$target' (BENCH_TARGETS: ours ours-key mlflow-serve bare-fastify)" ;;
   esac
-  run_load "$target" "$port" "$started_pid" \
+  run_load "$target" "$port" "$started_pid" "${load_args[@]}" \
     || { log_tail "$target"; skip "$target" "load generator failed (see above)"; }
   stop_group "$started_pid"
 done

@@ -19,6 +19,9 @@
 #   MODELGATE_API_PORT, MODELGATE_MLFLOW_PORT, MODELGATE_AIRFLOW_PORT,
 #   MODELGATE_REDIS_PORT   host ports [8000, 5000, 8080, 16379]
 #   API_CALLBACK_TOKEN     shared by Airflow and the API [a development value]
+#   QUICKSTART_API_KEY     the API key to call the API with [made on the first run,
+#                          kept in .cache/quickstart-api-key; its hash goes to
+#                          the API's API_KEYS with the admin scope]
 #   QUICKSTART_CONF        conf of the training run [{"force": true}]
 #   QUICKSTART_TIMEOUT     seconds to wait for each step [600]
 set -euo pipefail
@@ -40,6 +43,25 @@ die() { log "ERROR: $*"; exit 1; }
 
 # JSON field from stdin: json_get 'expression over d' (python3, always on Debian).
 json_get() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+
+# The API key the quick start calls with (authentication is on by default):
+# QUICKSTART_API_KEY, else the one an earlier run made, else a new one in the
+# format `npm run key` makes (mg_ + 32 random bytes, base64url). The API gets
+# only its SHA-256, in API_KEYS (docker-compose.yml passes it through).
+api_key_setup() {
+  local file=$repo/.cache/quickstart-api-key
+  if [ -n "${QUICKSTART_API_KEY:-}" ]; then
+    API_KEY=$QUICKSTART_API_KEY
+  elif [ -s "$file" ]; then
+    API_KEY=$(cat "$file")
+  else
+    mkdir -p "$repo/.cache"
+    API_KEY=$(python3 -c 'import secrets; print("mg_" + secrets.token_urlsafe(32))')
+    (umask 077 && printf '%s\n' "$API_KEY" >"$file")
+    log "made an API key (admin scope), kept in $file"
+  fi
+  export API_KEYS="quickstart:admin=sha256:$(printf '%s' "$API_KEY" | sha256sum | cut -d' ' -f1)"
+}
 
 # The compose command: docker-compose 1.29 (Debian's package) or the docker
 # compose plugin; installs Debian's docker-compose when neither is there.
@@ -91,7 +113,7 @@ champion_version() {
 
 # True when GET /v1/models shows MODEL_NAME ready at version $1.
 api_serves() {
-  curl -fsS --max-time 5 "$API/v1/models" | json_get "
+  curl -fsS --max-time 5 -H "X-API-Key: $API_KEY" "$API/v1/models" | json_get "
     any(m.get('name') == '$MODEL_NAME' and m.get('state') == 'ready' and str(m.get('version')) == '$1'
         for m in d.get('models', [])) or sys.exit(1)"
 }
@@ -102,6 +124,7 @@ up() {
   engine_env=$("$repo/scripts/container-engine.sh") || die "scripts/container-engine.sh failed"
   eval "$engine_env"
   compose_cmd
+  api_key_setup
 
   log "images: MLflow and Airflow (scripts/build-images.sh)"
   bash "$repo/scripts/build-images.sh" >&2 || die "scripts/build-images.sh failed"
@@ -131,7 +154,7 @@ up() {
   # until then the API answers the trigger with an error, so try again.
   log "triggering the retraining DAG: POST $API/v1/training/runs {\"conf\": $CONF}"
   local run deadline=$(( $(date +%s) + TIMEOUT ))
-  until run=$(curl -fsS --max-time 30 -X POST "$API/v1/training/runs" \
+  until run=$(curl -fsS --max-time 30 -X POST "$API/v1/training/runs" -H "X-API-Key: $API_KEY" \
                 -H 'content-type: application/json' -d "{\"conf\": $CONF}" 2>&1); do
     [ "$(date +%s)" -lt "$deadline" ] || die "could not trigger a run: $run"
     sleep 3
@@ -145,7 +168,7 @@ up() {
   local state="" last=""
   deadline=$(( $(date +%s) + TIMEOUT ))
   while :; do
-    run=$(curl -fsS --max-time 30 "$API/v1/training/runs/$dag_id/$run_id") || run='{}'
+    run=$(curl -fsS --max-time 30 -H "X-API-Key: $API_KEY" "$API/v1/training/runs/$dag_id/$run_id") || run='{}'
     state=$(json_get 'd.get("state", "")' <<<"$run")
     local tasks
     tasks=$(json_get '" ".join("%s=%s" % (t["taskId"], t.get("state") or "-") for t in d.get("tasks", []))' <<<"$run")
@@ -166,16 +189,21 @@ up() {
 
   local body='{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
     "data": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]}}'
-  log "prediction: curl -s -X POST $API/invocations -H 'content-type: application/json' -d '$(tr -s ' \n' ' ' <<<"$body" | sed 's/ *$//')'"
+  log "prediction: curl -s -X POST $API/invocations -H \"X-API-Key: \$(cat $repo/.cache/quickstart-api-key)\" -H 'content-type: application/json' -d '$(tr -s ' \n' ' ' <<<"$body" | sed 's/ *$//')'"
   local headers answer served
   headers=$(mktemp)
-  answer=$(curl -fsS -D "$headers" -X POST "$API/invocations" -H 'content-type: application/json' -d "$body") \
+  answer=$(curl -fsS -D "$headers" -X POST "$API/invocations" -H "X-API-Key: $API_KEY" \
+    -H 'content-type: application/json' -d "$body") \
     || { rm -f "$headers"; die "the prediction failed"; }
   served=$(tr -d '\r' <"$headers" | awk -F': ' 'tolower($1) == "x-model-name" { n = $2 } tolower($1) == "x-model-version" { v = $2 } END { print n " version " v }')
   rm -f "$headers"
   log "answered by $served:"
   python3 -m json.tool <<<"$answer"
   log "done in $(( $(date +%s) - started )) s. API $API (docs $API/docs), MLflow $MLFLOW, Airflow $AIRFLOW (airflow / airflow)"
+  log "call the API with the key in $repo/.cache/quickstart-api-key (admin scope; make narrower ones with"
+  log "  npm run key -- <name> <scopes>), as X-API-Key or a bearer token:"
+  log "  curl -H \"X-API-Key: \$(cat $repo/.cache/quickstart-api-key)\" $API/v1/models"
+  log "  curl -H \"Authorization: Bearer \$(cat $repo/.cache/quickstart-api-key)\" $API/health/topology"
   log "stop with: scripts/quickstart.sh down"
 }
 

@@ -3,9 +3,11 @@ import { ConfigModule } from '@nestjs/config';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AirflowModule } from './airflow/airflow.module';
+import { AuthModule } from './auth/auth.module';
 import { ClusterModule } from './cluster/cluster.module';
 import { ClusterSyncModule } from './cluster/cluster-sync.module';
 import { airflowConfig } from './config/airflow.config';
+import { authConfig } from './config/auth.config';
 import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENVIRONMENT_CLASSES } from './config/environment';
@@ -54,6 +56,7 @@ export class AppModule {
             loggingConfig,
             metricsConfig,
             clusterConfig,
+            authConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
@@ -63,6 +66,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         EventEmitterModule.forRoot(),
         ClusterModule,
+        AuthModule,
         MlflowModule,
         AirflowModule,
         MetricsModule,

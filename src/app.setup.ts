@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { APP_ERROR_MAP } from './app.error-map';
+import { registerAuthentication } from './auth/authentication.hook';
+import { Authenticator } from './auth/authenticator.service';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
@@ -32,6 +34,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   });
   registerLifecycleHooks(fastify, app.get(LifecycleState));
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
+  registerAuthentication(fastify, app.get(Authenticator));
   registerHttpMetrics(fastify, app.get(MetricsService));
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter(APP_ERROR_MAP));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stackEnv } from './support/app';
+import { TEST_AUTH_HEADER } from './support/credentials';
 import { request, sleep, waitFor } from './support/http';
 import { CountingProxy } from './support/counting-proxy';
 import { Instance, startInstance } from './support/instances';
@@ -104,7 +105,7 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
   const servedBy = async (instance: Instance): Promise<string | null> => {
     const reply = await fetch(`${instance.url}/invocations`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...TEST_AUTH_HEADER },
       body: JSON.stringify(PREDICTION),
     });
     await reply.arrayBuffer();

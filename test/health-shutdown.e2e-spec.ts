@@ -6,6 +6,7 @@ import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { stackEnv } from './support/app';
+import { TEST_AUTH_HEADER } from './support/credentials';
 import { sleep, waitFor } from './support/http';
 import { registerDemoModel } from './support/python';
 import { sharedStack } from './support/shared-stack';
@@ -64,7 +65,12 @@ function invoke(port: number, agent: http.Agent, id: string): Promise<Outcome> {
         path: '/invocations',
         method: 'POST',
         agent,
-        headers: { 'content-type': 'application/json', 'x-request-id': id, authorization: SECRET },
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': id,
+          authorization: SECRET,
+          ...TEST_AUTH_HEADER,
+        },
       },
       (res) => {
         res.resume();

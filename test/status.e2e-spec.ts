@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
 import { RunningServer, startServer, stackEnv } from './support/app';
+import { TEST_AUTH_HEADER } from './support/credentials';
 import { request, waitFor } from './support/http';
 import { registerDemoModel } from './support/python';
 import { StackInfo, sharedStack } from './support/shared-stack';
@@ -68,7 +69,10 @@ describe('The status page in headless Chromium', () => {
         r.body.details?.api?.failure === undefined,
     );
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page = await browser.newPage({
+      viewport: { width: 1280, height: 900 },
+      extraHTTPHeaders: TEST_AUTH_HEADER,
+    });
     page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
     page.on('request', (r) => !r.url().startsWith(server.url) && foreignRequests.push(r.url()));
   });

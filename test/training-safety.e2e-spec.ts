@@ -8,11 +8,7 @@ const LISTED = 'modelgate_retrain';
 /** In the same Airflow, but not listed: callers must not reach it. */
 const UNLISTED = 'modelgate_smoke';
 
-/**
- * A key that may train but not promote. The format is the one the brief gave
- * for API_KEYS (`name:scope1,scope2`, the secret sent as X-API-Key); align both
- * with the authentication hook's API_KEYS format when it lands.
- */
+/** A key that may train but not promote (API_KEYS `name:scopes=secret`, sent as X-API-Key). */
 const TRAINER = {
   name: 'trainer',
   secret: 'mg-e2e-trainer-key-0123456789abcdef',
@@ -90,7 +86,7 @@ describe('Training requests the operator did not allow', () => {
       MODEL_REFRESH_INTERVAL: '0',
       TRAINING_DAG_ID: LISTED,
       TRAINING_UNPAUSE_DAG: 'true',
-      API_KEYS: `${TRAINER.name}:${TRAINER.scopes.join(',')}`,
+      API_KEYS: `${TRAINER.name}:${TRAINER.scopes.join('+')}=${TRAINER.secret}`,
     });
   });
 

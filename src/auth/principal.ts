@@ -1,11 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-
-/**
- * What a caller may do. Probes need none; every other route names one
- * (see README "Security" for the table of routes and scopes).
- */
-export const SCOPES = ['predict', 'read', 'reload', 'train', 'promote', 'admin'] as const;
-export type Scope = (typeof SCOPES)[number];
+import { SCOPES, Scope } from '../common/scopes';
 
 /** Who is calling, as authentication established it before the body was read. */
 export interface Principal {

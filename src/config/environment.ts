@@ -1,6 +1,7 @@
 import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { AirflowEnvironment } from './airflow.config';
+import { AuthEnvironment } from './auth.config';
 import { ClusterEnvironment } from './cluster.config';
 import { ConfigValidationError, Environment, assertValidEnvironment } from './env.validation';
 import { HealthEnvironment } from './health.config';
@@ -26,6 +27,7 @@ export const ENVIRONMENT_CLASSES = [
   LoggingEnvironment,
   MetricsEnvironment,
   ClusterEnvironment,
+  AuthEnvironment,
 ] as const;
 
 /**

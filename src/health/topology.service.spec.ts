@@ -102,6 +102,7 @@ describe('TopologyService', () => {
       terminus,
       { intervalMs: 15_000, timeoutMs: 5_000, readinessRequires: requires },
       new MetricsService({ enabled: false }),
+      { enabled: true },
     );
   }
 

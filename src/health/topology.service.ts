@@ -6,6 +6,7 @@ import {
   HealthIndicatorService,
 } from '@nestjs/terminus';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
+import { AuthConfig, authConfig } from '../config/auth.config';
 import { HealthConfig, healthConfig } from '../config/health.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { ApiHealthIndicator } from './api.health';
@@ -43,6 +44,7 @@ export class TopologyService implements OnModuleInit {
     private readonly health: HealthIndicatorService,
     @Inject(healthConfig.KEY) private readonly config: HealthConfig,
     private readonly metrics: MetricsService,
+    @Inject(authConfig.KEY) private readonly auth: Pick<AuthConfig, 'enabled'>,
   ) {}
 
   onModuleInit(): void {
@@ -64,8 +66,11 @@ export class TopologyService implements OnModuleInit {
 
   /** Every server of the topology: this one, then each dependency's last check. */
   topologyChecks(): HealthIndicatorFunction[] {
+    // API_AUTH=off must be visible to whoever looks at the topology.
+    const mode = this.auth.enabled ? 'on' : 'off';
+    const api = () => ({ api: { ...this.api.check().api, auth: { mode } } });
     return [
-      () => this.api.check(),
+      api,
       ...this.job
         .reports()
         .filter((r) => r.status !== NOT_CONFIGURED)

@@ -6,6 +6,7 @@ import { CacheStats, ModelRegistry, ReloadEvent } from './model-registry.service
 import { ModelView } from './model-view';
 import { ModelSignature } from './model-signature.types';
 import { WarmupOutcome } from './model-warmup';
+import { redactText } from '../common/logging/redact';
 
 export interface LoadedModelView {
   reference: string;
@@ -97,7 +98,7 @@ export class ModelCatalog {
         aliases: Object.entries(model.aliases)
           .filter(([, version]) => version === v.version)
           .map(([alias]) => alias),
-        source: v.source,
+        source: publicSource(v.source),
         runId: v.runId,
         createdAt: v.createdAt?.toISOString(),
         loadedHere: loadedHere.has(v.version),
@@ -145,4 +146,11 @@ function loadedModelView(m: ModelView): LoadedModelView {
     lastCheckedAt: m.lastCheckedAt?.toISOString(),
     lastError: m.lastError && { ...m.lastError, at: m.lastError.at.toISOString() },
   };
+}
+
+/** A version's source as answers show it: no credentials, and no path on MLflow's disk. */
+function publicSource(source: string | undefined): string | undefined {
+  if (source === undefined || source.startsWith('/') || source.startsWith('file:'))
+    return undefined;
+  return redactText(source);
 }

@@ -165,7 +165,8 @@ export class ModelLoader {
       throw new ModelLoadError(
         name,
         version,
-        `onnxruntime could not load ${onnx.dataFile}: ${messageOf(error)}`,
+        // onnxruntime names the absolute path; answers show where in the version, not the disk.
+        `onnxruntime could not load ${onnx.dataFile}: ${messageOf(error).replaceAll(directory, '<version>')}`,
       );
     }
   }

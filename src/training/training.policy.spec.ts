@@ -1,4 +1,5 @@
-import { ANONYMOUS, Principal, Scope } from '../auth/principal';
+import { ANONYMOUS, Principal } from '../auth/principal';
+import { Scope } from '../common/scopes';
 import { RETRAIN_DAG_CONF_KEYS, parseConfKeys } from '../config/training.config';
 import { TrainingRequestError } from './training.errors';
 import { TrainingPolicy } from './training.policy';

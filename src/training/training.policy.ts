@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Principal, Scope, hasScope } from '../auth/principal';
+import { Principal, hasScope } from '../auth/principal';
+import { Scope } from '../common/scopes';
 import { ConfValueType, TrainingConfig, trainingConfig } from '../config/training.config';
 import { TrainingRequestError } from './training.errors';
 

@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup';
 import { trustProxyOf } from '../../src/config/server.config';
+import { TEST_API_KEYS } from './credentials';
 import { withEnvironment } from './env';
 
 /**
@@ -18,7 +19,10 @@ export async function bootApp(env: Record<string, string>): Promise<INestApplica
   });
 }
 
-/** A complete environment for the app against the given servers. */
+/**
+ * A complete environment for the app against the given servers, with the
+ * harness's admin key (TEST_API_KEY, which request() sends) in API_KEYS.
+ */
 export function stackEnv(urls: { mlflowUrl: string; airflowUrl: string }): Record<string, string> {
   return {
     MLFLOW_TRACKING_URI: urls.mlflowUrl,
@@ -27,6 +31,7 @@ export function stackEnv(urls: { mlflowUrl: string; airflowUrl: string }): Recor
     AIRFLOW_PASSWORD: 'airflow',
     UPSTREAM_RETRY_BASE_DELAY_MS: '100',
     UPSTREAM_RETRY_MAX_DELAY_MS: '500',
+    API_KEYS: TEST_API_KEYS,
   };
 }
 

@@ -1,3 +1,5 @@
+import { TEST_API_KEY } from './credentials';
+
 /** Small HTTP helpers for e2e tests (Node's fetch; loopback only). */
 export interface Reply<T = unknown> {
   status: number;
@@ -6,15 +8,30 @@ export interface Reply<T = unknown> {
   text: string;
 }
 
-export async function request<T = unknown>(
-  url: string,
-  init: { method?: string; body?: unknown; contentType?: string } = {},
-): Promise<Reply<T>> {
+export interface RequestInit {
+  method?: string;
+  body?: unknown;
+  contentType?: string;
+  /** Sent as X-API-Key: the harness's admin key by default; null sends none. */
+  apiKey?: string | null;
+  headers?: Record<string, string>;
+}
+
+/** The credential header for `apiKey` (the harness's admin key when undefined). */
+export function authHeader(apiKey: string | null = TEST_API_KEY): Record<string, string> {
+  return apiKey === null ? {} : { 'x-api-key': apiKey };
+}
+
+export async function request<T = unknown>(url: string, init: RequestInit = {}): Promise<Reply<T>> {
   const hasBody = init.body !== undefined;
   const raw = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
   const response = await fetch(url, {
     method: init.method ?? (hasBody ? 'POST' : 'GET'),
-    headers: hasBody ? { 'content-type': init.contentType ?? 'application/json' } : undefined,
+    headers: {
+      ...(hasBody ? { 'content-type': init.contentType ?? 'application/json' } : {}),
+      ...authHeader(init.apiKey),
+      ...init.headers,
+    },
     body: hasBody ? raw : undefined,
   });
   const text = await response.text();
@@ -64,7 +81,11 @@ export async function steadyLoad(
   url: string,
   body: unknown,
   stop: Promise<unknown>,
-  { concurrency = 4, maxRequests = 20_000 } = {},
+  {
+    concurrency = 4,
+    maxRequests = 20_000,
+    apiKey = TEST_API_KEY,
+  }: { concurrency?: number; maxRequests?: number; apiKey?: string | null } = {},
 ): Promise<LoadResult[]> {
   const results: LoadResult[] = [];
   let stopped = false;
@@ -76,7 +97,7 @@ export async function steadyLoad(
       try {
         const response = await fetch(url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...authHeader(apiKey) },
           body: payload,
         });
         await response.arrayBuffer();

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as https from 'node:https';
+import { TEST_AUTH_HEADER } from './credentials';
 import { Balancing, startNginx } from './nginx';
 
 export interface BalancedReply<T = unknown> {
@@ -60,6 +61,7 @@ export async function startLoadBalancer(options: {
           method: init.method ?? (payload ? 'POST' : 'GET'),
           headers: {
             ...(payload ? { 'content-type': 'application/json' } : {}),
+            ...TEST_AUTH_HEADER,
             ...init.headers,
           },
         },

@@ -26,6 +26,16 @@ describe('redactValue', () => {
     });
   });
 
+  it('redacts the credential headers: Authorization and X-API-Key', () => {
+    expect(redactValue({ authorization: 'Bearer mg_k', 'x-api-key': 'mg_k', accept: 'a' })).toEqual(
+      {
+        authorization: '[redacted]',
+        'x-api-key': '[redacted]',
+        accept: 'a',
+      },
+    );
+  });
+
   it('bounds long arrays', () => {
     const out = redactValue(Array.from({ length: 60 }, (_, i) => i)) as unknown[];
 
