@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
+import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
@@ -17,7 +18,7 @@ import { MetricsService } from './metrics/metrics.service';
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The HTTP server: Fastify with our body limit and API_TRUST_PROXY (see trustProxyOf). */
-export function createFastifyAdapter(trustProxy: boolean | string[]): FastifyAdapter {
+export function createFastifyAdapter(trustProxy: false | string[]): FastifyAdapter {
   return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy });
 }
 
@@ -32,6 +33,8 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerLifecycleHooks(fastify, app.get(LifecycleState));
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
   registerHttpMetrics(fastify, app.get(MetricsService));
+  // after authentication: limits are keyed by the caller
+  registerRateLimit(fastify, app.get(RateLimiter));
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(

@@ -1,10 +1,9 @@
 import { Global, Logger, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { messageOf } from '../common/values';
 import { ClusterService } from './cluster.service';
 import { MemoryStateStore } from './memory-state-store';
-import { RateLimitGuard, RateLimiter } from './rate-limit';
+import { RateLimiter } from './rate-limit';
 import { RedisStateStore } from './redis-state-store';
 import { STATE_STORE, StateStore } from './state-store';
 
@@ -35,8 +34,7 @@ import { STATE_STORE, StateStore } from './state-store';
     },
     ClusterService,
     RateLimiter,
-    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
-  exports: [STATE_STORE, ClusterService],
+  exports: [STATE_STORE, ClusterService, RateLimiter],
 })
 export class ClusterModule {}

@@ -1,5 +1,5 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import { IsIn, IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, NotEquals } from 'class-validator';
 import { Environment, parseEnvironment } from './env.validation';
 import { ToNumber } from './env.transforms';
 
@@ -17,11 +17,16 @@ export class ServerEnvironment {
 
   /**
    * Which proxies' X-Forwarded-For to believe for the client's address (rate
-   * limits, logs): `false` (none), `true` (any: only behind a balancer clients
-   * cannot bypass), or a comma-separated list of addresses / CIDR ranges.
+   * limits, logs): `false` (none) or a comma-separated list of the proxies'
+   * addresses / CIDR ranges. Never `true`: believing any hop lets a client
+   * name its own address in X-Forwarded-For and so pick its rate-limit bucket.
    */
-  @Matches(/^(true|false|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, {
-    message: 'API_TRUST_PROXY must be true, false or a comma-separated list of addresses/CIDRs',
+  @NotEquals('true', {
+    message:
+      'API_TRUST_PROXY=true would let any client choose its address through X-Forwarded-For: list the proxies instead (e.g. 127.0.0.1,10.0.0.0/8)',
+  })
+  @Matches(/^(false|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, {
+    message: 'API_TRUST_PROXY must be false or a comma-separated list of addresses/CIDRs',
   })
   API_TRUST_PROXY = 'false';
 
@@ -40,13 +45,21 @@ export const serverConfig = registerAs('server', () => {
 });
 
 /** Fastify's `trustProxy`, read before Nest starts (the HTTP adapter is made first). */
-export function trustProxyOf(env: Environment = process.env): boolean | string[] {
+export function trustProxyOf(env: Environment = process.env): false | string[] {
   return parseTrustProxy(env.API_TRUST_PROXY ?? 'false');
 }
 
-/** API_TRUST_PROXY as Fastify's `trustProxy` option. */
-export function parseTrustProxy(value: string): boolean | string[] {
-  if (value === 'true' || value === 'false') return value === 'true';
+/**
+ * API_TRUST_PROXY as Fastify's `trustProxy` option: the proxies' addresses
+ * (proxy-addr then takes the client's address from X-Forwarded-For only over
+ * hops it trusts). `true` is refused by validation; here it throws too, so
+ * no path that skips validation can trust every hop.
+ */
+export function parseTrustProxy(value: string): false | string[] {
+  if (value.trim() === 'true') {
+    throw new Error("API_TRUST_PROXY=true is not accepted: list the proxies' addresses/CIDRs");
+  }
+  if (value.trim() === 'false') return false;
   return value.split(',').map((entry) => entry.trim());
 }
 
