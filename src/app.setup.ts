@@ -8,6 +8,8 @@ import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/bod
 import { registerRequestLogging } from './common/logging/request-logging.hook';
 import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
+import { ServerConfig, serverConfig } from './config/server.config';
+import { registerLoadShedding } from './inference/load-shedding.hook';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
 import { LifecycleState } from './health/lifecycle.state';
@@ -35,6 +37,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerHttpMetrics(fastify, app.get(MetricsService));
   // after authentication: limits are keyed by the caller
   registerRateLimit(fastify, app.get(RateLimiter));
+  registerLoadShedding(fastify, app.get<ServerConfig>(serverConfig.KEY).maxEventLoopDelayMs);
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter());
   app.useGlobalPipes(

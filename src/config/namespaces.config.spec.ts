@@ -134,6 +134,7 @@ describe('configuration namespaces', () => {
         port: 8000,
         logLevel: 'log',
         trustProxy: false,
+        maxEventLoopDelayMs: 1000,
       });
     });
 

@@ -30,6 +30,17 @@ export class ServerEnvironment {
   })
   API_TRUST_PROXY = 'false';
 
+  /**
+   * Predictions are shed (503, Retry-After) while the event loop's mean lag
+   * over the last second is above this many ms; probes never are. 0 turns it
+   * off. 1000: the loop is then blocked nearly the whole second, which no
+   * healthy load does, so shedding starts only when answers would be late anyway.
+   */
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  API_MAX_EVENT_LOOP_DELAY_MS = 1000;
+
   @IsIn(LOG_LEVELS)
   LOG_LEVEL: (typeof LOG_LEVELS)[number] = 'log';
 }
@@ -41,6 +52,7 @@ export const serverConfig = registerAs('server', () => {
     port: env.API_PORT,
     logLevel: env.LOG_LEVEL,
     trustProxy: parseTrustProxy(env.API_TRUST_PROXY),
+    maxEventLoopDelayMs: env.API_MAX_EVENT_LOOP_DELAY_MS,
   };
 });
 

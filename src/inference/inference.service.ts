@@ -7,6 +7,7 @@ import { UpstreamError } from '../common/upstream/upstream.error';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ModelWarmup } from '../models/model-warmup';
+import { Admission } from './admission';
 import { bindInputs } from './binding/input-binder';
 import { decodeMlflowRequest, mlflowResultKind } from './codecs/mlflow-scoring.codec';
 import { InvalidInputError } from './inference.error';
@@ -38,6 +39,7 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly loader: ModelLoader,
+    private readonly admission: Admission,
   ) {}
 
   onModuleInit(): void {
@@ -70,7 +72,7 @@ export class InferenceService implements OnModuleInit, ModelWarmup {
     this.notify((o) => o.predictionStarted?.(model));
     let rows: number | undefined;
     try {
-      const result = await this.run(model, input, options);
+      const result = await this.admission.run(model.key, () => this.run(model, input, options));
       rows = result.rows;
       return result;
     } finally {

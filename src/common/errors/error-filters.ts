@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { describeError } from './error-status';
+import { ErrorDescription, describeError } from './error-status';
 
 /** Logs what the caller cannot fix; a 4xx is the caller's and is not logged as an error. */
 function report(logger: Logger, error: unknown, status: number, request: FastifyRequest): void {
@@ -11,6 +11,12 @@ function report(logger: Logger, error: unknown, status: number, request: Fastify
   }
 }
 
+/** The reply, with Retry-After when the refusal says how long to wait. */
+function replyFor(host: ArgumentsHost, { retryAfterSeconds }: ErrorDescription): FastifyReply {
+  const reply = host.switchToHttp().getResponse<FastifyReply>();
+  return retryAfterSeconds === undefined ? reply : reply.header('retry-after', retryAfterSeconds);
+}
+
 /** MLflow scoring protocol: `{"error_code", "message"}`, as `mlflow models serve` answers. */
 @Catch()
 export class MlflowScoringExceptionFilter implements ExceptionFilter {
@@ -18,9 +24,10 @@ export class MlflowScoringExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const { status, code, message } = describeError(error);
+    const description = describeError(error);
+    const { status, code, message } = description;
     report(this.logger, error, status, http.getRequest<FastifyRequest>());
-    void http.getResponse<FastifyReply>().status(status).send({ error_code: code, message });
+    void replyFor(host, description).status(status).send({ error_code: code, message });
   }
 }
 
@@ -31,9 +38,10 @@ export class OpenInferenceExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const { status, message } = describeError(error);
+    const description = describeError(error);
+    const { status, message } = description;
     report(this.logger, error, status, http.getRequest<FastifyRequest>());
-    void http.getResponse<FastifyReply>().status(status).send({ error: message });
+    void replyFor(host, description).status(status).send({ error: message });
   }
 }
 
@@ -44,10 +52,10 @@ export class ApiExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const { status, code, message } = describeError(error);
+    const description = describeError(error);
+    const { status, code, message } = description;
     report(this.logger, error, status, http.getRequest<FastifyRequest>());
-    void http
-      .getResponse<FastifyReply>()
+    void replyFor(host, description)
       .status(status)
       .send({ statusCode: status, error: code, message });
   }

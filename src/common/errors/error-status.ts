@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { RateLimitExceededError } from '../../cluster/rate-limit';
+import { ModelBusyError } from '../../inference/admission';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../../inference/inference.error';
 import { ModelLoadError, ModelNotFoundError, ModelNotReadyError } from '../../models/model.errors';
 import { InvalidModelReferenceError } from '../model-reference';
@@ -16,6 +17,8 @@ export interface ErrorDescription {
   /** MLflow's error codes (mlflow/protos/databricks.proto), so MLflow clients understand them. */
   code: string;
   message: string;
+  /** Sent as Retry-After: the refusal is temporary and this many seconds should do. */
+  retryAfterSeconds?: number;
 }
 
 /**
@@ -34,6 +37,10 @@ export function describeError(error: unknown): ErrorDescription {
   }
   if (error instanceof ModelNotReadyError || error instanceof ModelLoadError) {
     return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message: error.message };
+  }
+  if (error instanceof ModelBusyError) {
+    const { message, retryAfterSeconds } = error;
+    return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message, retryAfterSeconds };
   }
   if (error instanceof RateLimitExceededError) {
     return { status: 429, code: 'REQUEST_LIMIT_EXCEEDED', message: error.message };
