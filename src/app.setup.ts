@@ -15,6 +15,8 @@ import { enableGracefulShutdown, registerLifecycleHooks } from './health/gracefu
 import { LifecycleState } from './health/lifecycle.state';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
+import { registerClusterMessageMetrics } from './metrics/cluster-metrics';
+import { ClusterMessageRejections } from './cluster/signing-state-store';
 
 /** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -35,6 +37,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerLifecycleHooks(fastify, app.get(LifecycleState));
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
   registerHttpMetrics(fastify, app.get(MetricsService));
+  registerClusterMessageMetrics(app.get(MetricsService), app.get(ClusterMessageRejections));
   // after authentication: limits are keyed by the caller
   registerRateLimit(fastify, app.get(RateLimiter));
   registerLoadShedding(fastify, app.get<ServerConfig>(serverConfig.KEY).maxEventLoopDelayMs);

@@ -5,6 +5,7 @@ import { ClusterService } from './cluster.service';
 import { MemoryStateStore } from './memory-state-store';
 import { RateLimiter } from './rate-limit';
 import { RedisStateStore } from './redis-state-store';
+import { ClusterMessageRejections, SigningStateStore } from './signing-state-store';
 import { STATE_STORE, StateStore } from './state-store';
 
 /**
@@ -15,12 +16,16 @@ import { STATE_STORE, StateStore } from './state-store';
 @Global()
 @Module({
   providers: [
+    ClusterMessageRejections,
     {
       provide: STATE_STORE,
-      inject: [clusterConfig.KEY],
-      useFactory: async (config: ClusterConfig): Promise<StateStore> => {
+      inject: [clusterConfig.KEY, ClusterMessageRejections],
+      useFactory: async (
+        config: ClusterConfig,
+        rejections: ClusterMessageRejections,
+      ): Promise<StateStore> => {
         const store = config.distributed
-          ? new RedisStateStore(config.redis)
+          ? signed(new RedisStateStore(config.redis), config.secret, rejections)
           : new MemoryStateStore();
         await store
           .start()
@@ -35,6 +40,16 @@ import { STATE_STORE, StateStore } from './state-store';
     ClusterService,
     RateLimiter,
   ],
-  exports: [STATE_STORE, ClusterService, RateLimiter],
+  exports: [STATE_STORE, ClusterService, RateLimiter, ClusterMessageRejections],
 })
 export class ClusterModule {}
+
+/** Instances believe only what other instances signed (configuration requires the secret). */
+function signed(
+  store: StateStore,
+  secret: string | undefined,
+  rejections: ClusterMessageRejections,
+): StateStore {
+  if (!secret) throw new Error('API_CLUSTER_SECRET is required when API_ENABLE_DISTRIBUTED=true');
+  return new SigningStateStore(store, secret, rejections);
+}
