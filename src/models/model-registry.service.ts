@@ -391,7 +391,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
           }),
         );
       load = this.loader
-        .load(version)
+        .load(version, (loadedKey) => this.loaded.has(loadedKey) || this.loads.has(loadedKey))
         .then((model) => {
           loaded('loaded');
           this.loaded.set(key, model);
