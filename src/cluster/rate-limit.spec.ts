@@ -61,6 +61,7 @@ describe(RateLimiter.name, () => {
 
 describe(registerRateLimit.name, () => {
   const LIMIT = 2;
+  const PROBES = ['/health/live', '/health/ready', '/ping', '/v2/health/live', '/metrics'];
 
   async function appWith(
     options: { trustProxy?: false | string[]; principal?: Principal } = {},
@@ -78,7 +79,7 @@ describe(registerRateLimit.name, () => {
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>
       done(null, JSON.parse(body as string)),
     );
-    for (const url of ['/v1/models', '/invocations', '/v2/models/:name/infer', '/health/live'])
+    for (const url of PROBES.concat(['/v1/models', '/invocations', '/v2/models/:name/infer']))
       app.all(url, () => ({ ok: true }));
     await app.ready();
     return app;
@@ -126,10 +127,10 @@ describe(registerRateLimit.name, () => {
     await sut.close();
   });
 
-  it('never limits probes', async () => {
+  it.each(PROBES)('never limits %s', async (url) => {
     const sut = await appWith();
     for (let n = 0; n < LIMIT + 2; n++) {
-      const reply = await sut.inject({ url: '/health/live', remoteAddress: '10.0.0.1' });
+      const reply = await sut.inject({ url, remoteAddress: '10.0.0.1' });
       expect(reply.statusCode).toBe(200);
       expect(reply.headers['ratelimit-limit']).toBeUndefined();
     }

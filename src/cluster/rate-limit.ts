@@ -72,8 +72,8 @@ export class RateLimiter implements OnModuleDestroy {
   }
 }
 
-/** Routes never limited: probes, metrics, the status page, docs and Airflow's callback. */
-const EXEMPT = /^\/(?:$|[?#]|health|metrics|status|docs|v1\/hooks\/)/;
+/** Routes never limited: probes (ours, MLflow's /ping, Open Inference's), metrics, the status page, docs, hooks. */
+const EXEMPT = /^\/(?:$|[?#]|health|ping|v2\/health|metrics|status|docs|v1\/hooks\/)/;
 
 /**
  * Who a request counts against: the API key (or JWT subject) when
