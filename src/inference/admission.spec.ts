@@ -1,3 +1,8 @@
+import type { ArgumentsHost } from '@nestjs/common';
+import {
+  MlflowScoringExceptionFilter,
+  OpenInferenceExceptionFilter,
+} from '../common/errors/error-filters';
 import { describeError } from '../common/errors/error-status';
 import { Admission, ModelBusyError } from './admission';
 
@@ -106,4 +111,61 @@ describe(Admission.name, () => {
     running.end();
     await first;
   });
+
+  it.each([
+    [
+      'MLflow scoring',
+      new MlflowScoringExceptionFilter(),
+      { error_code: 'TEMPORARILY_UNAVAILABLE' },
+    ],
+    [
+      'Open Inference',
+      new OpenInferenceExceptionFilter(),
+      { error: expect.stringMatching(/busy/) },
+    ],
+  ])('is answered by the %s filter as a 503 with Retry-After', async (_protocol, filter, body) => {
+    const sut = admission(1, 0);
+    const running = new FakeRun();
+    const first = sut.run('iris/1', running.work);
+    const error = await sut.run('iris/1', () => Promise.resolve('x')).catch((e: unknown) => e);
+    const reply = new RecordingReply();
+
+    filter.catch(error, hostFor(reply));
+
+    expect(reply.statusCode).toBe(503);
+    expect(reply.headers['retry-after']).toBe(1);
+    expect(reply.body).toMatchObject(body);
+    running.end();
+    await first;
+  });
 });
+
+/** The part of a Fastify reply the exception filters use, recording what they did. */
+class RecordingReply {
+  statusCode = 0;
+  headers: Record<string, unknown> = {};
+  body: unknown;
+
+  header(name: string, value: unknown): this {
+    this.headers[name.toLowerCase()] = value;
+    return this;
+  }
+
+  status(code: number): this {
+    this.statusCode = code;
+    return this;
+  }
+
+  send(body: unknown): this {
+    this.body = body;
+    return this;
+  }
+}
+
+function hostFor(reply: RecordingReply): ArgumentsHost {
+  const http = {
+    getRequest: () => ({ method: 'POST', url: '/invocations' }),
+    getResponse: () => reply,
+  };
+  return { switchToHttp: () => http } as unknown as ArgumentsHost;
+}
