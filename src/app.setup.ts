@@ -9,18 +9,23 @@ import { Authenticator } from './auth/authenticator.service';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
+import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
+import { ServerConfig, serverConfig } from './config/server.config';
+import { registerLoadShedding } from './inference/load-shedding.hook';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
 import { LifecycleState } from './health/lifecycle.state';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
+import { registerClusterMessageMetrics } from './metrics/cluster-metrics';
+import { ClusterMessageRejections } from './cluster/signing-state-store';
 
 /** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** The HTTP server: Fastify with our body limit and API_TRUST_PROXY (see trustProxyOf). */
-export function createFastifyAdapter(trustProxy: boolean | string[]): FastifyAdapter {
+export function createFastifyAdapter(trustProxy: false | string[]): FastifyAdapter {
   return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy });
 }
 
@@ -36,6 +41,10 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
   registerAuthentication(fastify, app.get(Authenticator));
   registerHttpMetrics(fastify, app.get(MetricsService));
+  registerClusterMessageMetrics(app.get(MetricsService), app.get(ClusterMessageRejections));
+  // after authentication: limits are keyed by the caller
+  registerRateLimit(fastify, app.get(RateLimiter));
+  registerLoadShedding(fastify, app.get<ServerConfig>(serverConfig.KEY).maxEventLoopDelayMs);
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter(APP_ERROR_MAP));
   app.useGlobalPipes(

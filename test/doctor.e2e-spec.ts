@@ -54,7 +54,12 @@ describe('npm run doctor against real MLflow and Airflow', () => {
     afterAll(() => redis?.stop());
 
     const distributed = (redisEnv: Record<string, string>) =>
-      doctorWith({ ...stackEnv(sharedStack()), API_ENABLE_DISTRIBUTED: 'true', ...redisEnv });
+      doctorWith({
+        ...stackEnv(sharedStack()),
+        API_ENABLE_DISTRIBUTED: 'true',
+        API_CLUSTER_SECRET: 'doctor-test-cluster-secret-0123456789',
+        ...redisEnv,
+      });
 
     it('connects, pings, writes and reads a key, and lists the instances registered', async () => {
       const report = await distributed({

@@ -1,5 +1,4 @@
 import { Logger, Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { EventsModule } from '../common/events/events.module';
 import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
@@ -7,8 +6,9 @@ import { messageOf } from '../common/values';
 import { ModelsModule } from '../models/models.module';
 import { ClusterService } from './cluster.service';
 import { MemoryStateStore } from './memory-state-store';
-import { RateLimitGuard, RateLimiter } from './rate-limit';
+import { RateLimiter } from './rate-limit';
 import { RedisStateStore } from './redis-state-store';
+import { ClusterMessageRejections, SigningStateStore } from './signing-state-store';
 import { STATE_STORE, StateStore } from './state-store';
 
 /**
@@ -22,12 +22,16 @@ import { STATE_STORE, StateStore } from './state-store';
 @Module({
   imports: [ModelsModule, EventsModule, LifecycleModule],
   providers: [
+    ClusterMessageRejections,
     {
       provide: STATE_STORE,
-      inject: [clusterConfig.KEY],
-      useFactory: async (config: ClusterConfig): Promise<StateStore> => {
+      inject: [clusterConfig.KEY, ClusterMessageRejections],
+      useFactory: async (
+        config: ClusterConfig,
+        rejections: ClusterMessageRejections,
+      ): Promise<StateStore> => {
         const store = config.distributed
-          ? new RedisStateStore(config.redis)
+          ? signed(new RedisStateStore(config.redis), config.secret, rejections)
           : new MemoryStateStore();
         await store
           .start()
@@ -41,8 +45,17 @@ import { STATE_STORE, StateStore } from './state-store';
     },
     ClusterService,
     RateLimiter,
-    { provide: APP_GUARD, useClass: RateLimitGuard },
   ],
-  exports: [STATE_STORE, ClusterService],
+  exports: [STATE_STORE, ClusterService, RateLimiter, ClusterMessageRejections],
 })
 export class ClusterModule {}
+
+/** Instances believe only what other instances signed (configuration requires the secret). */
+function signed(
+  store: StateStore,
+  secret: string | undefined,
+  rejections: ClusterMessageRejections,
+): StateStore {
+  if (!secret) throw new Error('API_CLUSTER_SECRET is required when API_ENABLE_DISTRIBUTED=true');
+  return new SigningStateStore(store, secret, rejections);
+}

@@ -6,6 +6,8 @@ import { StateStore } from './state-store';
  * `ttlMs` unless renewed; a holder that dies loses it when it expires.
  * Instances campaign on every heartbeat: the holder renews, the others try
  * to take it, so a new holder appears within a heartbeat of the expiry.
+ * In distributed mode the store signs the holder (SigningStateStore): a holder
+ * written by anyone without API_CLUSTER_SECRET reads as none and is replaced.
  */
 export class Lease {
   private readonly logger = new Logger(Lease.name);

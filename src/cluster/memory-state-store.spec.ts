@@ -1,4 +1,6 @@
 import { Logger } from '@nestjs/common';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { MemoryStateStore } from './memory-state-store';
 import { describeStateStoreContract } from './testing/state-store.contract';
 
@@ -33,4 +35,43 @@ describe('MemoryStateStore', () => {
     expect(logged).toHaveBeenCalledWith('a subscriber of news failed: subscriber bug');
     logged.mockRestore();
   });
+});
+
+describe('MemoryStateStore memory bound', () => {
+  const CLIENTS = 1_000_000;
+  const TTL_MS = 1_000;
+
+  /** Full collection, so heap figures measure what is still referenced. */
+  function collectGarbage(): void {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  }
+
+  it('sweeps the windows of a million one-off clients once they expire, as later writes arrive', async () => {
+    let now = 1_000_000;
+    const sut = new MemoryStateStore(() => now);
+    collectGarbage();
+    const heapBefore = process.memoryUsage().heapUsed;
+
+    for (let n = 0; n < CLIENTS; n++) await sut.increment(`ratelimit:1:ip:client-${n}`, TTL_MS);
+    expect(sut.size).toBe(CLIENTS);
+
+    // A second million in the next window: the first million's expired entries make room.
+    now += TTL_MS;
+    let peak = 0;
+    for (let n = 0; n < CLIENTS; n++) {
+      await sut.increment(`ratelimit:2:ip:client-${n}`, TTL_MS);
+      peak = Math.max(peak, sut.size);
+    }
+    expect(peak).toBeLessThan(1.5 * CLIENTS);
+
+    // Then the windows end and one client keeps calling: nothing of the millions is left.
+    now += TTL_MS;
+    for (let n = 0; n < CLIENTS; n++) await sut.increment('ratelimit:3:ip:regular', TTL_MS);
+    expect(sut.size).toBeLessThanOrEqual(2);
+
+    collectGarbage();
+    // A million entries take ~150 MB of heap; 20 MB is room for the test's own allocations.
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(20 * 1024 * 1024);
+  }, 120_000);
 });

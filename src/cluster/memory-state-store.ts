@@ -17,8 +17,18 @@ interface Subscription {
 const TARGET = 'this process';
 
 /**
+ * Entries every write looks at for expiry, besides its own. Two are enough
+ * for a bound: a pass over n entries ends within n/2 writes, which add at most
+ * n/2 entries, so an expired entry is gone within two passes and the map holds
+ * at most a small multiple of the entries written within one TTL — a million
+ * one-off clients leave nothing behind once their windows end.
+ */
+const SWEEP_PER_WRITE = 2;
+
+/**
  * The state store of a single instance: a map in this process. Expired
- * entries are dropped when read (no timer runs), and messages reach this
+ * entries are dropped when read, and every write sweeps a few more (no timer
+ * runs: memory grows only by writes, so writes pay for its release). Messages reach this
  * process's own subscribers, on a later turn of the event loop as they would
  * over the network. Always connected, until stopped.
  */
@@ -28,6 +38,8 @@ export class MemoryStateStore implements StateStore {
   private readonly logger = new Logger(MemoryStateStore.name);
   private readonly entriesByKey = new Map<string, Entry>();
   private readonly channels = new Map<string, Set<Subscription>>();
+  /** Where the incremental sweep has got to (Map iterators survive deletions). */
+  private sweepCursor?: Iterator<[string, Entry]>;
   private stopped = false;
 
   /** `now` is the clock TTLs are measured on. */
@@ -35,6 +47,11 @@ export class MemoryStateStore implements StateStore {
 
   get connected(): boolean {
     return !this.stopped;
+  }
+
+  /** Entries held, expired ones not yet swept included (what memory holds). */
+  get size(): number {
+    return this.entriesByKey.size;
   }
 
   start(): Promise<void> {
@@ -60,6 +77,7 @@ export class MemoryStateStore implements StateStore {
   set(key: string, value: string, ttlMs?: number): Promise<void> {
     return this.run(() => {
       if (ttlMs !== undefined) checkTtl(ttlMs);
+      this.sweepSome();
       this.entriesByKey.set(key, { value, expiresAt: this.expiry(ttlMs) });
     });
   }
@@ -67,6 +85,7 @@ export class MemoryStateStore implements StateStore {
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     return this.run(() => {
       checkTtl(ttlMs);
+      this.sweepSome();
       if (this.live(key)) return false;
       this.entriesByKey.set(key, { value, expiresAt: this.expiry(ttlMs) });
       return true;
@@ -107,6 +126,7 @@ export class MemoryStateStore implements StateStore {
   increment(key: string, ttlMs: number): Promise<number> {
     return this.run(() => {
       checkTtl(ttlMs);
+      this.sweepSome();
       const entry = this.live(key);
       if (!entry) {
         this.entriesByKey.set(key, { value: '1', expiresAt: this.expiry(ttlMs) });
@@ -169,6 +189,21 @@ export class MemoryStateStore implements StateStore {
       return undefined;
     }
     return entry;
+  }
+
+  /** Drops expired entries among the next SWEEP_PER_WRITE of the map, resuming where the last call stopped. */
+  private sweepSome(): void {
+    const now = this.now();
+    for (let n = 0; n < SWEEP_PER_WRITE; n++) {
+      this.sweepCursor ??= this.entriesByKey.entries();
+      const next = this.sweepCursor.next();
+      if (next.done) {
+        this.sweepCursor = undefined; // the next write starts a new pass
+        return;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.entriesByKey.delete(key);
+    }
   }
 
   private expiry(ttlMs: number | undefined): number | undefined {

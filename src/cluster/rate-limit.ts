@@ -1,5 +1,7 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { principalOf } from '../auth/principal';
+import { sendErrorReply } from '../common/http/error-reply';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { MemoryStateStore } from './memory-state-store';
 import { STATE_STORE, StateStore } from './state-store';
@@ -70,34 +72,49 @@ export class RateLimiter implements OnModuleDestroy {
   }
 }
 
-/** Routes never limited: probes, metrics, the status page, docs and Airflow's callback. */
-const EXEMPT = /^\/(?:$|health|metrics|status|docs|v1\/hooks\/)/;
+/** Routes never limited: probes (ours, MLflow's /ping, Open Inference's), metrics, the status page, docs, hooks. */
+const EXEMPT = /^\/(?:$|[?#]|health|ping|v2\/health|metrics|status|docs|v1\/hooks\/)/;
 
 /**
- * Applies the rate limit to predictions and the /v1 API, per client address
- * (behind nginx, set API_TRUST_PROXY so the address is the client's, not
- * nginx's). Answers carry RateLimit-* headers; a refusal is a 429 with
- * Retry-After, in the route's own error format.
+ * Who a request counts against: the API key (or JWT subject) when
+ * authentication named one, so callers behind one NAT or proxy do not share a
+ * budget and one caller cannot dodge it by changing address; otherwise the
+ * client's address as Fastify read it (X-Forwarded-For only over the proxies
+ * API_TRUST_PROXY lists). With API_AUTH=off every caller is `anonymous`: the
+ * address is what tells them apart.
  */
-@Injectable()
-export class RateLimitGuard implements CanActivate {
-  constructor(private readonly limiter: RateLimiter) {}
+export function rateLimitClientOf(request: FastifyRequest): string {
+  const principal = principalOf(request);
+  if (principal && principal.kind !== 'anonymous') return `key:${principal.name}`;
+  return `ip:${request.ip}`;
+}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (!this.limiter.enabled || context.getType() !== 'http') return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
-    if (EXEMPT.test(request.url)) return true;
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
-    const decision = await this.limiter.take(request.ip);
+/**
+ * Applies the rate limit to predictions and the /v1 API in Fastify's
+ * `onRequest`, before any body is read or parsed: a refused caller costs a
+ * counter increment, not a decode. Answers carry RateLimit-* headers; a
+ * refusal is a 429 with Retry-After, in the route's own error format.
+ * Register it after authentication: the budget is keyed by the caller.
+ */
+export function registerRateLimit(fastify: FastifyInstance, limiter: RateLimiter): void {
+  if (!limiter.enabled) return;
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (EXEMPT.test(request.url)) return;
+    const decision = await limiter.take(rateLimitClientOf(request));
     void reply.header('ratelimit-limit', decision.limit);
     void reply.header('ratelimit-remaining', decision.remaining);
     void reply.header('ratelimit-reset', decision.resetSeconds);
-    if (decision.allowed) return true;
-    void reply.header('retry-after', decision.resetSeconds);
-    throw new RateLimitExceededError(
+    if (decision.allowed) return;
+    const refusal = new RateLimitExceededError(
       decision.limit,
-      this.limiter.windowSeconds,
+      limiter.windowSeconds,
       decision.resetSeconds,
     );
-  }
+    void reply.header('retry-after', decision.resetSeconds);
+    return sendErrorReply(reply, request.url, {
+      status: 429,
+      code: 'REQUEST_LIMIT_EXCEEDED',
+      message: refusal.message,
+    });
+  });
 }

@@ -483,7 +483,11 @@ function connection(options: RedisOptions, extra: ConnectionOptions): Redis {
     // waits 2 s). A hung Redis never closes it, and stop() must not leave a timer running.
     disconnectTimeout: DISCONNECT_TIMEOUT_MS,
     retryStrategy: (attempt) => reconnectDelay(attempt, options.reconnectMaxDelayMs),
+    // An ACL user (AUTH username password); a URL's own user and password win, as its host does.
+    username: options.username,
     password: options.password,
+    // rediss:// URLs turn TLS on in ioredis; host/port settings ask for it here.
+    ...(options.tls ? { tls: {} } : {}),
   };
   // The URL's host, port, database and password (if it has one) win over `settings` in ioredis.
   if (options.url) return new Redis(options.url, settings);

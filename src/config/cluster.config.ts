@@ -9,6 +9,7 @@ import {
   Max,
   Min,
   MinLength,
+  ValidateIf,
 } from 'class-validator';
 import { hostname } from 'node:os';
 import { parseEnvironment } from './env.validation';
@@ -52,6 +53,31 @@ export class ClusterEnvironment {
   @IsOptional()
   @IsString()
   API_REDIS_PASSWORD?: string;
+
+  /** A Redis ACL user (Redis 6+) to authenticate as, with API_REDIS_PASSWORD; `default` when unset. */
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  API_REDIS_USERNAME?: string;
+
+  /** TLS to Redis when it is given by host and port (a rediss:// API_REDIS_URL turns it on too). */
+  @ToBoolean()
+  @IsBoolean()
+  API_REDIS_TLS = false;
+
+  /**
+   * The key instances sign broadcasts, lease holders and heartbeats with
+   * (HMAC-SHA256): the same on every instance, known to nothing else.
+   * Required in distributed mode: without it anyone who can write to Redis
+   * could tell every instance which model version to serve.
+   */
+  @ValidateIf((env: ClusterEnvironment) => env.API_ENABLE_DISTRIBUTED)
+  @IsString({ message: 'API_CLUSTER_SECRET is required when API_ENABLE_DISTRIBUTED=true' })
+  @MinLength(32, {
+    message:
+      'API_CLUSTER_SECRET must be at least 32 characters, the same on every instance (e.g. `openssl rand -hex 32`)',
+  })
+  API_CLUSTER_SECRET?: string;
 
   /** Prepended to every key and channel, so deployments can share one Redis. */
   @Matches(/^[\w:.-]+$/, {
@@ -127,7 +153,10 @@ export interface RedisOptions {
   host: string;
   port: number;
   db: number;
+  username?: string;
   password?: string;
+  /** TLS for host/port settings; a rediss:// URL brings its own. */
+  tls?: boolean;
   prefix: string;
   commandTimeoutMs: number;
   reconnectMaxDelayMs: number;
@@ -144,14 +173,21 @@ export const clusterConfig = registerAs('cluster', () => {
     host: env.API_REDIS_HOST,
     port: env.API_REDIS_PORT,
     db: env.API_REDIS_DB,
+    username: env.API_REDIS_USERNAME,
     password: env.API_REDIS_PASSWORD,
+    tls: env.API_REDIS_TLS,
     prefix: env.API_REDIS_PREFIX,
     commandTimeoutMs: env.API_REDIS_COMMAND_TIMEOUT,
     reconnectMaxDelayMs: env.API_REDIS_RECONNECT_MAX_DELAY,
   };
+  const cluster: {
+    distributed: boolean;
+    redis: RedisOptions;
+    /** Signs what instances tell each other (required when distributed). */
+    secret?: string;
+  } = { distributed: env.API_ENABLE_DISTRIBUTED, redis, secret: env.API_CLUSTER_SECRET };
   return {
-    distributed: env.API_ENABLE_DISTRIBUTED,
-    redis,
+    ...cluster,
     instanceId: env.API_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     advertiseUrl: env.API_ADVERTISE_URL ?? `http://${hostname()}:${port}`,
     heartbeatMs,
@@ -167,8 +203,10 @@ export type ClusterConfig = ConfigType<typeof clusterConfig>;
 
 /** Where Redis is, never with its password. */
 function redisTarget(env: ClusterEnvironment): string {
-  if (!env.API_REDIS_URL)
-    return `redis://${env.API_REDIS_HOST}:${env.API_REDIS_PORT}/${env.API_REDIS_DB}`;
+  if (!env.API_REDIS_URL) {
+    const scheme = env.API_REDIS_TLS ? 'rediss' : 'redis';
+    return `${scheme}://${env.API_REDIS_HOST}:${env.API_REDIS_PORT}/${env.API_REDIS_DB}`;
+  }
   try {
     const url = new URL(env.API_REDIS_URL);
     url.username = '';

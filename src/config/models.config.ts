@@ -47,6 +47,15 @@ export class ModelsEnvironment {
   @Min(1)
   MODEL_CACHE_MAX_BYTES = 2 * 1024 ** 3;
 
+  /**
+   * Bytes of downloaded model versions kept on disk (MODEL_CACHE_DIR) at
+   * most; least recently used go first, never a version loaded now.
+   */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  MODEL_DISK_CACHE_MAX_BYTES = 10 * 1024 ** 3;
+
   /** Alias a bare model name (`/v1/models/iris/…`) resolves to; latest version if absent. */
   @IsString()
   MODEL_DEFAULT_ALIAS = 'champion';
@@ -98,6 +107,24 @@ export class ModelsEnvironment {
   @Min(0)
   SCORING_SERVER_COOL_DOWN = 10;
 
+  /**
+   * Predictions one model version runs at once. 4 keeps both cores of a
+   * 2-core box busy while predictions also wait on I/O (delegated models).
+   */
+  @ToNumber()
+  @IsInt()
+  @Min(1)
+  MODEL_MAX_CONCURRENCY = 4;
+
+  /**
+   * Predictions that may wait for one of those slots; past it the answer is
+   * 503 with Retry-After. 64 at a few ms a prediction is a wait well under a second.
+   */
+  @ToNumber()
+  @IsInt()
+  @Min(0)
+  MODEL_MAX_QUEUE = 64;
+
   /** onnxruntime threads per session (0 = onnxruntime's default, one per core). */
   @ToNumber()
   @IsInt()
@@ -112,6 +139,7 @@ export const modelsConfig = registerAs('models', () => {
     cacheDir: env.MODEL_CACHE_DIR,
     maxModels: env.MODEL_CACHE_MAX_MODELS,
     maxBytes: env.MODEL_CACHE_MAX_BYTES,
+    diskCacheMaxBytes: env.MODEL_DISK_CACHE_MAX_BYTES,
     defaultAlias: env.MODEL_DEFAULT_ALIAS,
     loadOnDemand: env.MODEL_LOAD_ON_DEMAND,
     allow: (env.MODEL_ALLOW ?? '')
@@ -121,6 +149,7 @@ export const modelsConfig = registerAs('models', () => {
     refreshIntervalMs: env.MODEL_REFRESH_INTERVAL * 1000,
     drainTimeoutMs: env.MODEL_DRAIN_TIMEOUT * 1000,
     onnxIntraOpThreads: env.ONNX_INTRA_OP_THREADS,
+    admission: { maxConcurrent: env.MODEL_MAX_CONCURRENCY, maxQueued: env.MODEL_MAX_QUEUE },
     scoringServers: parseScoringServers(env.SCORING_SERVERS),
     scoringServerTimeoutMs: env.SCORING_SERVER_TIMEOUT * 1000,
     scoringServerCoolDownMs: env.SCORING_SERVER_COOL_DOWN * 1000,

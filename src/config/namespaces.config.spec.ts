@@ -174,15 +174,18 @@ describe('configuration namespaces', () => {
         port: 8000,
         logLevel: 'log',
         trustProxy: false,
+        maxEventLoopDelayMs: 1000,
       });
     });
 
-    it('trusts the proxies API_TRUST_PROXY lists, or all of them with true', () => {
+    it('trusts the proxies API_TRUST_PROXY lists', () => {
       setEnv({ API_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' });
       expect(serverConfig().trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+    });
 
+    it('refuses API_TRUST_PROXY=true, saying to list the proxies', () => {
       setEnv({ API_TRUST_PROXY: 'true' });
-      expect(serverConfig().trustProxy).toBe(true);
+      expect(() => serverConfig()).toThrow(/API_TRUST_PROXY.*list the proxies/);
     });
   });
 
@@ -203,6 +206,7 @@ describe('configuration namespaces', () => {
     it('reads distributed mode from the API_REDIS_* parts', () => {
       setEnv({
         API_ENABLE_DISTRIBUTED: 'true',
+        API_CLUSTER_SECRET: 'a-cluster-secret-of-at-least-32-chars',
         API_REDIS_HOST: 'redis',
         API_REDIS_PORT: '6380',
         API_REDIS_DB: '2',
@@ -229,12 +233,45 @@ describe('configuration namespaces', () => {
     });
 
     it('never shows the password of API_REDIS_URL in the target', () => {
-      setEnv({ API_ENABLE_DISTRIBUTED: 'true', API_REDIS_URL: 'redis://:s3cret@redis:6379/1' });
+      setEnv({
+        API_ENABLE_DISTRIBUTED: 'true',
+        API_CLUSTER_SECRET: 'a-cluster-secret-of-at-least-32-chars',
+        API_REDIS_URL: 'redis://:s3cret@redis:6379/1',
+      });
 
       const { redis } = clusterConfig();
 
       expect(redis.url).toBe('redis://:s3cret@redis:6379/1');
       expect(redis.target).toBe('redis://redis:6379/1');
+    });
+
+    it('requires API_CLUSTER_SECRET, of 32 characters at least, in distributed mode only', () => {
+      setEnv({ API_ENABLE_DISTRIBUTED: 'true' });
+      expect(() => clusterConfig()).toThrow(/API_CLUSTER_SECRET is required/);
+
+      setEnv({ API_ENABLE_DISTRIBUTED: 'true', API_CLUSTER_SECRET: 'short' });
+      expect(() => clusterConfig()).toThrow(/API_CLUSTER_SECRET must be at least 32 characters/);
+
+      setEnv({});
+      expect(clusterConfig().secret).toBeUndefined();
+    });
+
+    it('connects as a Redis ACL user, over TLS when asked', () => {
+      setEnv({
+        API_ENABLE_DISTRIBUTED: 'true',
+        API_CLUSTER_SECRET: 'a-cluster-secret-of-at-least-32-chars',
+        API_REDIS_HOST: 'redis.internal',
+        API_REDIS_USERNAME: 'modelgate',
+        API_REDIS_PASSWORD: 's3cret',
+        API_REDIS_TLS: 'true',
+      });
+
+      expect(clusterConfig().redis).toMatchObject({
+        username: 'modelgate',
+        password: 's3cret',
+        tls: true,
+        target: 'rediss://redis.internal:6379/0',
+      });
     });
 
     it('names every bad variable', () => {

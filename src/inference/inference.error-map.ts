@@ -1,10 +1,19 @@
 import { describeClusterError } from '../cluster/cluster.error-map';
 import { ErrorDescriber } from '../common/errors/error-describer';
 import { describeModelError } from '../models/model.error-map';
+import { ModelBusyError } from './admission';
 import { InvalidInputError, UnsupportedMediaTypeError } from './inference.error';
 
-/** A prediction request the caller must fix: 400, or 415 for a content type the protocol does not take. */
+/**
+ * A prediction request the caller must fix: 400, or 415 for a content type the
+ * protocol does not take; a model with every slot and its queue taken: 503
+ * with Retry-After (MODEL_MAX_CONCURRENCY, MODEL_MAX_QUEUE).
+ */
 export const describeInferenceError: ErrorDescriber = (error) => {
+  if (error instanceof ModelBusyError) {
+    const { message, retryAfterSeconds } = error;
+    return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message, retryAfterSeconds };
+  }
   if (error instanceof InvalidInputError) {
     return { status: 400, code: 'BAD_REQUEST', message: error.message };
   }

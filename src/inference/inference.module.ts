@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { EventsModule } from '../common/events/events.module';
 import { ModelsModule } from '../models/models.module';
+import { Admission } from './admission';
 import { InferenceService } from './inference.service';
 import { MlflowScoringController } from './mlflow-scoring.controller';
 import { ModelsController } from './models.controller';
@@ -9,6 +10,6 @@ import { OpenInferenceController } from './open-inference.controller';
 @Module({
   imports: [ModelsModule, EventsModule],
   controllers: [MlflowScoringController, OpenInferenceController, ModelsController],
-  providers: [InferenceService],
+  providers: [InferenceService, Admission],
 })
 export class InferenceModule {}

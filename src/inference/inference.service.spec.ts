@@ -13,6 +13,7 @@ import { ModelRuntime, RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InvalidInputError } from './inference.error';
 import { InferenceInput } from './inference.types';
+import { Admission } from './admission';
 import { InferenceService } from './inference.service';
 import { eventBus } from '../models/testing/model-fakes';
 
@@ -119,7 +120,11 @@ describe(InferenceService.name, () => {
   beforeEach(() => {
     runtime = new FakeRuntime();
     registry = new FakeRegistry(loaded(runtime));
-    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus());
+    sut = new InferenceService(
+      registry as unknown as ModelRegistry,
+      eventBus(),
+      new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+    );
   });
 
   describe('the run path', () => {
@@ -211,6 +216,7 @@ describe(InferenceService.name, () => {
       sut = new InferenceService(
         new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry,
         eventBus(),
+        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
       );
 
       const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });

@@ -5,6 +5,7 @@ import { ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
+import { Admission } from './admission';
 import { bindInputs } from './binding/input-binder';
 import { InvalidInputError } from './inference.error';
 import { Tensor, TensorSpec } from '../models/tensor.types';
@@ -30,6 +31,7 @@ export class InferenceService {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly events: EventBus,
+    private readonly admission: Admission,
   ) {}
 
   /** The reference `/invocations` serves: the first of MODELS. */
@@ -54,7 +56,7 @@ export class InferenceService {
     this.events.emit('prediction.started', { name, version });
     let rows: number | undefined;
     try {
-      const result = await this.run(model, input, options);
+      const result = await this.admission.run(model.key, () => this.run(model, input, options));
       rows = result.rows;
       return result;
     } finally {

@@ -1,9 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
+import { messageOf } from '../common/values';
 import { MlflowClient } from '../mlflow/mlflow.client';
+import { ModelVersion } from '../mlflow/mlflow.types';
+import { ModelLoadError } from './model.errors';
 
 export interface CachedModelFiles {
   directory: string;
@@ -13,60 +16,265 @@ export interface CachedModelFiles {
   hit: boolean;
 }
 
+/** Whether the version `name/version` is loaded (or loading) now: its files must stay. */
+export type InUse = (key: string) => boolean;
+
+/** What the cache wrote beside a version's files: what they are a copy of. */
+interface CacheMetadata {
+  name: string;
+  version: string;
+  /** The registry's `source` and `run_id` when downloaded: reused only while they still match. */
+  source: string | null;
+  runId: string | null;
+  bytes: number;
+}
+
+interface CacheEntry {
+  metadata: CacheMetadata;
+  /** Epoch ms of the last fetch (the metadata file's mtime across restarts). */
+  lastUsedMs: number;
+}
+
+/** MLflow registry versions are 1, 2, 3…: anything else is refused before it reaches a path. */
+const INTEGER_VERSION = /^[1-9][0-9]{0,17}$/;
+/** Bytes kept as they are in a directory name; every other byte is `_` and two hex digits. */
+const PLAIN_BYTE = /^[a-z0-9-]$/;
+/** A download's staging directory (MlflowClient.downloadArtifacts): `<version>.partial-<pid>-<ms>`. */
+const STAGING = /^\d+\.partial-(\d+)-\d+$/;
+const METADATA_SUFFIX = '.meta.json';
+
 /**
- * Model version files on local disk, keyed by model name and version (MLflow
- * versions never change). The client downloads into a staging directory and
- * renames it into place only when complete, so a directory that exists here is
- * whole, and a restart does not download it again.
+ * A registered-model name as one directory name, one-to-one: lowercase
+ * letters, digits and `-` stay, every other UTF-8 byte (`_` and `%`, `.`,
+ * `/`, capitals included) becomes `_` and two lowercase hex digits. Every `_`
+ * starts an escape, so two names never share a directory (`a b` → `a_20b`,
+ * `a_20b` → `a_5f20b`); no result is `.`/`..` or holds a separator, and
+ * capitals are escaped so case-insensitive file systems keep names apart too.
+ */
+export function directoryNameOf(name: string): string {
+  let encoded = '';
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    encoded += PLAIN_BYTE.test(char) ? char : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return encoded;
+}
+
+/**
+ * Model version files on local disk, one directory per model name and
+ * version. The client downloads into a staging directory and renames it into
+ * place only when complete, and a metadata file beside it records the
+ * registry's `source` and `run_id`: a cached version is reused (across
+ * restarts too) only while the registry still names the same files.
+ *
+ * The disk is bounded (MODEL_DISK_CACHE_MAX_BYTES): after each download the
+ * least recently used versions go until the total fits, never one loaded now
+ * (the caller says which, through `inUse`) nor one being downloaded. Staging
+ * directories left by a process that died mid-download are removed at start.
  */
 @Injectable()
-export class ArtifactCache {
+export class ArtifactCache implements OnModuleInit {
   private readonly logger = new Logger(ArtifactCache.name);
-  /** Downloads in flight, so two requests for one version download it once. */
+  /** Downloads in flight, by directory, so two requests for one version download it once. */
   private readonly pending = new Map<string, Promise<CachedModelFiles>>();
+  /** Complete versions on disk, by directory. */
+  private readonly entries = new Map<string, CacheEntry>();
 
   constructor(
     private readonly mlflow: MlflowClient,
-    @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+    @Inject(modelsConfig.KEY)
+    private readonly config: Pick<ModelsConfig, 'cacheDir' | 'diskCacheMaxBytes'>,
   ) {}
 
-  directoryFor(name: string, version: string): string {
-    // Registered-model names may hold characters a file system dislikes.
-    const safe = encodeURIComponent(name).replace(/%/g, '_');
-    return path.resolve(this.config.cacheDir, safe, version);
+  /** Indexes what earlier runs left, and removes their unfinished downloads. */
+  async onModuleInit(): Promise<void> {
+    const root = path.resolve(this.config.cacheDir);
+    for (const model of await directoriesIn(root)) {
+      const dir = path.join(root, model);
+      for (const entry of await readdir(dir).catch(() => [])) {
+        await this.indexOrClean(dir, entry);
+      }
+    }
   }
 
-  async fetch(name: string, version: string): Promise<CachedModelFiles> {
-    const directory = this.directoryFor(name, version);
-    if (existsSync(directory)) {
-      return { directory, bytes: await directorySize(directory), hit: true };
+  /** Bytes of the complete versions on disk. */
+  get bytes(): number {
+    let total = 0;
+    for (const { metadata } of this.entries.values()) total += metadata.bytes;
+    return total;
+  }
+
+  directoryFor(name: string, version: string): string {
+    if (!INTEGER_VERSION.test(version)) {
+      throw new ModelLoadError(
+        name,
+        version,
+        'the registry gave a version that is not a whole number; it is not used in a file path',
+      );
     }
-    const key = `${name}/${version}`;
-    let download = this.pending.get(key);
-    if (!download) {
-      download = this.download(name, version, directory).finally(() => this.pending.delete(key));
-      this.pending.set(key, download);
-    }
+    if (name.length === 0) throw new ModelLoadError(name, version, 'the model name is empty');
+    return path.resolve(this.config.cacheDir, directoryNameOf(name), version);
+  }
+
+  async fetch(version: ModelVersion, inUse: InUse = () => false): Promise<CachedModelFiles> {
+    const directory = this.directoryFor(version.name, version.version);
+    let download = this.pending.get(directory);
+    if (download) return download;
+    const cached = await this.reusable(directory, version);
+    if (cached) return cached;
+    download = this.download(version, directory, inUse).finally(() =>
+      this.pending.delete(directory),
+    );
+    this.pending.set(directory, download);
     return download;
   }
 
-  private async download(
-    name: string,
-    version: string,
+  /** The cached copy of `version` if it is whole and still what the registry names. */
+  private async reusable(
     directory: string,
+    version: ModelVersion,
+  ): Promise<CachedModelFiles | undefined> {
+    const metadata = await readMetadata(directory);
+    if (!metadata || !existsSync(directory)) return undefined;
+    if (
+      metadata.source !== (version.source ?? null) ||
+      metadata.runId !== (version.runId ?? null)
+    ) {
+      this.logger.warn(
+        `${version.name} v${version.version}: the cached copy came from another source or run; downloading again`,
+      );
+      return undefined;
+    }
+    const now = Date.now();
+    // Re-inserted, so the map's order is the order of use: the stable sort in
+    // prune() then breaks ties between uses in the same millisecond.
+    this.entries.delete(directory);
+    this.entries.set(directory, { metadata, lastUsedMs: now });
+    const seconds = now / 1000;
+    await utimes(metadataPath(directory), seconds, seconds).catch(() => undefined);
+    return { directory, bytes: metadata.bytes, hit: true };
+  }
+
+  private async download(
+    version: ModelVersion,
+    directory: string,
+    inUse: InUse,
   ): Promise<CachedModelFiles> {
-    const uri = await this.mlflow.getDownloadUri(name, version);
+    const { name } = version;
+    // No metadata while the files change: a crash in between leaves a copy that is never reused.
+    this.entries.delete(directory);
+    await rm(metadataPath(directory), { force: true });
+    const uri = await this.mlflow.getDownloadUri(name, version.version);
     const result = await this.mlflow.downloadArtifacts(uri, directory);
-    this.logger.log(`cached ${name} v${version}: ${result.files} files, ${result.bytes} bytes`);
+    const metadata: CacheMetadata = {
+      name,
+      version: version.version,
+      source: version.source ?? null,
+      runId: version.runId ?? null,
+      bytes: result.bytes,
+    };
+    await writeFile(metadataPath(directory), JSON.stringify(metadata));
+    this.entries.set(directory, { metadata, lastUsedMs: Date.now() });
+    this.logger.log(
+      `cached ${name} v${version.version}: ${result.files} files, ${result.bytes} bytes`,
+    );
+    await this.prune(inUse, directory);
     return { directory, bytes: result.bytes, hit: false };
+  }
+
+  /** Least recently used first, until the cache fits; never `keep`, a download, or what is in use. */
+  private async prune(inUse: InUse, keep: string): Promise<void> {
+    let total = this.bytes;
+    if (total <= this.config.diskCacheMaxBytes) return;
+    const candidates = [...this.entries]
+      .filter(([directory, { metadata }]) => {
+        if (directory === keep || this.pending.has(directory)) return false;
+        return !inUse(`${metadata.name}/${metadata.version}`);
+      })
+      .sort(([, a], [, b]) => a.lastUsedMs - b.lastUsedMs);
+    for (const [directory, { metadata }] of candidates) {
+      if (total <= this.config.diskCacheMaxBytes) break;
+      this.entries.delete(directory);
+      try {
+        await rm(directory, { recursive: true, force: true });
+        await rm(metadataPath(directory), { force: true });
+      } catch (error) {
+        this.logger.warn(
+          `cannot remove ${metadata.name} v${metadata.version}: ${messageOf(error)}`,
+        );
+        continue;
+      }
+      total -= metadata.bytes;
+      this.logger.log(
+        `removed ${metadata.name} v${metadata.version} from the disk cache (least recently used)`,
+      );
+    }
+    if (total > this.config.diskCacheMaxBytes) {
+      this.logger.warn(
+        `the disk cache holds ${total} bytes, over MODEL_DISK_CACHE_MAX_BYTES=${this.config.diskCacheMaxBytes}: the rest is loaded now`,
+      );
+    }
+  }
+
+  private async indexOrClean(dir: string, entry: string): Promise<void> {
+    const full = path.join(dir, entry);
+    const staging = STAGING.exec(entry);
+    if (staging) {
+      // Another live process (a worker sharing the cache) may still be downloading into it.
+      if (!processAlive(Number(staging[1]))) {
+        await rm(full, { recursive: true, force: true });
+        this.logger.log(`removed an unfinished download: ${full}`);
+      }
+      return;
+    }
+    if (!entry.endsWith(METADATA_SUFFIX)) return;
+    const directory = full.slice(0, -METADATA_SUFFIX.length);
+    const metadata = await readMetadata(directory);
+    if (!metadata || !existsSync(directory)) {
+      await rm(full, { force: true });
+      return;
+    }
+    const { mtimeMs } = await stat(full);
+    this.entries.set(directory, { metadata, lastUsedMs: mtimeMs });
   }
 }
 
-async function directorySize(directory: string): Promise<number> {
-  let total = 0;
-  for (const entry of await readdir(directory, { withFileTypes: true })) {
-    const full = path.join(directory, entry.name);
-    total += entry.isDirectory() ? await directorySize(full) : (await stat(full)).size;
+function metadataPath(directory: string): string {
+  return `${directory}${METADATA_SUFFIX}`;
+}
+
+async function readMetadata(directory: string): Promise<CacheMetadata | undefined> {
+  try {
+    const value = JSON.parse(await readFile(metadataPath(directory), 'utf8')) as CacheMetadata;
+    const valid =
+      typeof value.name === 'string' &&
+      typeof value.version === 'string' &&
+      typeof value.bytes === 'number' &&
+      (value.source === null || typeof value.source === 'string') &&
+      (value.runId === null || typeof value.runId === 'string');
+    return valid ? value : undefined;
+  } catch {
+    return undefined;
   }
-  return total;
+}
+
+async function directoriesIn(root: string): Promise<string[]> {
+  await mkdir(root, { recursive: true });
+  const entries = await readdir(root, { withFileTypes: true });
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+/**
+ * Signal 0 checks that the process exists without touching it; EPERM means it
+ * exists. Our own pid is a previous process's (containers restart as pid 1):
+ * this one has started no download yet when it looks.
+ */
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -62,8 +62,11 @@ export class LoadedVersions {
     if (!load) {
       const started = performance.now();
       const { name } = version;
+      // The disk cache keeps the files of what is loaded or loading now.
+      const inUse = (versionKey: string) =>
+        this.loaded.has(versionKey) || this.loads.has(versionKey);
       load = this.loader
-        .load(version)
+        .load(version, inUse)
         .then((model) => {
           const durationMs = performance.now() - started;
           this.events.emit('model.loaded', { name, version: version.version, durationMs });

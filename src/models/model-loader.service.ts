@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
-import { ArtifactCache } from './artifact-cache.service';
+import { ArtifactCache, InUse } from './artifact-cache.service';
 import { LoadedModel } from './loaded-model';
 import { ModelInputRejectedError, ModelLoadError } from './model.errors';
 import { WarmupOutcome } from './model-warmup';
@@ -34,10 +34,11 @@ export class ModelLoader {
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
   ) {}
 
-  async load(version: ModelVersion): Promise<LoadedModel> {
+  /** `inUse` names the versions loaded now: the disk cache keeps their files. */
+  async load(version: ModelVersion, inUse?: InUse): Promise<LoadedModel> {
     const started = performance.now();
     const { name } = version;
-    const files = await this.cache.fetch(name, version.version);
+    const files = await this.cache.fetch(version, inUse);
     const mlmodel = await this.readMlModel(name, version.version, files.directory);
     const flavor =
       Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function';

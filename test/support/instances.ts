@@ -7,6 +7,9 @@ import { freePort } from './ports';
 const ROOT = path.resolve(__dirname, '../..');
 const MAIN = path.join(ROOT, 'dist/main.js');
 
+/** The secret every test instance shares (API_CLUSTER_SECRET), unless a test gives its own. */
+export const TEST_CLUSTER_SECRET = 'modelgate-test-cluster-secret-0123456789';
+
 /** One API server running as its own process (`node dist/main.js`), as in production. */
 export interface Instance {
   id: string;
@@ -38,6 +41,8 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       LOG_LEVEL: 'warn',
+      // Required in distributed mode: instances believe only messages signed with it.
+      API_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
       ...env,
       API_HOST: '127.0.0.1',
       API_PORT: String(port),

@@ -13,6 +13,8 @@ export interface ErrorDescription {
   /** MLflow's error codes (mlflow/protos/databricks.proto), so MLflow clients understand them. */
   code: string;
   message: string;
+  /** Sent as Retry-After: the refusal is temporary and this many seconds should do. */
+  retryAfterSeconds?: number;
 }
 
 /**

@@ -31,6 +31,10 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
     const answer =
       description.status === 500 ? withRequestId(description, requestIdOf(reply)) : description;
     this.report(error, description, http.getRequest<FastifyRequest>(), requestIdOf(reply));
+    // A temporary refusal that says how long to wait (a busy model) tells the caller too.
+    if (description.retryAfterSeconds !== undefined) {
+      void reply.header('retry-after', description.retryAfterSeconds);
+    }
     void reply.status(answer.status).send(errorBodyFor(this.protocol, answer));
   }
 
