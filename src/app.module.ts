@@ -9,6 +9,7 @@ import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENV_FILES, ENVIRONMENT_CLASSES } from './config/environment';
 import { healthConfig } from './config/health.config';
+import { limitsConfig } from './config/limits.config';
 import { loggingConfig } from './config/logging.config';
 import { metricsConfig } from './config/metrics.config';
 import { mlflowConfig } from './config/mlflow.config';
@@ -41,6 +42,7 @@ export class AppModule {
           envFilePath: ENV_FILES,
           load: [
             serverConfig,
+            limitsConfig,
             upstreamConfig,
             mlflowConfig,
             airflowConfig,
