@@ -11,12 +11,19 @@ export async function request<T = unknown>(
   init: { method?: string; body?: unknown; contentType?: string } = {},
 ): Promise<Reply<T>> {
   const hasBody = init.body !== undefined;
-  const raw = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-  const response = await fetch(url, {
+  // A stream is sent chunked, without Content-Length.
+  const stream = init.body instanceof ReadableStream;
+  const raw =
+    typeof init.body === 'string' || stream
+      ? (init.body as string | ReadableStream)
+      : JSON.stringify(init.body);
+  const options: RequestInit & { duplex?: 'half' } = {
     method: init.method ?? (hasBody ? 'POST' : 'GET'),
     headers: hasBody ? { 'content-type': init.contentType ?? 'application/json' } : undefined,
     body: hasBody ? raw : undefined,
-  });
+  };
+  if (stream) options.duplex = 'half';
+  const response = await fetch(url, options);
   const text = await response.text();
   let body: unknown = text;
   try {
