@@ -104,6 +104,18 @@ describe('decode limits', () => {
       );
     });
 
+    it('checks every record of named tensors before allocating their columns', () => {
+      const wide = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, 1]));
+      const body = { instances: [wide, ...Array.from({ length: 5000 }, () => ({}))] };
+      const before = process.memoryUsage().heapUsed;
+
+      const sut = refusal(() => decodeMlflowRequest(body, 'application/json'));
+
+      expect(sut.message).toMatch(/^instances\[1\] has the keys , but instances\[0\] has k0, k1/);
+      // 5000 columns of 5001 rows would be 200 MB of pointers.
+      expect(process.memoryUsage().heapUsed - before).toBeLessThan(100 * 1024 * 1024);
+    });
+
     it("refuses '__proto__' and 'constructor.prototype' in the lenient parser's JSON", () => {
       for (const text of [
         '{"instances": [NaN], "__proto__": {"x": 1}}',

@@ -385,7 +385,8 @@ function recordsAsTensors(records: unknown[], field: string): RequestTensor[] {
     throw new InvalidInputError(`${field} mixes records (objects) with other values`, field);
   }
   const names = Object.keys(first);
-  const columns = names.map(() => new Array<unknown>(records.length));
+  // Every record is checked before the columns are allocated: a first record
+  // of many keys over many empty ones would claim keys × records cells.
   records.forEach((record, r) => {
     if (!isRecord(record)) {
       throw new InvalidInputError(`${field} mixes records (objects) with other values`, field);
@@ -397,6 +398,9 @@ function recordsAsTensors(records: unknown[], field: string): RequestTensor[] {
         field,
       );
     }
+  });
+  const columns = names.map(() => new Array<unknown>(records.length));
+  (records as Record<string, unknown>[]).forEach((record, r) => {
     names.forEach((name, c) => (columns[c][r] = record[name]));
   });
   return names.map((name, c) => ({ name, data: columns[c] }));
