@@ -135,8 +135,11 @@ function registerBodyLimits(fastify: FastifyInstance, limits: BodyLimits): void 
 
 function refuseTooLarge(reply: FastifyReply, url: string, limit: number): FastifyReply {
   const setting = PREDICTION_ROUTE.test(url) ? 'API_MAX_BODY_BYTES' : 'API_MAX_CONTROL_BODY_BYTES';
-  // The rest of the body is not read: the connection cannot carry another request.
-  void reply.header('connection', 'close');
+  // What the client still sends is discarded as it comes (Node drains an
+  // unread body; readWithin leaves a chunked one flowing), within
+  // API_REQUEST_TIMEOUT_MS: closing at once would reset the connection under a
+  // client still writing, which then never reads this answer (nginx's
+  // lingering close, for the same reason).
   return sendErrorReply(reply, url, {
     status: 413,
     code: 'REQUEST_LIMIT_EXCEEDED',
@@ -144,7 +147,7 @@ function refuseTooLarge(reply: FastifyReply, url: string, limit: number): Fastif
   });
 }
 
-/** A chunked body, up to `limit` bytes; undefined as soon as it is larger (the rest is left unread). */
+/** A chunked body, up to `limit` bytes; undefined as soon as it is larger (the rest is then discarded as it comes). */
 function readWithin(payload: Readable, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -158,7 +161,8 @@ function readWithin(payload: Readable, limit: number): Promise<Buffer | undefine
       size += chunk.length;
       if (size > limit) {
         stop();
-        payload.pause();
+        chunks.length = 0;
+        payload.resume();
         resolve(undefined);
         return;
       }
