@@ -12,6 +12,7 @@ import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENVIRONMENT_CLASSES } from './config/environment';
 import { healthConfig } from './config/health.config';
+import { limitsConfig } from './config/limits.config';
 import { loggingConfig } from './config/logging.config';
 import { metricsConfig } from './config/metrics.config';
 import { mlflowConfig } from './config/mlflow.config';
@@ -46,6 +47,7 @@ export class AppModule {
           ignoreEnvFile: true,
           load: [
             serverConfig,
+            limitsConfig,
             upstreamConfig,
             mlflowConfig,
             airflowConfig,

@@ -13,6 +13,13 @@ import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
 import { ServerConfig, serverConfig } from './config/server.config';
 import { registerLoadShedding } from './inference/load-shedding.hook';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  LimitsConfig,
+  LimitsSettings,
+  limitsConfig,
+  limitsOf,
+} from './config/limits.config';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
 import { LifecycleState } from './health/lifecycle.state';
@@ -21,18 +28,39 @@ import { MetricsService } from './metrics/metrics.service';
 import { registerClusterMessageMetrics } from './metrics/cluster-metrics';
 import { ClusterMessageRejections } from './cluster/signing-state-store';
 
-/** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
-export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
+/** The default prediction body limit (API_MAX_BODY_BYTES): 100-row requests are a few KB; batch scoring may send MBs. */
+export const BODY_LIMIT_BYTES = DEFAULT_MAX_BODY_BYTES;
 
-/** The HTTP server: Fastify with our body limit and API_TRUST_PROXY (see trustProxyOf). */
-export function createFastifyAdapter(trustProxy: false | string[]): FastifyAdapter {
-  return new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy });
+/**
+ * The HTTP server: Fastify with API_TRUST_PROXY (see trustProxyOf) and the
+ * limits of limits.config.ts. Per-route body limits are checked by our own
+ * hook (registerBodyParsers), which answers in the route's format; Fastify's
+ * global limit is only the largest of them.
+ */
+export function createFastifyAdapter(
+  trustProxy: false | string[],
+  limits: LimitsSettings = limitsOf(),
+): FastifyAdapter {
+  return new FastifyAdapter({
+    bodyLimit: Math.max(limits.maxBodyBytes, limits.maxControlBodyBytes),
+    trustProxy,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    // No socket idle timeout (Fastify's connectionTimeout): a socket is idle
+    // while a model computes too; the headers and request timeouts bound the client.
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      // Node checks both timeouts every 30 s by default, which would let a
+      // slow-loris client hold a connection 30 s past its deadline.
+      connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    },
+  });
 }
 
 /** Everything main.ts does to the app besides listening, shared with the e2e tests. */
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
-  registerBodyParsers(fastify);
+  registerBodyParsers(fastify, app.get<LimitsConfig>(limitsConfig.KEY));
   // Request id and log line first: every later hook and handler logs with the id.
   registerRequestLogging(fastify, {
     requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,

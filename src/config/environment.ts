@@ -6,6 +6,7 @@ import { ClusterEnvironment } from './cluster.config';
 import { ConfigValidationError, Environment, assertValidEnvironment } from './env.validation';
 import { HealthEnvironment } from './health.config';
 import { LoggingEnvironment } from './logging.config';
+import { LimitsEnvironment } from './limits.config';
 import { MetricsEnvironment } from './metrics.config';
 import { MlflowEnvironment } from './mlflow.config';
 import { ModelsEnvironment } from './models.config';
@@ -17,6 +18,7 @@ import { UpstreamEnvironment } from './upstream.config';
 /** Every namespace's environment class, validated together at start. */
 export const ENVIRONMENT_CLASSES = [
   ServerEnvironment,
+  LimitsEnvironment,
   UpstreamEnvironment,
   MlflowEnvironment,
   AirflowEnvironment,

@@ -4,12 +4,14 @@ import {
   Get,
   Headers,
   HttpCode,
+  Inject,
   Param,
   Post,
   Res,
   UseFilters,
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import type { FastifyReply } from 'fastify';
 import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
 import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
@@ -31,6 +33,7 @@ export class MlflowScoringController {
   constructor(
     private readonly inference: InferenceService,
     private readonly readiness: ModelReadiness,
+    @Inject(limitsConfig.KEY) private readonly limits: LimitsConfig,
   ) {}
 
   @Get('ping')
@@ -92,7 +95,7 @@ export class MlflowScoringController {
     contentType: string | undefined,
   ): Promise<string> {
     const raw = body instanceof MalformedJsonBody ? body.text : body;
-    const { input } = decodeMlflowRequest(raw, contentType);
+    const { input } = decodeMlflowRequest(raw, contentType, this.limits);
     const result = await this.inference.infer(ref, input);
     setModelHeaders(reply, result);
     void reply.type('application/json');

@@ -1,5 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import type { FastifyReply } from 'fastify';
 import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
@@ -26,6 +37,7 @@ export class OpenInferenceController {
   constructor(
     private readonly inference: InferenceService,
     private readonly readiness: ModelReadiness,
+    @Inject(limitsConfig.KEY) private readonly limits: LimitsConfig,
   ) {}
 
   @Get()
@@ -101,7 +113,7 @@ export class OpenInferenceController {
   }
 
   private async run(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<unknown> {
-    const request = decodeInferRequest(body);
+    const request = decodeInferRequest(body, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
     });

@@ -8,7 +8,7 @@ export interface Reply<T = unknown> {
   text: string;
 }
 
-export interface RequestInit {
+export interface TestRequest {
   method?: string;
   body?: unknown;
   contentType?: string;
@@ -22,10 +22,15 @@ export function authHeader(apiKey: string | null = TEST_API_KEY): Record<string,
   return apiKey === null ? {} : { 'x-api-key': apiKey };
 }
 
-export async function request<T = unknown>(url: string, init: RequestInit = {}): Promise<Reply<T>> {
+export async function request<T = unknown>(url: string, init: TestRequest = {}): Promise<Reply<T>> {
   const hasBody = init.body !== undefined;
-  const raw = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
-  const response = await fetch(url, {
+  // A stream is sent chunked, without Content-Length.
+  const stream = init.body instanceof ReadableStream;
+  const raw =
+    typeof init.body === 'string' || stream
+      ? (init.body as string | ReadableStream)
+      : JSON.stringify(init.body);
+  const options: RequestInit & { duplex?: 'half' } = {
     method: init.method ?? (hasBody ? 'POST' : 'GET'),
     headers: {
       ...(hasBody ? { 'content-type': init.contentType ?? 'application/json' } : {}),
@@ -33,7 +38,9 @@ export async function request<T = unknown>(url: string, init: RequestInit = {}):
       ...init.headers,
     },
     body: hasBody ? raw : undefined,
-  });
+  };
+  if (stream) options.duplex = 'half';
+  const response = await fetch(url, options);
   const text = await response.text();
   let body: unknown = text;
   try {

@@ -7,8 +7,11 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PassThrough, Readable } from 'node:stream';
 import { Observable } from 'rxjs';
+import { sendErrorReply } from './error-reply';
+import { RefusedJson, parseStrictJson } from './safe-json';
 
 /**
  * A JSON body JSON.parse refused. Most routes answer 400; the MLflow scoring
@@ -27,14 +30,38 @@ const LENIENT_JSON = 'modelgate:lenient-json';
 /** Marks a route whose handler decodes malformed-looking JSON itself. */
 export const LenientJson = (): MethodDecorator & ClassDecorator => SetMetadata(LENIENT_JSON, true);
 
+export interface BodyLimits {
+  /** Prediction routes (API_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
+  /** Every other route (API_MAX_CONTROL_BODY_BYTES). */
+  maxControlBodyBytes: number;
+  /** JSON nesting (API_MAX_DEPTH). */
+  maxDepth: number;
+}
+
+/** The routes that take prediction bodies: MLflow invocations and Open Inference infer. */
+const PREDICTION_ROUTE =
+  /^\/(?:invocations|v1\/models\/[^?#]+\/invocations|v2\/models\/[^?#]+\/infer)\/?(?:[?#]|$)/;
+
+/** The body limit of the route a URL names. */
+export function bodyLimitOf(url: string, limits: BodyLimits): number {
+  return PREDICTION_ROUTE.test(url) ? limits.maxBodyBytes : limits.maxControlBodyBytes;
+}
+
 /**
  * Body parsing for every route. Fastify's own JSON parser answers a bad body
  * with its own error shape before our routes run; here a bad body reaches the
  * route's error filter, which answers in the caller's protocol (MLflow scoring
  * or Open Inference). CSV and any other content type arrive as text, so the
  * MLflow codec can parse CSV and answer 415 for the rest, as MLflow does.
+ *
+ * Each route's body limit is enforced before the body is read (a declared
+ * Content-Length) or while it is (a chunked body), answered 413 in the
+ * route's format. JSON nesting is bounded before parsing, and keys that
+ * could poison prototypes are refused (secure-json-parse, as Fastify does).
  */
-export function registerBodyParsers(fastify: FastifyInstance): void {
+export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits): void {
+  registerBodyLimits(fastify, limits);
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser(
     'application/json',
@@ -45,10 +72,16 @@ export function registerBodyParsers(fastify: FastifyInstance): void {
         done(null, undefined);
         return;
       }
-      try {
-        done(null, JSON.parse(text));
-      } catch (error) {
-        done(null, new MalformedJsonBody((error as Error).message, text));
+      const parsed = parseStrictJson(text, limits.maxDepth);
+      switch (parsed.kind) {
+        case 'value':
+          done(null, parsed.value);
+          return;
+        case 'refused':
+          done(null, parsed.refused);
+          return;
+        case 'malformed':
+          done(null, new MalformedJsonBody(parsed.reason, text));
       }
     },
   );
@@ -68,10 +101,84 @@ export class MalformedJsonInterceptor implements NestInterceptor {
       context.getHandler(),
       context.getClass(),
     ]);
+    if (body instanceof RefusedJson) throw new BadRequestException(body.reason);
     if (body instanceof MalformedJsonBody && !lenient) {
       // Nest's own 400 (BAD_REQUEST, the message as is): common/ knows no feature's errors.
       throw new BadRequestException(`the request body is not valid JSON: ${body.reason}`);
     }
     return next.handle();
   }
+}
+
+/**
+ * Per-route body limits in `preParsing` (after authentication and rate
+ * limits, before a byte of the body is read). Nest cannot set Fastify's
+ * per-route `bodyLimit`, and Fastify's own refusal would answer in its own
+ * format; the adapter's global limit is the largest of ours, so this answers first.
+ */
+function registerBodyLimits(fastify: FastifyInstance, limits: BodyLimits): void {
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    const limit = bodyLimitOf(request.url, limits);
+    const declared = request.headers['content-length'];
+    if (declared !== undefined) {
+      if (Number(declared) > limit) return refuseTooLarge(reply, request.url, limit);
+      // Node's parser delivers exactly Content-Length bytes: Fastify checks the count.
+      return payload;
+    }
+    if (request.headers['transfer-encoding'] === undefined) return payload;
+    const body = await readWithin(payload, limit);
+    if (body === undefined) return refuseTooLarge(reply, request.url, limit);
+    const replay = new PassThrough();
+    replay.end(body);
+    return replay;
+  });
+}
+
+function refuseTooLarge(reply: FastifyReply, url: string, limit: number): FastifyReply {
+  const setting = PREDICTION_ROUTE.test(url) ? 'API_MAX_BODY_BYTES' : 'API_MAX_CONTROL_BODY_BYTES';
+  // What the client still sends is discarded as it comes (Node drains an
+  // unread body; readWithin leaves a chunked one flowing), within
+  // API_REQUEST_TIMEOUT_MS: closing at once would reset the connection under a
+  // client still writing, which then never reads this answer (nginx's
+  // lingering close, for the same reason).
+  return sendErrorReply(reply, url, {
+    status: 413,
+    code: 'REQUEST_LIMIT_EXCEEDED',
+    message: `the request body is larger than this route's limit of ${limit} bytes (${setting})`,
+  });
+}
+
+/** A chunked body, up to `limit` bytes; undefined as soon as it is larger (the rest is then discarded as it comes). */
+function readWithin(payload: Readable, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      payload.removeListener('data', onData);
+      payload.removeListener('end', onEnd);
+      payload.removeListener('error', onError);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        stop();
+        chunks.length = 0;
+        payload.resume();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (error: Error): void => {
+      stop();
+      reject(error);
+    };
+    payload.on('data', onData);
+    payload.on('end', onEnd);
+    payload.on('error', onError);
+  });
 }

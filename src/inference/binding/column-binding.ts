@@ -3,7 +3,14 @@ import { InvalidInputError } from '../inference.error';
 import { DataType, Tensor, TensorSpec } from '../../models/tensor.types';
 import { RequestTensor } from '../inference.types';
 import { firstDuplicate, formatShape, plural, quoteList } from './messages';
-import { ArraySink, elementCount, flattenNested, formatPath, nestedShape } from './nested-array';
+import {
+  ArraySink,
+  checkNested,
+  elementCount,
+  flattenNested,
+  formatPath,
+  nestedShape,
+} from './nested-array';
 import { TensorWriter, createWriter, describeValue, expectation } from './tensor-writer';
 
 export type Table = { columns: string[]; rows: unknown[][] };
@@ -157,8 +164,9 @@ function flattenOrThrow(
   label: string,
   field: string | undefined,
 ): unknown[] {
-  const sink = new ArraySink(elementCount(shape));
-  const failure = flattenNested(data, shape, sink);
+  // Checked whole before product(shape) values are allocated: the shape was
+  // read from the first elements alone. ArraySink takes any value.
+  const failure = checkNested(data, shape);
   if (failure?.kind === 'ragged') {
     const where = failure.path.length > 0 ? ` at ${formatPath(failure.path)}` : '';
     throw new InvalidInputError(
@@ -166,6 +174,8 @@ function flattenOrThrow(
       field,
     );
   }
+  const sink = new ArraySink(elementCount(shape));
+  flattenNested(data, shape, sink);
   return sink.values;
 }
 

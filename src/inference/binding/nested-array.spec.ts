@@ -1,6 +1,9 @@
 import {
   ArraySink,
+  checkNested,
+  claimedCount,
   elementCount,
+  leafCount,
   flattenNested,
   formatPath,
   indexAt,
@@ -86,5 +89,61 @@ describe('nested arrays', () => {
     expect(elementCount([])).toBe(1);
     expect(indexAt(5, [2, 3])).toEqual([1, 2]);
     expect(formatPath([1, 0])).toBe('[1][0]');
+  });
+});
+
+describe('nested arrays, bounded by the data', () => {
+  it('counts a claim exactly beyond 2^53', () => {
+    expect(claimedCount([1000, 1000, 1000, 1000])).toBe(10n ** 12n);
+    expect(claimedCount([2 ** 40, 2 ** 40])).toBe(2n ** 80n);
+    expect(claimedCount([])).toBe(1n);
+  });
+
+  it('checks the whole nesting without a sink, naming where it breaks', () => {
+    expect(checkNested([[1, 2], [3]], [2, 2])).toEqual({
+      kind: 'ragged',
+      path: [1],
+      message: 'expected a list of 2, got 1',
+    });
+    expect(
+      checkNested(
+        [
+          [1, 2],
+          [3, [4]],
+        ],
+        [2, 2],
+      ),
+    ).toEqual({
+      kind: 'ragged',
+      path: [1, 1],
+      message: 'expected a value, got a list',
+    });
+    expect(checkNested([[1, 2], 3], [2, 2])).toMatchObject({ path: [1] });
+    expect(
+      checkNested(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [2, 2],
+      ),
+    ).toBeUndefined();
+  });
+
+  it('walks 200,000 levels without recursion', () => {
+    let data: unknown = 1;
+    for (let i = 0; i < 200_000; i++) data = [data];
+    const shape = nestedShape(data);
+    const sink = new ArraySink(1);
+
+    expect(shape).toHaveLength(200_000);
+    expect(flattenNested(data, shape, sink)).toBeUndefined();
+    expect(sink.values).toEqual([1]);
+  });
+
+  it('counts the values of any nesting, reporting depth past the limit as -1', () => {
+    expect(leafCount([1, [2, [3, 4]], []], 8)).toBe(4);
+    expect(leafCount(5, 8)).toBe(1);
+    expect(leafCount([[[[1]]]], 3)).toBe(-1);
   });
 });

@@ -30,7 +30,7 @@ export function nestedShape(data: unknown): number[] {
   return shape;
 }
 
-/** The number of elements of a shape (1 for a scalar). */
+/** The number of elements of a shape (1 for a scalar); inexact above 2^53, see {@link claimedCount}. */
 export function elementCount(shape: readonly number[]): number {
   let count = 1;
   for (const d of shape) count *= d;
@@ -38,68 +38,117 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 /**
+ * The exact number of elements a shape claims, however large (a claim of
+ * [1000, 1000, 1000, 1000] is 10^12, and a few more dimensions overflow
+ * doubles): for comparing a claim with the data before allocating anything.
+ */
+export function claimedCount(shape: readonly number[]): bigint {
+  let count = 1n;
+  for (const d of shape) count *= BigInt(d);
+  return count;
+}
+
+/**
  * Hands every leaf of `data` to `sink`, row-major, checking the nesting matches
- * `shape` exactly. Returns the first failure, or undefined.
+ * `shape` exactly. Returns the first failure, or undefined. Iterative: depth
+ * costs no stack.
  */
 export function flattenNested(
   data: unknown,
   shape: readonly number[],
   sink: ValueSink,
 ): FlattenFailure | undefined {
-  if (shape.length === 0) {
-    if (Array.isArray(data)) return ragged([], 'expected a value, got a list');
-    return sink.set(0, data) ? undefined : { kind: 'rejected', index: 0, value: data };
-  }
-  const walker = new Walker(shape, sink);
-  walker.walk(data, 0);
-  return walker.failure;
+  return walk(data, shape, sink);
 }
 
-class Walker {
-  failure?: FlattenFailure;
-  private next = 0;
-  private readonly path: number[];
+/**
+ * Checks that `data` nests exactly as `shape` says, without allocating
+ * anything for its values: callers check this before they allocate
+ * product(shape) elements, so a claim the data does not back costs nothing.
+ * Returns the first failure, or undefined.
+ */
+export function checkNested(data: unknown, shape: readonly number[]): FlattenFailure | undefined {
+  return walk(data, shape, undefined);
+}
 
-  constructor(
-    private readonly shape: readonly number[],
-    private readonly sink: ValueSink,
-  ) {
-    this.path = new Array<number>(shape.length).fill(0);
+function walk(
+  data: unknown,
+  shape: readonly number[],
+  sink: ValueSink | undefined,
+): FlattenFailure | undefined {
+  const rank = shape.length;
+  if (rank === 0) {
+    if (Array.isArray(data)) return ragged([], 'expected a value, got a list');
+    if (sink && !sink.set(0, data)) return { kind: 'rejected', index: 0, value: data };
+    return undefined;
   }
-
-  walk(node: unknown, depth: number): void {
-    const length = this.shape[depth];
-    if (!Array.isArray(node)) {
-      this.fail(depth, `expected a list of ${length}, got a value`);
-      return;
-    }
-    if (node.length !== length) {
-      this.fail(depth, `expected a list of ${length}, got ${node.length}`);
-      return;
-    }
-    const leaves = depth === this.shape.length - 1;
-    for (let i = 0; i < length && !this.failure; i++) {
-      this.path[depth] = i;
-      const child: unknown = node[i];
-      if (!leaves) {
-        this.walk(child, depth + 1);
-      } else if (Array.isArray(child)) {
-        this.fail(depth + 1, 'expected a value, got a list');
-      } else if (!this.sink.set(this.next, child)) {
-        this.failure = { kind: 'rejected', index: this.next, value: child };
-      } else {
-        this.next++;
-      }
-    }
+  if (!Array.isArray(data)) return ragged([], `expected a list of ${shape[0]}, got a value`);
+  if (data.length !== shape[0]) {
+    return ragged([], `expected a list of ${shape[0]}, got ${data.length}`);
   }
-
-  private fail(depth: number, message: string): void {
-    this.failure = ragged(this.path.slice(0, depth), message);
+  /** The list open at each depth, and the index read next in it. */
+  const lists = new Array<unknown[]>(rank);
+  const path = new Array<number>(rank).fill(0);
+  lists[0] = data;
+  let depth = 0;
+  let next = 0;
+  while (depth >= 0) {
+    const i = path[depth];
+    if (i >= shape[depth]) {
+      depth--;
+      if (depth >= 0) path[depth]++;
+      continue;
+    }
+    const child: unknown = lists[depth][i];
+    if (depth === rank - 1) {
+      if (Array.isArray(child)) return ragged(path.slice(0, rank), 'expected a value, got a list');
+      if (sink && !sink.set(next, child)) return { kind: 'rejected', index: next, value: child };
+      next++;
+      path[depth]++;
+      continue;
+    }
+    const length = shape[depth + 1];
+    if (!Array.isArray(child)) {
+      return ragged(path.slice(0, depth + 1), `expected a list of ${length}, got a value`);
+    }
+    if (child.length !== length) {
+      return ragged(path.slice(0, depth + 1), `expected a list of ${length}, got ${child.length}`);
+    }
+    depth++;
+    lists[depth] = child;
+    path[depth] = 0;
   }
+  return undefined;
 }
 
 function ragged(path: number[], message: string): FlattenFailure {
   return { kind: 'ragged', path, message };
+}
+
+/**
+ * The values of `data` that are not lists, at any depth, counted without
+ * recursion: how many elements a request of nested lists carries, linear in
+ * its size. Nesting deeper than `maxDepth` lists is reported as -1.
+ */
+export function leafCount(data: unknown, maxDepth: number): number {
+  if (!Array.isArray(data)) return 1;
+  let count = 0;
+  const open: unknown[][] = [data];
+  const depths: number[] = [1];
+  while (open.length > 0) {
+    const list = open.pop() as unknown[];
+    const depth = depths.pop() as number;
+    if (depth > maxDepth) return -1;
+    for (const item of list) {
+      if (Array.isArray(item)) {
+        open.push(item);
+        depths.push(depth + 1);
+      } else {
+        count++;
+      }
+    }
+  }
+  return count;
 }
 
 /** `[1][0]` for a path, `` for the top. */

@@ -3,7 +3,15 @@ import { DataType, Tensor, TensorSpec } from '../../models/tensor.types';
 import { InferenceInput, RequestTensor } from '../inference.types';
 import { ExtraInputs, Table } from './column-binding';
 import { firstDuplicate, formatShape, plural, quoteList } from './messages';
-import { elementCount, flattenNested, formatPath, indexAt, nestedShape } from './nested-array';
+import {
+  checkNested,
+  claimedCount,
+  elementCount,
+  flattenNested,
+  formatPath,
+  indexAt,
+  nestedShape,
+} from './nested-array';
 import { createWriter, describeValue, expectation } from './tensor-writer';
 
 /** What a tensor must look like: a signature's tensor spec, or a model input when there is no signature. */
@@ -97,8 +105,8 @@ function requestSources(tensors: RequestTensor[]): Source[] {
       source.shape = source.nestedShape;
       return source;
     }
-    const count = elementCount(t.shape);
-    if (!Array.isArray(t.data) || t.data.length !== count) {
+    const count = claimedCount(t.shape);
+    if (!Array.isArray(t.data) || BigInt(t.data.length) !== count) {
       const got = Array.isArray(t.data) ? `${t.data.length}` : describeValue(t.data);
       throw new InvalidInputError(
         `${label}: shape ${formatShape(t.shape)} needs ${count} values, got ${got}`,
@@ -251,6 +259,10 @@ function checkDeclared(source: Source, target: TensorSpec): void {
 }
 
 function write(source: Source, target: TensorSpec): Tensor {
+  // Nested lists claim their shape by their first elements alone: the whole
+  // nesting is checked before product(shape) elements are allocated.
+  const ragged = source.flat ? undefined : checkNested(source.nested, source.nestedShape ?? []);
+  if (ragged?.kind === 'ragged') throw raggedError(source, ragged.path, ragged.message);
   const writer = createWriter(target.datatype, elementCount(source.shape));
   if (source.flat) {
     const flat = source.flat;
@@ -259,16 +271,18 @@ function write(source: Source, target: TensorSpec): Tensor {
     }
   } else {
     const failure = flattenNested(source.nested, source.nestedShape as number[], writer);
-    if (failure?.kind === 'ragged') {
-      const where = failure.path.length > 0 ? ` at ${formatPath(failure.path)}` : '';
-      throw new InvalidInputError(
-        `${source.label} is not a regular nested list${where}: ${failure.message}`,
-        source.name,
-      );
-    }
+    if (failure?.kind === 'ragged') throw raggedError(source, failure.path, failure.message);
     if (failure) throw valueError(source, target, failure.index, failure.value);
   }
   return { name: target.name, datatype: target.datatype, shape: source.shape, data: writer.data };
+}
+
+function raggedError(source: Source, path: number[], message: string): Error {
+  const where = path.length > 0 ? ` at ${formatPath(path)}` : '';
+  return new InvalidInputError(
+    `${source.label} is not a regular nested list${where}: ${message}`,
+    source.name,
+  );
 }
 
 function valueError(source: Source, target: TensorSpec, flat: number, value: unknown): Error {

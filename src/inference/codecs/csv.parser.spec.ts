@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../inference.error';
-import { parseCsvRecords, parseCsvTable } from './csv.parser';
+import { isDecimal, parseCsvRecords, parseCsvTable } from './csv.parser';
 
 describe('parseCsvRecords', () => {
   it('splits RFC 4180 records with quoted commas, quotes and line breaks', () => {
@@ -37,6 +37,34 @@ describe('parseCsvRecords', () => {
     expect(() => parseCsvRecords('"a"b,c\n')).toThrow(
       'CSV line 1: unexpected "b" after a closing quote',
     );
+  });
+});
+
+describe('parseCsvRecords, edge cases of the parser', () => {
+  it('names the line a quoted field opened on, after other records', () => {
+    expect(() => parseCsvRecords('a\nx\n"open\nmore\n')).toThrow(
+      'CSV: the quoted field opened on line 3 never closes',
+    );
+  });
+
+  it('returns 400 for a quote inside an unquoted field', () => {
+    expect(() => parseCsvRecords('a\nx"y\n')).toThrow(
+      'CSV line 2: a quote inside an unquoted field; quote the whole field and double the quotes in it',
+    );
+  });
+});
+
+describe('isDecimal', () => {
+  it.each(['1', '-2.5', '+.5', '5.', '1e5', '1E-5', '007'])('takes %s', (cell) => {
+    expect(isDecimal(cell)).toBe(true);
+  });
+
+  it.each(['', '.', '-', '1e', 'e5', '1.2.3', '1x', ' 1', '0x10'])('refuses %j', (cell) => {
+    expect(isDecimal(cell)).toBe(false);
+  });
+
+  it('reads a 1,000,000-digit run followed by x as not a number', () => {
+    expect(isDecimal(`${'1'.repeat(1_000_000)}x`)).toBe(false);
   });
 });
 

@@ -1,3 +1,4 @@
+import { CsvError, parse } from 'csv-parse/sync';
 import { InvalidInputError } from '../inference.error';
 
 /**
@@ -64,7 +65,6 @@ const NA_VALUES: ReadonlySet<string> = new Set([
 
 const TRUE_VALUES: ReadonlySet<string> = new Set(['True', 'TRUE', 'true']);
 const FALSE_VALUES: ReadonlySet<string> = new Set(['False', 'FALSE', 'false']);
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const INFINITY = /^([+-]?)(?:inf|infinity)$/i;
 
 type ColumnKind = 'number' | 'boolean' | 'text';
@@ -76,7 +76,7 @@ function columnKind(cells: string[][], c: number): ColumnKind {
     const cell = record[c];
     if (NA_VALUES.has(cell)) continue;
     const trimmed = cell.trim();
-    if (numbers && !NUMBER.test(trimmed) && !INFINITY.test(trimmed)) numbers = false;
+    if (numbers && !isDecimal(trimmed) && !INFINITY.test(trimmed)) numbers = false;
     if (booleans && !TRUE_VALUES.has(cell) && !FALSE_VALUES.has(cell)) booleans = false;
     if (!numbers && !booleans) return 'text';
   }
@@ -99,77 +99,128 @@ function typedCell(cell: string, kind: ColumnKind): unknown {
 }
 
 /**
- * RFC 4180 records: fields split by commas, records by CRLF, LF or CR; a
- * quoted field may hold commas, line breaks and doubled quotes. A leading BOM
- * and blank lines are dropped.
+ * A decimal number as pandas reads one: sign, digits with at most one point
+ * (at least one digit), an optional exponent. One pass over the text; the
+ * regex it replaces (`\d+\.?\d*`) backtracked quadratically on a long run of
+ * digits followed by anything else.
  */
-export function parseCsvRecords(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let field = '';
-  /** Nothing of the current field read yet: a quote here opens a quoted field. */
-  let fieldStart = true;
-  /** The current line holds something (a comma, a quoted field): it is not blank. */
-  let hasContent = false;
-  let line = 1;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '"' && fieldStart) {
-      const opened = line;
+export function isDecimal(text: string): boolean {
+  let i = 0;
+  const n = text.length;
+  if (i < n && (text[i] === '+' || text[i] === '-')) i++;
+  let digits = 0;
+  while (i < n && isDigit(text.charCodeAt(i))) {
+    i++;
+    digits++;
+  }
+  if (i < n && text[i] === '.') {
+    i++;
+    while (i < n && isDigit(text.charCodeAt(i))) {
       i++;
-      for (;;) {
-        if (i >= text.length) {
-          throw new InvalidInputError(
-            `CSV: the quoted field opened on line ${opened} never closes`,
-          );
-        }
-        const q = text[i];
-        if (q === '"') {
-          if (text[i + 1] !== '"') break;
-          field += '"';
-          i += 2;
-          continue;
-        }
-        if (q === '\n' || (q === '\r' && text[i + 1] !== '\n')) line++;
-        field += q;
-        i++;
-      }
-      i++;
-      fieldStart = false;
-      hasContent = true;
-      if (i < text.length && text[i] !== ',' && text[i] !== '\n' && text[i] !== '\r') {
-        throw new InvalidInputError(
-          `CSV line ${line}: unexpected ${JSON.stringify(text[i])} after a closing quote`,
-        );
-      }
-    } else if (c === ',') {
-      record.push(field);
-      field = '';
-      fieldStart = true;
-      hasContent = true;
-      i++;
-    } else if (c === '\r' || c === '\n') {
-      if (hasContent || field.length > 0) {
-        record.push(field);
-        records.push(record);
-      }
-      record = [];
-      field = '';
-      fieldStart = true;
-      hasContent = false;
-      i += c === '\r' && text[i + 1] === '\n' ? 2 : 1;
-      line++;
-    } else {
-      field += c;
-      fieldStart = false;
-      i++;
+      digits++;
     }
   }
-  if (hasContent || field.length > 0) {
-    record.push(field);
-    records.push(record);
+  if (digits === 0) return false;
+  if (i < n && (text[i] === 'e' || text[i] === 'E')) {
+    i++;
+    if (i < n && (text[i] === '+' || text[i] === '-')) i++;
+    const start = i;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+    if (i === start) return false;
   }
-  return records;
+  return i === n;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/**
+ * RFC 4180 records, read by csv-parse: fields split by commas, records by
+ * CRLF, LF or CR (mixed as they come); a quoted field may hold commas, line
+ * breaks and doubled quotes. A leading BOM and blank lines are dropped. A
+ * quote inside an unquoted field is refused (RFC 4180 §2.5: quote the field).
+ */
+export function parseCsvRecords(text: string): string[][] {
+  try {
+    const records: string[][] = parse(text, {
+      bom: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      record_delimiter: ['\r\n', '\n', '\r'],
+    });
+    return records;
+  } catch (error) {
+    if (error instanceof CsvError) throw csvInputError(error, text);
+    throw error;
+  }
+}
+
+/** csv-parse's failure as a message naming the line and what is wrong there. */
+function csvInputError(error: CsvError, text: string): InvalidInputError {
+  // csv-parse counts UTF-8 bytes up to the start of the record it failed in.
+  const { bytes } = error as CsvError & { bytes?: number };
+  const start = Buffer.from(text, 'utf8')
+    .subarray(0, bytes ?? 0)
+    .toString('utf8').length;
+  const problem = quoteProblem(text, start);
+  switch (error.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return new InvalidInputError(
+        `CSV: the quoted field opened on line ${problem.openedLine} never closes`,
+      );
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return new InvalidInputError(
+        `CSV line ${problem.line}: unexpected ${JSON.stringify(problem.after ?? '')} after a closing quote`,
+      );
+    case 'INVALID_OPENING_QUOTE':
+      return new InvalidInputError(
+        `CSV line ${error.lines}: a quote inside an unquoted field; quote the whole field and double the quotes in it`,
+      );
+    default:
+      return new InvalidInputError(`CSV line ${error.lines}: ${error.message}`);
+  }
+}
+
+/**
+ * Where the quoting of the record starting at `start` goes wrong: the line of
+ * the last quote that opened a field, and the character after a closing quote
+ * that is neither a comma nor a line end. Only read once csv-parse failed.
+ */
+function quoteProblem(
+  text: string,
+  start: number,
+): { openedLine: number; line: number; after?: string } {
+  let line = 1;
+  for (let i = 0; i < start; i++) if (isLineBreak(text, i)) line++;
+  let openedLine = line;
+  let fieldStart = true;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' && fieldStart) {
+      openedLine = line;
+      for (i++; i < text.length; i++) {
+        if (text[i] === '"') {
+          if (text[i + 1] !== '"') break;
+          i++;
+        } else if (isLineBreak(text, i)) {
+          line++;
+        }
+      }
+      const after = text[i + 1];
+      if (after !== undefined && after !== ',' && after !== '\n' && after !== '\r') {
+        return { openedLine, line, after };
+      }
+      fieldStart = false;
+      continue;
+    }
+    if (isLineBreak(text, i)) line++;
+    fieldStart = c === ',' || c === '\n' || c === '\r';
+  }
+  return { openedLine, line };
+}
+
+/** LF, or a CR not followed by LF: where a line ends. */
+function isLineBreak(text: string, i: number): boolean {
+  return text[i] === '\n' || (text[i] === '\r' && text[i + 1] !== '\n');
 }

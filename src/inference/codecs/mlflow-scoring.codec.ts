@@ -2,11 +2,19 @@ import { describeJsonKind as describe, isRecord } from '../../common/values';
 import { TextDecoder } from 'node:util';
 import { ModelSignature } from '../../models/model-signature.types';
 import { parsePythonJson } from '../../models/mlmodel/python-json';
-import { elementCount } from '../binding/nested-array';
+import { jsonDepth } from '../../common/http/json-depth';
+import { refusePoisoning } from '../../common/http/safe-json';
+import { elementCount, leafCount } from '../binding/nested-array';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../inference.error';
 import { Tensor } from '../../models/tensor.types';
 import { InferenceInput, InferenceResult, RequestTensor } from '../inference.types';
 import { parseCsvTable } from './csv.parser';
+import {
+  DEFAULT_DECODE_LIMITS,
+  DecodeLimits,
+  checkElementCount,
+  tooDeepError,
+} from './decode-limits';
 import { pythonNested, pythonString, pythonValue } from './python-json.writer';
 
 /**
@@ -35,15 +43,23 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * @throws UnsupportedMediaTypeError for anything but JSON and CSV in UTF-8
  *   (MLflow answers 415 for other types, charsets and parameters; it also
  *   takes Parquet, which Modelgate does not).
+ * @param limits what the body may decode to; a data frame's rows × columns
+ *   and a tensor's values are counted before they are allocated.
  * @throws InvalidInputError naming what is wrong with the body.
  */
-export function decodeMlflowRequest(body: unknown, contentType: string | undefined): MlflowRequest {
+export function decodeMlflowRequest(
+  body: unknown,
+  contentType: string | undefined,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): MlflowRequest {
   const mime = mediaType(contentType);
   if (mime === 'text/csv') {
-    return { input: { kind: 'table', ...parseCsvTable(bodyText(body, 'CSV')) } };
+    const table = parseCsvTable(bodyText(body, 'CSV'));
+    checkElementCount(table.rows.length * table.columns.length, 'the CSV body', limits);
+    return { input: { kind: 'table', ...table } };
   }
-  const parsed = typeof body === 'string' || Buffer.isBuffer(body) ? parseJson(body) : body;
-  return decodeJson(parsed);
+  const parsed = typeof body === 'string' || Buffer.isBuffer(body) ? parseJson(body, limits) : body;
+  return decodeJson(parsed, limits);
 }
 
 /**
@@ -141,17 +157,28 @@ function bodyText(body: unknown, what: string): string {
   throw new InvalidInputError(`expected a ${what} body as text`);
 }
 
-function parseJson(body: string | Buffer): unknown {
+/**
+ * JSON with Python's NaN/Infinity, under the guards of the strict parser
+ * (common/http/safe-json.ts): nesting bounded before parsing, prototype keys refused.
+ */
+function parseJson(body: string | Buffer, limits: DecodeLimits): unknown {
   const text = bodyText(body, 'JSON');
   if (text.trim() === '') return undefined;
+  if (jsonDepth(text, limits.maxDepth) > limits.maxDepth) {
+    throw tooDeepError('the JSON body', limits);
+  }
+  let value: unknown;
   try {
-    return parsePythonJson(text);
+    value = parsePythonJson(text);
   } catch (error) {
     throw new InvalidInputError(`the request body is not valid JSON: ${(error as Error).message}`);
   }
+  const refused = refusePoisoning(value, text);
+  if (refused) throw new InvalidInputError(refused.reason);
+  return value;
 }
 
-function decodeJson(body: unknown): MlflowRequest {
+function decodeJson(body: unknown, limits: DecodeLimits): MlflowRequest {
   if (!isRecord(body)) {
     throw new InvalidInputError(
       `the request body must be a JSON object with exactly one of the fields ${FORMAT_LIST}; got ${describe(body)}`,
@@ -168,7 +195,7 @@ function decodeJson(body: unknown): MlflowRequest {
     );
   }
   const [format] = present;
-  const request: MlflowRequest = { input: decodeFormat(format, body[format]) };
+  const request: MlflowRequest = { input: decodeFormat(format, body[format], limits) };
   const params = body.params;
   if (params !== undefined && params !== null) {
     if (!isRecord(params)) {
@@ -182,20 +209,24 @@ function decodeJson(body: unknown): MlflowRequest {
   return request;
 }
 
-function decodeFormat(format: (typeof FORMATS)[number], value: unknown): InferenceInput {
+function decodeFormat(
+  format: (typeof FORMATS)[number],
+  value: unknown,
+  limits: DecodeLimits,
+): InferenceInput {
   switch (format) {
     case 'dataframe_split':
-      return decodeSplit(value);
+      return decodeSplit(value, limits);
     case 'dataframe_records':
-      return decodeRecords(value);
+      return decodeRecords(value, limits);
     case 'instances':
     case 'inputs':
-      return decodeTensors(value, format);
+      return countTensors(decodeTensors(value, format), format, limits);
   }
 }
 
 /** pandas' split orient: `{"columns": […], "data": [[…], …], "index": […]}`; the index is not used. */
-function decodeSplit(value: unknown): InferenceInput {
+function decodeSplit(value: unknown, limits: DecodeLimits): InferenceInput {
   const field = 'dataframe_split';
   if (!isRecord(value)) {
     throw new InvalidInputError(
@@ -218,6 +249,7 @@ function decodeSplit(value: unknown): InferenceInput {
     );
   }
   const columns = splitColumns(value.columns, data);
+  checkElementCount(data.length * columns.length, `${field} (rows × columns)`, limits, field);
   for (let r = 0; r < data.length; r++) {
     const row: unknown = data[r];
     if (!Array.isArray(row)) {
@@ -267,8 +299,13 @@ function splitColumns(raw: unknown, data: unknown[]): string[] {
   return columns;
 }
 
-/** pandas' records orient: `[{"a": 1, "b": 2}, …]`; a key missing from a record is a missing value. */
-function decodeRecords(value: unknown): InferenceInput {
+/**
+ * pandas' records orient: `[{"a": 1, "b": 2}, …]`; a key missing from a record
+ * is a missing value. The frame has a column for every key any record has, so
+ * records that each bring other keys make rows × keys cells of a small body:
+ * the cells are counted against the cap before the frame is allocated.
+ */
+function decodeRecords(value: unknown, limits: DecodeLimits): InferenceInput {
   const field = 'dataframe_records';
   if (!Array.isArray(value)) {
     throw new InvalidInputError(
@@ -293,6 +330,12 @@ function decodeRecords(value: unknown): InferenceInput {
       }
     }
   }
+  checkElementCount(
+    value.length * columns.length,
+    `${field} (${value.length} records × ${columns.length} distinct keys)`,
+    limits,
+    field,
+  );
   const rows = (value as Record<string, unknown>[]).map((record) => {
     const row = new Array<unknown>(columns.length).fill(null);
     for (const key of Object.keys(record)) row[positions.get(key) as number] = record[key];
@@ -306,7 +349,10 @@ function decodeRecords(value: unknown): InferenceInput {
  * a list is one unnamed tensor, an object maps names to tensors, a list of
  * records is named tensors taken column-wise (every record with the same keys).
  */
-function decodeTensors(value: unknown, field: 'instances' | 'inputs'): InferenceInput {
+function decodeTensors(
+  value: unknown,
+  field: 'instances' | 'inputs',
+): InferenceInput & { kind: 'tensors' } {
   if (value === null) throw new InvalidInputError(`${field} must not be null`, field);
   if (isRecord(value)) {
     const names = Object.keys(value);
@@ -319,13 +365,31 @@ function decodeTensors(value: unknown, field: 'instances' | 'inputs'): Inference
   return { kind: 'tensors', tensors: [{ data: value }] };
 }
 
+/** Counts the values of every tensor (at any nesting, without recursion) against the caps. */
+function countTensors(
+  input: InferenceInput & { kind: 'tensors' },
+  field: 'instances' | 'inputs',
+  limits: DecodeLimits,
+): InferenceInput {
+  let elements = 0;
+  for (const tensor of input.tensors) {
+    const what = tensor.name === undefined ? field : `${field}['${tensor.name}']`;
+    const count = leafCount(tensor.data, limits.maxDepth);
+    if (count < 0) throw tooDeepError(what, limits, tensor.name ?? field);
+    elements += count;
+    checkElementCount(elements, field, limits, tensor.name ?? field);
+  }
+  return input;
+}
+
 function recordsAsTensors(records: unknown[], field: string): RequestTensor[] {
   const first = records[0];
   if (!isRecord(first)) {
     throw new InvalidInputError(`${field} mixes records (objects) with other values`, field);
   }
   const names = Object.keys(first);
-  const columns = names.map(() => new Array<unknown>(records.length));
+  // Every record is checked before the columns are allocated: a first record
+  // of many keys over many empty ones would claim keys × records cells.
   records.forEach((record, r) => {
     if (!isRecord(record)) {
       throw new InvalidInputError(`${field} mixes records (objects) with other values`, field);
@@ -337,6 +401,9 @@ function recordsAsTensors(records: unknown[], field: string): RequestTensor[] {
         field,
       );
     }
+  });
+  const columns = names.map(() => new Array<unknown>(records.length));
+  (records as Record<string, unknown>[]).forEach((record, r) => {
     names.forEach((name, c) => (columns[c][r] = record[name]));
   });
   return names.map((name, c) => ({ name, data: columns[c] }));

@@ -2,6 +2,8 @@ import { describeJsonKind as describe, isRecord } from '../../common/values';
 import { fromFloat16Bits } from '../binding/float16';
 import {
   ArraySink,
+  checkNested,
+  claimedCount,
   elementCount,
   flattenNested,
   formatPath,
@@ -10,6 +12,12 @@ import {
 import { InvalidInputError } from '../inference.error';
 import { DATA_TYPES, DataType, Tensor, TensorSpec } from '../../models/tensor.types';
 import { InferenceInput, InferenceResult, RequestTensor } from '../inference.types';
+import {
+  DEFAULT_DECODE_LIMITS,
+  DecodeLimits,
+  checkElementCount,
+  tooDeepError,
+} from './decode-limits';
 
 /**
  * The Open Inference Protocol v2 over REST (KServe `docs/predict-api/v2/
@@ -55,13 +63,22 @@ const DATATYPES: ReadonlySet<string> = new Set(DATA_TYPES);
  * with a unique string name, a shape of whole numbers ≥ 0, a known datatype and
  * data — flat, or nested (flattened here, row-major) — holding exactly
  * product(shape) values.
+ *
+ * Linear in the body: a shape is compared with the data before anything is
+ * allocated for it (exactly, however large the claim), nesting is walked
+ * without recursion, and all inputs together hold at most `limits.maxElements`.
  * @throws InvalidInputError naming the input and the field.
  */
-export function decodeInferRequest(body: unknown): InferRequest {
+export function decodeInferRequest(
+  body: unknown,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): InferRequest {
   if (!isRecord(body)) {
     throw new InvalidInputError(`the request body must be a JSON object, got ${describe(body)}`);
   }
-  const request: InferRequest = { input: { kind: 'tensors', tensors: decodeInputs(body.inputs) } };
+  const request: InferRequest = {
+    input: { kind: 'tensors', tensors: decodeInputs(body.inputs, limits) },
+  };
   if (body.id !== undefined && body.id !== null) {
     if (typeof body.id !== 'string') {
       throw new InvalidInputError(`id must be a string, got ${describe(body.id)}`, 'id');
@@ -126,22 +143,25 @@ export function modelMetadata(
   };
 }
 
-function decodeInputs(raw: unknown): RequestTensor[] {
+function decodeInputs(raw: unknown, limits: DecodeLimits): RequestTensor[] {
   if (!Array.isArray(raw) || raw.length === 0) {
     throw new InvalidInputError(`inputs must be a non-empty list, got ${describe(raw)}`, 'inputs');
   }
   const seen = new Set<string>();
+  let elements = 0;
   return raw.map((item: unknown, i) => {
-    const tensor = decodeInput(item, i);
+    const tensor = decodeInput(item, i, limits);
     if (seen.has(tensor.name as string)) {
       throw new InvalidInputError(`input '${tensor.name}' appears twice`, tensor.name);
     }
     seen.add(tensor.name as string);
+    elements += (tensor.data as unknown[]).length;
+    checkElementCount(elements, i === 0 ? 'inputs[0]' : `inputs[0..${i}]`, limits, tensor.name);
     return tensor;
   });
 }
 
-function decodeInput(raw: unknown, i: number): RequestTensor {
+function decodeInput(raw: unknown, i: number, limits: DecodeLimits): RequestTensor {
   const at = `inputs[${i}]`;
   if (!isRecord(raw)) {
     throw new InvalidInputError(`${at} must be an object, got ${describe(raw)}`, at);
@@ -169,38 +189,51 @@ function decodeInput(raw: unknown, i: number): RequestTensor {
     name,
     shape: dims,
     datatype: datatype as DataType,
-    data: flatData(data, dims, label, name),
+    data: flatData(data, dims, label, name, limits),
   };
 }
 
-/** Flat data as given; nested data flattened row-major; a lone value as a list of one. */
-function flatData(data: unknown, shape: number[], label: string, name: string): unknown[] {
-  const count = elementCount(shape);
-  let flat: unknown[];
+/**
+ * Flat data as given; nested data flattened row-major; a lone value as a list
+ * of one. The nesting is checked and its count compared with the shape's
+ * claim before the flat list is allocated.
+ */
+function flatData(
+  data: unknown,
+  shape: number[],
+  label: string,
+  name: string,
+  limits: DecodeLimits,
+): unknown[] {
+  const claimed = claimedCount(shape);
+  const mismatch = (got: number | bigint): InvalidInputError =>
+    new InvalidInputError(
+      `${label}: shape [${shape.join(', ')}] needs ${claimed} values, got ${got}`,
+      name,
+    );
   if (!Array.isArray(data)) {
-    flat = [data];
-  } else if (data.some(Array.isArray)) {
-    const nested = nestedShape(data);
-    const sink = new ArraySink(elementCount(nested));
-    const failure = flattenNested(data, nested, sink);
-    if (failure) {
-      const where = failure.kind === 'ragged' ? formatPath(failure.path) : '';
-      throw new InvalidInputError(
-        `${label}: data is not a regular nested list${where ? ` at ${where}` : ''}`,
-        name,
-      );
-    }
-    flat = sink.values;
-  } else {
-    flat = data;
+    if (claimed !== 1n) throw mismatch(1);
+    return [data];
   }
-  if (flat.length !== count) {
+  if (!data.some(Array.isArray)) {
+    if (claimed !== BigInt(data.length)) throw mismatch(data.length);
+    return data;
+  }
+  const nested = nestedShape(data);
+  if (nested.length > limits.maxDepth) throw tooDeepError(`${label}: data`, limits, name);
+  const failure = checkNested(data, nested);
+  if (failure) {
+    const where = failure.kind === 'ragged' ? formatPath(failure.path) : '';
     throw new InvalidInputError(
-      `${label}: shape [${shape.join(', ')}] needs ${count} values, got ${flat.length}`,
+      `${label}: data is not a regular nested list${where ? ` at ${where}` : ''}`,
       name,
     );
   }
-  return flat;
+  const count = claimedCount(nested);
+  if (count !== claimed) throw mismatch(count);
+  const sink = new ArraySink(elementCount(nested));
+  flattenNested(data, nested, sink);
+  return sink.values;
 }
 
 function decodeRequestedOutputs(raw: unknown): string[] {
