@@ -2,9 +2,10 @@ import { ValidationPipe } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
+import { registerMethodNotAllowed } from './common/http/method-not-allowed.hook';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
@@ -12,6 +13,7 @@ import { enableGracefulShutdown, registerLifecycleHooks } from './health/gracefu
 import { LifecycleState } from './health/lifecycle.state';
 import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
+import { buildOpenApiDocument } from './openapi/openapi.document';
 
 /** Request size limit: 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = 32 * 1024 * 1024;
@@ -25,6 +27,7 @@ export function createFastifyAdapter(trustProxy: boolean | string[]): FastifyAda
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
   registerBodyParsers(fastify);
+  registerMethodNotAllowed(fastify);
   // Request id and log line first: every later hook and handler logs with the id.
   registerRequestLogging(fastify, {
     requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,
@@ -40,13 +43,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   // Not app.enableShutdownHooks(): Nest's order unloads models before the HTTP
   // server stops, under requests in flight. See graceful-shutdown.ts.
   enableGracefulShutdown(app);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Modelgate')
-      .setDescription('Predictions from models registered in MLflow; retraining through Airflow')
-      .build(),
-  );
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }
