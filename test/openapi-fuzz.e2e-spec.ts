@@ -52,10 +52,25 @@ const EXCEPTIONS: { pathRegex: string; check: string; expectedStatuses: string[]
     },
   ];
 
-function configToml(): string {
+/**
+ * schemathesis's configuration: credentials, and the names of the models the
+ * server has (half the path parameters are drawn from them, half generated),
+ * so that fuzzed bodies reach real models rather than 404.
+ */
+function configToml(models: string[], versions: string[]): string {
   const lines = [
     '# Written by test/openapi-fuzz.e2e-spec.ts',
     `headers = { Authorization = "Bearer ${API_KEY}" }`,
+    '',
+    '[dictionaries.models]',
+    `values = ${JSON.stringify(models)}`,
+    '[dictionaries.versions]',
+    `values = ${JSON.stringify(versions)}`,
+    '',
+    '[parameters]',
+    '"path.name" = { dictionary = "models", probability = 0.5 }',
+    '"path.ref" = { dictionary = "models", probability = 0.5 }',
+    '"path.version" = { dictionary = "versions", probability = 0.5 }',
     '',
     '[[operations]]',
     'include-path = "/v1/hooks/airflow"',
@@ -87,16 +102,21 @@ describe('schemathesis over the whole OpenAPI document', () => {
   let server: RunningServer;
   let work: string;
   let schemathesis: string;
+  let versions: string[];
 
   beforeAll(async () => {
     const stack = sharedStack();
     const setup = run('bash', [path.join(ROOT, 'scripts/fuzz-env.sh')], { cwd: ROOT });
-    await registerDemoModel(stack.mlflowUrl, { name: COLUMNS_MODEL, alias: 'champion' });
-    await registerDemoModel(stack.mlflowUrl, {
+    const columns = await registerDemoModel(stack.mlflowUrl, {
+      name: COLUMNS_MODEL,
+      alias: 'champion',
+    });
+    const tensor = await registerDemoModel(stack.mlflowUrl, {
       name: TENSOR_MODEL,
       signature: 'tensor',
       alias: 'champion',
     });
+    versions = [...new Set([columns.version, tensor.version])];
     schemathesis = (await setup).stdout.trim();
     work = await mkdtemp(path.join(tmpdir(), 'mg-fuzz-'));
     server = await startServer({
@@ -129,7 +149,7 @@ describe('schemathesis over the whole OpenAPI document', () => {
       expect(new URL(server.url).hostname).toBe('127.0.0.1');
       const config = path.join(work, 'schemathesis.toml');
       const report = path.join(work, 'report.json');
-      await writeFile(config, configToml());
+      await writeFile(config, configToml([COLUMNS_MODEL, TENSOR_MODEL], versions));
       const args = [
         '--config-file',
         config,

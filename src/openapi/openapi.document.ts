@@ -59,7 +59,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addSecurity(SECURITY.callbackToken, {
       type: 'http',
       scheme: 'bearer',
-      description: "The Airflow DAG callback's token (AIRFLOW_CALLBACK_TOKEN)",
+      description: "The Airflow DAG callback's token (API_CALLBACK_TOKEN)",
     })
     .build();
   const document = SwaggerModule.createDocument(app, config);
@@ -101,6 +101,10 @@ function closeValidatedBodies(document: OpenAPIObject): void {
     closed.add(name);
     const schema = schemas[name] as SchemaObject;
     schema.additionalProperties = false;
+    // `@IsOptional()` passes null as it passes absence: optional means nullable here.
+    for (const [key, property] of Object.entries(schema.properties ?? {})) {
+      if (!schema.required?.includes(key)) (property as SchemaObject).nullable = true;
+    }
     for (const property of Object.values(schema.properties ?? {})) {
       close((property as ReferenceObject).$ref);
       close(((property as SchemaObject).items as ReferenceObject | undefined)?.$ref);
@@ -131,9 +135,16 @@ function toJsonSchema2020(node: unknown): void {
   }
   if (node === null || typeof node !== 'object') return;
   const record = node as { nullable?: unknown; type?: unknown; [key: string]: unknown };
-  if (record.nullable === true && typeof record.type === 'string') {
+  if (record.nullable === true) {
     delete record.nullable;
-    record.type = [record.type, 'null'];
+    if (typeof record.type === 'string') {
+      record.type = [record.type, 'null'];
+    } else if (!Array.isArray(record.type)) {
+      // A `$ref` (or a schema without a type): either it, or null.
+      const inner = { ...record };
+      for (const key of Object.keys(record)) delete record[key];
+      record.anyOf = [inner, { type: 'null' }];
+    }
   }
   for (const [key, value] of Object.entries(record)) {
     // Examples are data, not schemas.
