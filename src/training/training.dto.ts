@@ -4,7 +4,6 @@ import { IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-valida
 export class TriggerTrainingRunDto {
   @ApiPropertyOptional({
     description: 'DAG to run; TRAINING_DAG_ID when absent',
-    example: 'modelgate_retrain',
     pattern: '^[A-Za-z0-9_.-]+$',
   })
   @IsOptional()
