@@ -11,7 +11,7 @@ export const SECURITY = {
   bearer: 'bearer',
   /** An API key as `X-API-Key: …`. */
   apiKey: 'apiKey',
-  /** The Airflow DAG callback's own token (AIRFLOW_CALLBACK_TOKEN), as `Authorization: Bearer …`. */
+  /** The Airflow DAG callback's own token (API_CALLBACK_TOKEN), as `Authorization: Bearer …`. */
   callbackToken: 'callbackToken',
 } as const;
 
