@@ -23,6 +23,9 @@ const API_KEY = 'test-admin';
 /** The DAG callback's own token: the hook route is fuzzed past its guard. */
 const CALLBACK_TOKEN = 'fuzz-callback-token-0123456789';
 
+/** The shipped retraining DAG (TRAINING_DAG_ID's default), which the fuzzer must never run. */
+const REAL_DAG = 'modelgate_retrain';
+
 /** Bounded and reproducible: examples per operation, a fixed seed, a wall-clock bound. */
 const MAX_EXAMPLES = 30;
 const SEED = 20261201;
@@ -143,8 +146,9 @@ describe('schemathesis over the whole OpenAPI document', () => {
         API_CALLBACK_TOKEN: CALLBACK_TOKEN,
         // Fuzzed training requests must never start a real DAG run in the shared
         // Airflow (each trains and registers a model): the default DAG is one
-        // that does not exist, answered 404, and the document's body example
-        // names no DAG (a generated dagId cannot be the real one but by chance).
+        // that does not exist, answered 404, and the document names no real DAG
+        // in any example (schemathesis draws values from every string constant
+        // in the document), so a generated dagId is the real one only by chance.
         TRAINING_DAG_ID: `fuzz-no-such-dag-${suffix}`,
         TRAINING_UNPAUSE_DAG: 'false',
       },
@@ -166,6 +170,8 @@ describe('schemathesis over the whole OpenAPI document', () => {
     'finds no failure of any check, on loopback, within bounds',
     async () => {
       expect(new URL(server.url).hostname).toBe('127.0.0.1');
+      const served = await request(`${server.url}/docs/openapi.json`);
+      expect(served.text).not.toContain(REAL_DAG);
       const config = path.join(work, 'schemathesis.toml');
       const report = path.join(work, 'report.json');
       await writeFile(config, configToml([COLUMNS_MODEL, TENSOR_MODEL], versions));

@@ -31,7 +31,7 @@ export class AirflowCallbackDto {
   @IsIn(['model_version_ready'])
   event: 'model_version_ready';
 
-  @ApiProperty({ example: 'modelgate_retrain' })
+  @ApiProperty({ example: 'my_retraining_dag' })
   @IsString()
   dag_id: string;
 
