@@ -8,7 +8,8 @@
  * Each folder has a rank; a file may import its own folder and any folder of a
  * lower rank, never a higher one nor another folder of the same rank:
  *
- *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts
+ *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts,
+ *      openapi/ (the document gathers every feature's schemas)
  *   8  protocol adapters: *.controller.ts, and the Fastify hooks and filters
  *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live
  *   7  training/, status/       (drive and show the layers below)
@@ -43,7 +44,8 @@ const RANKS = {
   config: 0,
 };
 
-const ROOT = '^src/(main|app\\.module|app\\.setup|app\\.error-map|doctor)\\.ts$';
+const ROOT =
+  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor)\\.ts|openapi/[^/]+\\.ts)$';
 const ADAPTER = '^src/.+\\.(controller|hook|filter|guard)\\.ts$';
 /** Specs, and the fakes under any testing/ folder, which only specs import. */
 const TEST_CODE = '(\\.spec\\.ts$|/testing/)';

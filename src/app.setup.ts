@@ -2,12 +2,13 @@ import { ValidationPipe } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import { APP_ERROR_MAP } from './app.error-map';
 import { registerAuthentication } from './auth/authentication.hook';
 import { Authenticator } from './auth/authenticator.service';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
+import { registerMethodNotAllowed } from './common/http/method-not-allowed.hook';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
 import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
@@ -27,6 +28,7 @@ import { registerHttpMetrics } from './metrics/http-metrics.hook';
 import { MetricsService } from './metrics/metrics.service';
 import { registerClusterMessageMetrics } from './metrics/cluster-metrics';
 import { ClusterMessageRejections } from './cluster/signing-state-store';
+import { buildOpenApiDocument } from './openapi/openapi.document';
 
 /** The default prediction body limit (API_MAX_BODY_BYTES): 100-row requests are a few KB; batch scoring may send MBs. */
 export const BODY_LIMIT_BYTES = DEFAULT_MAX_BODY_BYTES;
@@ -61,6 +63,7 @@ export function createFastifyAdapter(
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
   registerBodyParsers(fastify, app.get<LimitsConfig>(limitsConfig.KEY));
+  registerMethodNotAllowed(fastify);
   // Request id and log line first: every later hook and handler logs with the id.
   registerRequestLogging(fastify, {
     requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,
@@ -81,13 +84,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   // Not app.enableShutdownHooks(): Nest's order unloads models before the HTTP
   // server stops, under requests in flight. See graceful-shutdown.ts.
   enableGracefulShutdown(app);
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Modelgate')
-      .setDescription('Predictions from models registered in MLflow; retraining through Airflow')
-      .build(),
-  );
+  const document = buildOpenApiDocument(app);
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
   return app;
 }

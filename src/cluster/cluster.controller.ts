@@ -1,5 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiCredentials, ApiJsonAnswer } from '../common/openapi/api-errors.decorator';
+import { schemaRef } from '../common/openapi/schema-ref';
+import { CLUSTER_SCHEMAS } from './openapi/cluster.schema';
 import { ClusterService } from './cluster.service';
 import { InstanceRecord, leaderOf } from './cluster.types';
 
@@ -26,6 +29,8 @@ export class ClusterController {
     summary:
       'Instances sharing this deployment: address, uptime, health, models and versions, leases',
   })
+  @ApiJsonAnswer(200, 'The instances', schemaRef(CLUSTER_SCHEMAS, 'ClusterView'))
+  @ApiCredentials('api')
   async view(): Promise<ClusterView> {
     const membership = await this.cluster.members();
     const now = Date.now();

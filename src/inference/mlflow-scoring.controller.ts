@@ -12,6 +12,13 @@ import {
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
+import {
+  ApiAnswer,
+  ApiCredentials,
+  ApiErrors,
+  ApiJsonAnswer,
+} from '../common/openapi/api-errors.decorator';
+import { ApiRequestBody } from '../common/openapi/api-request-body.decorator';
 import type { FastifyReply } from 'fastify';
 import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
 import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
@@ -23,6 +30,8 @@ import { decodeMlflowRequest, encodeMlflowResponse } from './codecs/mlflow-scori
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
+import { SCORING_BODY, PREDICTIONS } from './openapi/mlflow-scoring.schema';
+import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
 
 /** MLflow's scoring protocol (`mlflow models serve`), so MLflow's own clients work unchanged. */
 @ApiTags('mlflow-scoring')
@@ -38,6 +47,8 @@ export class MlflowScoringController {
 
   @Get('ping')
   @ApiOperation({ summary: 'MLflow scoring: 200 once the models of MODELS are loaded' })
+  @ApiAnswer(200, 'Ready', 'text/plain', { type: 'string', const: '\n' })
+  @ApiErrors('mlflow', 503)
   ping(): string {
     const readiness = this.readiness.report();
     if (readiness.draining) throw new ModelNotReadyError('(server)', 'shutting down');
@@ -47,6 +58,8 @@ export class MlflowScoringController {
 
   @Get('version')
   @ApiOperation({ summary: 'MLflow scoring: the server version' })
+  @ApiAnswer(200, 'The server version', 'text/plain')
+  @ApiCredentials('mlflow')
   version(): string {
     return SERVICE_VERSION;
   }
@@ -54,6 +67,14 @@ export class MlflowScoringController {
   @Post('invocations')
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow scoring: predict with the default model (first of MODELS)' })
+  @ApiRequestBody(...SCORING_BODY)
+  @ApiJsonAnswer(
+    200,
+    'Predictions (X-Model-Name and X-Model-Version say which answered)',
+    PREDICTIONS,
+  )
+  @ApiErrors('mlflow', 400, 404, 413, 415, 503)
+  @ApiCredentials('mlflow')
   invocations(
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -65,6 +86,15 @@ export class MlflowScoringController {
   @Post('v1/models/:ref/invocations')
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow scoring: predict with name, name@alias' })
+  @ApiModelRefParam('ref')
+  @ApiRequestBody(...SCORING_BODY)
+  @ApiJsonAnswer(
+    200,
+    'Predictions (X-Model-Name and X-Model-Version say which answered)',
+    PREDICTIONS,
+  )
+  @ApiErrors('mlflow', 400, 404, 413, 415, 503)
+  @ApiCredentials('mlflow')
   modelInvocations(
     @Param('ref') ref: string,
     @Body() body: unknown,
@@ -77,6 +107,15 @@ export class MlflowScoringController {
   @Post('v1/models/:name/versions/:version/invocations')
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow scoring: predict with one registered version' })
+  @ApiModelVersionParams()
+  @ApiRequestBody(...SCORING_BODY)
+  @ApiJsonAnswer(
+    200,
+    'Predictions (X-Model-Name and X-Model-Version say which answered)',
+    PREDICTIONS,
+  )
+  @ApiErrors('mlflow', 400, 404, 413, 415, 503)
+  @ApiCredentials('mlflow')
   versionInvocations(
     @Param('name') name: string,
     @Param('version') version: string,

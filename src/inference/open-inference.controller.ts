@@ -9,8 +9,14 @@ import {
   Res,
   UseFilters,
 } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
+import {
+  ApiAnswer,
+  ApiCredentials,
+  ApiErrors,
+  ApiJsonAnswer,
+} from '../common/openapi/api-errors.decorator';
 import type { FastifyReply } from 'fastify';
 import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
@@ -24,6 +30,14 @@ import {
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
+import {
+  INFER_REQUEST_EXAMPLE,
+  inferRequest,
+  inferResponse,
+  modelMetadataSchema,
+  serverMetadataSchema,
+} from './openapi/open-inference.schema';
+import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
 
 /**
  * Open Inference Protocol v2 over REST. Every model route also takes
@@ -42,30 +56,43 @@ export class OpenInferenceController {
 
   @Get()
   @ApiOperation({ summary: 'Server metadata' })
+  @ApiJsonAnswer(200, 'Server metadata', serverMetadataSchema)
+  @ApiCredentials('open-inference')
   server(): { name: string; version: string; extensions: string[] } {
     return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [] };
   }
 
   @Get('health/live')
   @ApiOperation({ summary: 'Server live' })
+  @ApiAnswer(200, 'Live (empty body)')
   live(@Res() reply: FastifyReply): void {
     void reply.status(200).send();
   }
 
   @Get('health/ready')
   @ApiOperation({ summary: 'Server ready: every model of MODELS loaded' })
+  @ApiAnswer(200, 'Ready (empty body)')
+  @ApiAnswer(400, 'Not ready (empty body), as the protocol says')
   ready(@Res() reply: FastifyReply): void {
     void reply.status(this.readiness.ready() ? 200 : 400).send();
   }
 
   @Get('models/:name')
   @ApiOperation({ summary: 'Model metadata' })
+  @ApiModelRefParam('name')
+  @ApiJsonAnswer(200, 'Model metadata; -1 marks a variable dimension', modelMetadataSchema)
+  @ApiErrors('open-inference', 400, 404, 503)
+  @ApiCredentials('open-inference')
   metadata(@Param('name') name: string): Promise<unknown> {
     return this.describe(parseModelReference(name));
   }
 
   @Get('models/:name/versions/:version')
   @ApiOperation({ summary: 'Model version metadata' })
+  @ApiModelVersionParams()
+  @ApiJsonAnswer(200, 'Model metadata; -1 marks a variable dimension', modelMetadataSchema)
+  @ApiErrors('open-inference', 400, 404, 503)
+  @ApiCredentials('open-inference')
   versionMetadata(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -75,12 +102,24 @@ export class OpenInferenceController {
 
   @Get('models/:name/ready')
   @ApiOperation({ summary: 'Model ready' })
+  @ApiModelRefParam('name')
+  @ApiAnswer(200, 'Ready (empty body)')
+  @ApiAnswer(
+    400,
+    'Not ready (empty body, as the protocol says), or a malformed reference ({"error"})',
+  )
   modelReady(@Param('name') name: string, @Res() reply: FastifyReply): void {
     this.answerReady(parseModelReference(name), reply);
   }
 
   @Get('models/:name/versions/:version/ready')
   @ApiOperation({ summary: 'Model version ready' })
+  @ApiModelVersionParams()
+  @ApiAnswer(200, 'Ready (empty body)')
+  @ApiAnswer(
+    400,
+    'Not ready (empty body, as the protocol says), or a malformed reference ({"error"})',
+  )
   versionReady(
     @Param('name') name: string,
     @Param('version') version: string,
@@ -92,6 +131,15 @@ export class OpenInferenceController {
   @Post('models/:name/infer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Inference' })
+  @ApiModelRefParam('name')
+  @ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } })
+  @ApiJsonAnswer(
+    200,
+    'Outputs (X-Model-Name and X-Model-Version say which answered)',
+    inferResponse,
+  )
+  @ApiErrors('open-inference', 400, 404, 413, 503)
+  @ApiCredentials('open-inference')
   infer(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -103,6 +151,15 @@ export class OpenInferenceController {
   @Post('models/:name/versions/:version/infer')
   @HttpCode(200)
   @ApiOperation({ summary: 'Inference with one registered version' })
+  @ApiModelVersionParams()
+  @ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } })
+  @ApiJsonAnswer(
+    200,
+    'Outputs (X-Model-Name and X-Model-Version say which answered)',
+    inferResponse,
+  )
+  @ApiErrors('open-inference', 400, 404, 413, 503)
+  @ApiCredentials('open-inference')
   versionInfer(
     @Param('name') name: string,
     @Param('version') version: string,

@@ -1,5 +1,6 @@
 import { Controller, Get, NotFoundException, Res } from '@nestjs/common';
-import { ApiExcludeEndpoint } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiErrors } from '../common/openapi/api-errors.decorator';
 import type { FastifyReply } from 'fastify';
 import { MetricsService } from './metrics.service';
 
@@ -9,7 +10,10 @@ export class MetricsController {
 
   /** Prometheus text format; 404 when METRICS_ENABLED=false. */
   @Get()
-  @ApiExcludeEndpoint()
+  @ApiTags('metrics')
+  @ApiOperation({ summary: 'Prometheus metrics of every worker of this instance' })
+  @ApiAnswer(200, 'Prometheus text exposition format', 'text/plain')
+  @ApiErrors('api', 404)
   async scrape(@Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     if (!this.metrics.enabled)
       throw new NotFoundException('metrics are off (METRICS_ENABLED=false)');

@@ -1,5 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAnswer, ApiCredentials } from '../common/openapi/api-errors.decorator';
 import type { FastifyReply } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { renderStatusPage } from './status.page';
@@ -15,6 +16,8 @@ export class StatusController {
 
   @Get()
   @ApiOperation({ summary: 'Status page (HTML): the three servers, loaded models, recent reloads' })
+  @ApiAnswer(200, 'The page', 'text/html')
+  @ApiCredentials('api')
   page(@Res({ passthrough: true }) reply: FastifyReply): string {
     const nonce = randomBytes(16).toString('base64');
     void reply

@@ -19,7 +19,7 @@ export class CallbackMetricDto {
   @IsNumber()
   value: number;
 
-  @ApiPropertyOptional({ nullable: true, example: 0.95 })
+  @ApiPropertyOptional({ type: Number, nullable: true, example: 0.95 })
   @IsOptional()
   @IsNumber()
   previous?: number | null;
@@ -31,7 +31,7 @@ export class AirflowCallbackDto {
   @IsIn(['model_version_ready'])
   event: 'model_version_ready';
 
-  @ApiProperty({ example: 'modelgate_retrain' })
+  @ApiProperty({ example: 'my_retraining_dag' })
   @IsString()
   dag_id: string;
 
@@ -39,11 +39,11 @@ export class AirflowCallbackDto {
   @IsString()
   dag_run_id: string;
 
-  @ApiProperty({ example: 'iris-classifier' })
+  @ApiProperty({ example: 'iris-classifier', pattern: '^[^/@\\s]+$' })
   @Matches(/^[^/@\s]+$/, { message: 'model_name must be a registered model name' })
   model_name: string;
 
-  @ApiProperty({ example: '3' })
+  @ApiProperty({ example: '3', pattern: '^[0-9]+$' })
   @Matches(/^\d+$/, { message: 'version must be a version number' })
   version: string;
 

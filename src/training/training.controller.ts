@@ -1,8 +1,11 @@
 import { Body, Controller, Get, Param, Post, Req, UseInterceptors } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { Principal, principalOf } from '../auth/principal';
+import { ApiCredentials, ApiErrors, ApiJsonAnswer } from '../common/openapi/api-errors.decorator';
+import { schemaRef } from '../common/openapi/schema-ref';
 import { JsonObjectBody } from './json-object-body.interceptor';
+import { DAG_ID_PATTERN, RUN_ID_PATTERN, TRAINING_SCHEMAS } from './openapi/training.schema';
 import { TriggerTrainingRunDto } from './training.dto';
 import { TrainingRunView, TrainingService } from './training.service';
 
@@ -24,6 +27,9 @@ export class TrainingController {
       'Trigger a run of a DAG listed in TRAINING_DAGS (unpausing it when configured); ' +
       'conf keys are allow-listed per DAG, and force/model_name/alias need the promote scope',
   })
+  @ApiJsonAnswer(201, 'The run, as Airflow queued it', schemaRef(TRAINING_SCHEMAS, 'TrainingRun'))
+  @ApiErrors('api', 400, 403, 404, 409, 413, 502, 503)
+  @ApiCredentials('api')
   @UseInterceptors(JsonObjectBody)
   trigger(
     @Body() request: TriggerTrainingRunDto,
@@ -34,6 +40,11 @@ export class TrainingController {
 
   @Get(':dagId/:runId')
   @ApiOperation({ summary: "A training run's state and its tasks' states (listed DAGs only)" })
+  @ApiParam({ name: 'dagId', schema: { type: 'string', pattern: DAG_ID_PATTERN } })
+  @ApiParam({ name: 'runId', schema: { type: 'string', pattern: RUN_ID_PATTERN } })
+  @ApiJsonAnswer(200, 'The run and its tasks', schemaRef(TRAINING_SCHEMAS, 'TrainingRun'))
+  @ApiErrors('api', 400, 404, 502, 503)
+  @ApiCredentials('api')
   get(@Param('dagId') dagId: string, @Param('runId') runId: string): Promise<TrainingRunView> {
     return this.training.get(dagId, runId);
   }

@@ -32,8 +32,8 @@ class FakeReply {
   }
 }
 
-function hostFor(reply: FakeReply): ArgumentsHost {
-  const request = { method: 'POST', url: '/invocations?x=1' };
+function hostFor(reply: FakeReply, url = '/v1/models/iris/reload?x=1'): ArgumentsHost {
+  const request = { method: 'POST', url };
   return {
     switchToHttp: () => ({ getRequest: () => request, getResponse: () => reply }),
   } as unknown as ArgumentsHost;
@@ -64,6 +64,18 @@ describe('exception filters', () => {
 
     expect(reply.statusCode).toBe(418);
     expect(reply.body).toEqual({ statusCode: 418, error: 'TEAPOT', message: 'short and stout' });
+  });
+
+  it('answers, as the global filter, in the format of the route the URL names', () => {
+    const sut = new ApiExceptionFilter([describeTeapot]);
+    const mlflow = new FakeReply();
+    const openInference = new FakeReply();
+
+    sut.catch(new TeapotError('short and stout'), hostFor(mlflow, '/invocations'));
+    sut.catch(new TeapotError('short and stout'), hostFor(openInference, '/v2/models/x/infer'));
+
+    expect(mlflow.body).toEqual({ error_code: 'TEAPOT', message: 'short and stout' });
+    expect(openInference.body).toEqual({ error: 'short and stout' });
   });
 
   it('describes common errors (upstream, Nest HttpException) without any feature describer', () => {
@@ -99,7 +111,7 @@ describe('exception filters', () => {
     sut.catch(error, hostFor(new FakeReply({ 'x-request-id': 'req-7' })));
 
     expect(logged).toHaveLength(1);
-    expect(logged[0]).toContain('POST /invocations → 500 [request req-7]');
+    expect(logged[0]).toContain('POST /v1/models/iris/reload → 500 [request req-7]');
     expect(logged[0]).toContain(error.stack!);
     expect(logged[0]).not.toContain('x=1');
   });

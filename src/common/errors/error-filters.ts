@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorProtocol, errorBodyFor } from '../http/error-reply';
+import { ErrorProtocol, errorBodyFor, errorProtocolOf } from '../http/error-reply';
 import { REQUEST_ID_HEADER, requestContext } from '../logging/request-context';
 import { ErrorDescriber, ErrorDescription, describeError } from './error-describer';
 import { ErrorReportLimiter } from './error-report.limiter';
@@ -24,6 +24,11 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
     private readonly reports: ErrorReportLimiter = new ErrorReportLimiter(),
   ) {}
 
+  /** The format of the answer: the filter's own protocol. */
+  protected protocolOf(_request: FastifyRequest): ErrorProtocol {
+    return this.protocol;
+  }
+
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const reply = http.getResponse<FastifyReply>();
@@ -35,7 +40,8 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
     if (description.retryAfterSeconds !== undefined) {
       void reply.header('retry-after', description.retryAfterSeconds);
     }
-    void reply.status(answer.status).send(errorBodyFor(this.protocol, answer));
+    const request = http.getRequest<FastifyRequest>();
+    void reply.status(answer.status).send(errorBodyFor(this.protocolOf(request), answer));
   }
 
   /**
@@ -92,8 +98,22 @@ export class OpenInferenceExceptionFilter extends ProtocolExceptionFilter {
   protected readonly protocol = 'open-inference';
 }
 
-/** Everything else (`/v1/…`): `{"statusCode", "error", "message"}`. */
+/**
+ * Everything else (`/v1/…`): `{"statusCode", "error", "message"}`. As the
+ * global filter it also answers what fails before a route's own filter runs
+ * (a body Fastify cannot read, an unknown path): those answer in the format of
+ * the route the URL names, as the Fastify hooks do (error-reply.ts).
+ */
 @Catch()
 export class ApiExceptionFilter extends ProtocolExceptionFilter {
   protected readonly protocol = 'api';
+
+  /**
+   * The global filter also sees errors raised before a route's own filter
+   * (an unreadable body, a 413) on MLflow and Open Inference routes: those
+   * answer in the URL's format too.
+   */
+  protected override protocolOf(request: FastifyRequest): ErrorProtocol {
+    return errorProtocolOf(request.url);
+  }
 }

@@ -1,0 +1,119 @@
+import { JsonSchema, SchemaCatalog } from '../../common/openapi/schema-ref';
+
+/** The models API (`/v1/models…`): models/model-catalog.service.ts's views. */
+
+const RELOAD_OUTCOME: JsonSchema = {
+  type: 'object',
+  required: ['reference', 'status'],
+  properties: {
+    reference: { type: 'string' },
+    status: { type: 'string', enum: ['loaded', 'swapped', 'unchanged', 'failed'] },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    error: { type: 'string' },
+  },
+};
+
+export const MODELS_SCHEMAS = {
+  ReloadOutcome: RELOAD_OUTCOME,
+  ReloadOutcomes: {
+    type: 'object',
+    required: ['outcomes'],
+    properties: { outcomes: { type: 'array', items: RELOAD_OUTCOME } },
+  },
+  LoadedModels: {
+    type: 'object',
+    required: ['models', 'cache', 'recentReloads'],
+    properties: {
+      models: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['reference', 'name', 'state', 'pinned'],
+          properties: {
+            reference: { type: 'string', examples: ['iris@champion'] },
+            name: { type: 'string' },
+            state: { type: 'string' },
+            pinned: { type: 'boolean', description: 'Listed in MODELS (kept loaded)' },
+            version: { type: 'string' },
+            flavor: { type: 'string' },
+            runtime: { type: 'string' },
+            signature: { type: 'object', description: "The MLmodel file's signature" },
+            loadedAt: { type: 'string', format: 'date-time' },
+            loadDurationMs: { type: 'number' },
+            sizeBytes: { type: 'integer' },
+            fromCache: { type: 'boolean' },
+            requests: { type: 'integer' },
+            failures: { type: 'integer' },
+            lastCheckedAt: { type: 'string', format: 'date-time' },
+            lastError: {
+              type: 'object',
+              required: ['message', 'at'],
+              properties: {
+                message: { type: 'string' },
+                version: { type: 'string' },
+                at: { type: 'string', format: 'date-time' },
+              },
+            },
+          },
+        },
+      },
+      cache: {
+        type: 'object',
+        description: 'Loaded-version cache counters and bounds (MODEL_MAX_LOADED, MODEL_MAX_BYTES)',
+        additionalProperties: { type: 'number' },
+      },
+      recentReloads: {
+        type: 'array',
+        items: {
+          allOf: [
+            RELOAD_OUTCOME,
+            {
+              type: 'object',
+              required: ['at', 'trigger'],
+              properties: {
+                at: { type: 'string', format: 'date-time' },
+                trigger: { type: 'string' },
+              },
+            },
+          ],
+        },
+      },
+    },
+  },
+  RegisteredModel: {
+    type: 'object',
+    required: ['name', 'versions'],
+    properties: {
+      name: { type: 'string' },
+      description: { type: 'string' },
+      aliases: { type: 'object', additionalProperties: { type: 'string' } },
+      tags: { type: 'object', additionalProperties: { type: 'string' } },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      versions: {
+        type: 'array',
+        description: 'Newest first',
+        items: {
+          type: 'object',
+          required: ['version', 'stage', 'status', 'aliases', 'loadedHere'],
+          properties: {
+            version: { type: 'string' },
+            stage: { type: 'string' },
+            status: { type: 'string' },
+            aliases: { type: 'array', items: { type: 'string' } },
+            source: { type: 'string' },
+            runId: { type: 'string' },
+            createdAt: { type: 'string', format: 'date-time' },
+            loadedHere: { type: 'boolean' },
+            run: {
+              type: 'object',
+              description:
+                "The version's training run (params, metrics), or why it could not be read",
+            },
+          },
+        },
+      },
+    },
+  },
+} satisfies SchemaCatalog;

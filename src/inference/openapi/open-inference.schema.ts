@@ -1,0 +1,127 @@
+import { JsonSchema, SchemaCatalog, schemaRef } from '../../common/openapi/schema-ref';
+import { DATA_TYPES } from '../../models/tensor.types';
+
+/**
+ * The Open Inference Protocol v2 over REST (KServe docs/predict-api/v2/
+ * required_api.md), as codecs/open-inference.codec.ts decodes and encodes it.
+ * Unknown keys are ignored, as the protocol's peers ignore them. What needs the
+ * model (input names, datatypes against the signature) or the whole request
+ * (`data` holding product(shape) values, unique input names) is answered 400.
+ */
+
+const PARAMETERS: JsonSchema = {
+  type: ['object', 'null'],
+  description: 'Protocol parameters, name → value',
+};
+
+const DATATYPE: JsonSchema = { type: 'string', enum: [...DATA_TYPES] };
+
+/** -1 marks a variable dimension in metadata; requests and answers have concrete shapes. */
+const SHAPE: JsonSchema = { type: 'array', items: { type: 'integer', minimum: 0 } };
+
+const TENSOR_SPEC: JsonSchema = {
+  type: 'object',
+  required: ['name', 'datatype', 'shape'],
+  properties: {
+    name: { type: 'string' },
+    datatype: DATATYPE,
+    shape: { type: 'array', items: { type: 'integer', minimum: -1 } },
+  },
+};
+
+export const OPEN_INFERENCE_SCHEMAS = {
+  InferRequest: {
+    type: 'object',
+    required: ['inputs'],
+    properties: {
+      id: { type: ['string', 'null'], description: 'Echoed in the answer' },
+      parameters: PARAMETERS,
+      inputs: {
+        type: 'array',
+        minItems: 1,
+        description: 'One entry per input, names unique',
+        items: {
+          type: 'object',
+          required: ['name', 'shape', 'datatype', 'data'],
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            shape: SHAPE,
+            datatype: DATATYPE,
+            parameters: PARAMETERS,
+            data: {
+              description:
+                'Row-major values, flat or nested to the shape (a lone value for shape []); product(shape) of them',
+            },
+          },
+        },
+      },
+      outputs: {
+        type: ['array', 'null'],
+        description: 'The outputs to answer, in this order; all of them when absent',
+        items: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string', minLength: 1 }, parameters: PARAMETERS },
+        },
+      },
+    },
+  },
+  InferResponse: {
+    type: 'object',
+    required: ['model_name', 'model_version', 'outputs'],
+    properties: {
+      model_name: { type: 'string' },
+      model_version: { type: 'string' },
+      id: { type: 'string' },
+      parameters: { type: 'object' },
+      outputs: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['name', 'shape', 'datatype', 'data'],
+          properties: {
+            name: { type: 'string' },
+            shape: SHAPE,
+            datatype: DATATYPE,
+            parameters: { type: 'object' },
+            data: {
+              type: 'array',
+              description: 'Flat, row-major; NaN and Infinity are null',
+              items: { type: ['number', 'string', 'boolean', 'null'] },
+            },
+          },
+        },
+      },
+    },
+  },
+  ModelMetadata: {
+    type: 'object',
+    required: ['name', 'platform', 'inputs', 'outputs'],
+    properties: {
+      name: { type: 'string' },
+      versions: { type: 'array', items: { type: 'string' } },
+      platform: { type: 'string', examples: ['onnx_onnxv1'] },
+      inputs: { type: 'array', items: TENSOR_SPEC },
+      outputs: { type: 'array', items: TENSOR_SPEC },
+    },
+  },
+  ServerMetadata: {
+    type: 'object',
+    required: ['name', 'version', 'extensions'],
+    properties: {
+      name: { type: 'string' },
+      version: { type: 'string' },
+      extensions: { type: 'array', items: { type: 'string' } },
+    },
+  },
+} satisfies SchemaCatalog;
+
+export const inferRequest = schemaRef(OPEN_INFERENCE_SCHEMAS, 'InferRequest');
+
+/** A request for the demo iris model with a tensor signature (scripts/demo_model.py). */
+export const INFER_REQUEST_EXAMPLE = {
+  inputs: [{ name: 'float_input', shape: [1, 4], datatype: 'FP32', data: [5.1, 3.5, 1.4, 0.2] }],
+};
+export const inferResponse = schemaRef(OPEN_INFERENCE_SCHEMAS, 'InferResponse');
+export const modelMetadataSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ModelMetadata');
+export const serverMetadataSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerMetadata');
