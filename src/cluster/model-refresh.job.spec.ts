@@ -5,7 +5,7 @@ import { instanceRecord } from './testing/instance-record';
 import { InstanceRecord } from './cluster.types';
 import { Lease } from './lease';
 import { MemoryStateStore } from './memory-state-store';
-import { parseModelReference } from '../common/model-reference';
+import { configServing } from '../models/testing/model-fakes';
 import { ModelsConfig } from '../config/models.config';
 import { ModelRefreshJob } from './model-refresh.job';
 import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
@@ -64,23 +64,7 @@ function record(id: string, references: string[], leases: string[] = []): Instan
 }
 
 function modelsConfig(refreshIntervalMs: number): ModelsConfig {
-  return {
-    models: SERVED.map((reference) => parseModelReference(`models:/${reference}`)),
-    cacheDir: '.cache/models',
-    maxModels: 16,
-    maxBytes: 2 * 1024 ** 3,
-    diskCacheMaxBytes: 10 * 1024 ** 3,
-    defaultAlias: 'champion',
-    loadOnDemand: true,
-    allow: [],
-    refreshIntervalMs,
-    drainTimeoutMs: 1_000,
-    onnxIntraOpThreads: 0,
-    admission: { maxConcurrent: 4, maxQueued: 64 },
-    scoringServers: {},
-    scoringServerTimeoutMs: 30_000,
-    scoringServerCoolDownMs: 10_000,
-  };
+  return configServing(SERVED, { loadOnDemand: true, refreshIntervalMs });
 }
 
 describe(ModelRefreshJob.name, () => {

@@ -10,6 +10,7 @@ import { ModelsConfig } from '../config/models.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
 import { ModelLoadError } from './model.errors';
+import { configServing } from './testing/model-fakes';
 import { ModelLoader } from './model-loader.service';
 import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onnx';
 
@@ -22,23 +23,7 @@ class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
   }
 }
 
-const CONFIG: ModelsConfig = {
-  models: [],
-  cacheDir: '.cache/models',
-  maxModels: 16,
-  maxBytes: 2 * 1024 ** 3,
-  diskCacheMaxBytes: 10 * 1024 ** 3,
-  defaultAlias: 'champion',
-  loadOnDemand: false,
-  allow: [],
-  refreshIntervalMs: 0,
-  drainTimeoutMs: 1_000,
-  onnxIntraOpThreads: 0,
-  admission: { maxConcurrent: 4, maxQueued: 64 },
-  scoringServers: {},
-  scoringServerTimeoutMs: 30_000,
-  scoringServerCoolDownMs: 10_000,
-};
+const CONFIG: ModelsConfig = configServing([]);
 
 const VERSION = { name: 'iris', version: '3' } as const satisfies Partial<ModelVersion>;
 
