@@ -1,9 +1,5 @@
-import {
-  connectionFailure,
-  escapeGlob,
-  reconnectDelay,
-  storeFailureReason,
-} from './redis-state-store';
+import { connectionFailure, storeFailureReason } from './redis-failures';
+import { escapeGlob, reconnectDelay } from './redis-state-store';
 
 describe('reconnectDelay', () => {
   const noJitter = () => 0;

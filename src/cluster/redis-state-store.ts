@@ -6,6 +6,8 @@ import { messageOf } from '../common/values';
 import { RedisOptions } from '../config/cluster.config';
 import { StateStore, StoreFailureReason, StoreUnavailableError } from './state-store';
 import { checkTtl } from './ttl';
+import { NOT_CONNECTED, NO_ANSWER, connectionFailure, storeFailureReason } from './redis-failures';
+import { SCRIPTS } from './redis-scripts';
 
 /** Keys SCAN looks at per call (Redis's default, 10, means ten times the round trips). */
 const SCAN_COUNT = 100;
@@ -15,33 +17,6 @@ const DISCONNECT_TIMEOUT_MS = 100;
 const FIRST_RECONNECT_DELAY_MS = 100;
 /** Up to this share of a delay is taken off at random, so instances that lost Redis spread out. */
 const RECONNECT_JITTER = 0.2;
-
-/** Compare-and-act scripts: Redis runs a script as one step, so no other client acts in between. */
-const SCRIPTS = {
-  extendIfHolds: {
-    numberOfKeys: 1,
-    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0`,
-  },
-  deleteIfHolds: {
-    numberOfKeys: 1,
-    lua: `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`,
-  },
-  /** INCR and a new counter's expiry in one step: no counter is ever left without one. */
-  incrementInWindow: {
-    numberOfKeys: 1,
-    lua: `local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-return count`,
-  },
-};
 
 /** The command connection, scripts included (EVALSHA; ioredis loads them when missing). */
 type ScriptedRedis = Redis & {
@@ -380,77 +355,6 @@ export class RedisStateStore implements StateStore {
   private redact(text: string): string {
     const { password } = this.options;
     return password ? text.split(password).join('[redacted]') : text;
-  }
-}
-
-/** Error replies that mean our credentials are missing or wrong (Redis 6 ACL: WRONGPASS). */
-const AUTH_REPLIES = new Set(['NOAUTH', 'WRONGPASS']);
-/** Error replies of a Redis that cannot serve now: loading, busy, a replica without master. */
-const UNAVAILABLE_REPLIES = new Set(['LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN']);
-
-const NO_ANSWER = 'Redis did not answer in time';
-const NOT_CONNECTED = 'not connected';
-
-/**
- * Why a command failed, in words, when it failed because Redis was not
- * reached or did not answer (the errors ioredis 5 raises then), or answered
- * that it cannot serve now; undefined for any other error (a wrong type, bad
- * arguments), which is the caller's.
- */
-export function connectionFailure(error: unknown): string | undefined {
-  // By name and message, not instanceof: errors may come from another realm (jest's VM, say).
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { name, message } = error as Partial<Error>;
-  if (typeof message !== 'string') return undefined;
-  // Sent, then the connection closed (maxRetriesPerRequest: 0 fails it at once).
-  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError') {
-    return 'the connection closed before Redis answered';
-  }
-  if (message === 'Command timed out') return NO_ANSWER;
-  if (message.startsWith("Stream isn't writeable")) return NOT_CONNECTED; // no offline queue
-  if (message.startsWith('Connection is closed')) return 'connection closed';
-  // Loading its dataset, stuck in a script, or a replica that lost its master.
-  if (name === 'ReplyError' && UNAVAILABLE_REPLIES.has(message.split(' ', 1)[0])) return message;
-  return undefined;
-}
-
-/**
- * Why ioredis failed, from the error's structure: a socket error's `code`
- * (ECONNREFUSED…, also inside Node 20's AggregateError from happy-eyeballs
- * connects), or a Redis error reply's code, its first word (RESP "simple
- * errors" start with one: `WRONGPASS invalid username-password pair`).
- */
-export function storeFailureReason(error: unknown): StoreFailureReason {
-  if (typeof error !== 'object' || error === null) return 'network';
-  const { name, message, code, errors } = error as {
-    name?: unknown;
-    message?: unknown;
-    code?: unknown;
-    errors?: { code?: unknown }[];
-  };
-  if (name === 'ReplyError' && typeof message === 'string') {
-    const reply = message.split(' ', 1)[0];
-    if (AUTH_REPLIES.has(reply)) return 'unauthorized';
-    if (UNAVAILABLE_REPLIES.has(reply)) return 'server_error';
-    return 'network';
-  }
-  if (name === 'MaxRetriesPerRequestError' || name === 'AbortError') return 'connection_reset';
-  if (message === 'Command timed out') return 'timeout';
-  const socketCode =
-    typeof code === 'string' ? code : errors?.find((e) => typeof e.code === 'string')?.code;
-  switch (socketCode) {
-    case 'ECONNREFUSED':
-      return 'connection_refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'dns';
-    case 'ETIMEDOUT':
-      return 'timeout';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'connection_reset';
-    default:
-      return 'network';
   }
 }
 

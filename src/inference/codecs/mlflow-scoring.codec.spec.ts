@@ -3,11 +3,8 @@ import { toFloat16Bits } from '../binding/float16';
 import { InvalidInputError, UnsupportedMediaTypeError } from '../inference.error';
 import { Tensor } from '../../models/tensor.types';
 import { InferenceInput, InferenceResult } from '../inference.types';
-import {
-  decodeMlflowRequest,
-  encodeMlflowResponse,
-  mlflowResultKind,
-} from './mlflow-scoring.codec';
+import { decodeMlflowRequest } from './mlflow-scoring.codec';
+import { encodeMlflowResponse, mlflowResultKind } from './mlflow-scoring.encoder';
 
 const JSON_TYPE = 'application/json';
 
