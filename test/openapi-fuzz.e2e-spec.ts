@@ -50,6 +50,15 @@ const EXCEPTIONS: { pathRegex: string; check: string; expectedStatuses: string[]
         'the Open Inference protocol answers "not ready" with a 4xx (KServe required_api.md); ' +
         'MLflow and Triton use 400: any valid model name that is not loaded is a 400',
     },
+    {
+      pathRegex: '/v1/training/runs$',
+      check: 'positive_data_acceptance',
+      expectedStatuses: ['2xx', '400', '401', '403', '404', '409', '429', '5xx'],
+      why:
+        "which `conf` keys a DAG takes is the operator's allow-list (TRAINING_CONF_KEYS), set " +
+        'per deployment and per DAG: a conf the document allows can still name a key this DAG ' +
+        'does not take, a 400 naming it',
+    },
   ];
 
 /**

@@ -13,7 +13,7 @@ import { withEnvironment } from './env';
  * The context is not listening: client-level tests take what they need from it.
  */
 export async function bootApp(env: Record<string, string>): Promise<INestApplicationContext> {
-  return withEnvironment({ LOG_LEVEL: 'warn', ...env }, async () => {
+  return withEnvironment({ LOG_LEVEL: 'warn', API_KEYS: TEST_API_KEYS, ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     return moduleRef.init();
   });
@@ -56,7 +56,7 @@ export async function startServer(
   env: Record<string, string>,
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  return withEnvironment({ LOG_LEVEL: 'warn', ...env }, async () => {
+  return withEnvironment({ LOG_LEVEL: 'warn', API_KEYS: TEST_API_KEYS, ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     const app = configureApp(
       moduleRef.createNestApplication<NestFastifyApplication>(
