@@ -1,3 +1,7 @@
+// Over the ~300-line guide: one StateStore over two ioredis connections
+// (commands and subscriber) whose reconnection, resubscription and
+// lost/back reporting are one state machine; the failure classification
+// (redis-failures.ts) and the Lua scripts (redis-scripts.ts) live apart.
 import { Logger } from '@nestjs/common';
 import { Redis, RedisOptions as ConnectionOptions } from 'ioredis';
 import { performance } from 'node:perf_hooks';

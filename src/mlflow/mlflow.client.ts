@@ -1,3 +1,7 @@
+// Over the ~300-line guide: the one typed client of MLflow's REST API
+// (STYLE.md: every outside system behind one client): registry, runs,
+// artifact download and health. Wire types live in mlflow.types.ts and
+// mappers in mlflow.mapper.ts; what is left is one method a call.
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';

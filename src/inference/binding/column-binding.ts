@@ -1,3 +1,8 @@
+// Over the ~300-line guide on purpose: planning columns against a column
+// signature and writing them into model inputs (coercion, missing values,
+// shapes) are one rule set with one vocabulary of messages; the planners and
+// the writer are split by function, and splitting the file would only export
+// the private coercers to a second one.
 import { ColumnSpec, ColumnType } from '../../models/model-signature.types';
 import { InvalidInputError } from '../inference.error';
 import { DataType, Tensor, TensorSpec } from '../../models/tensor.types';

@@ -1,3 +1,7 @@
+// Over the ~300-line guide by a little: matching request tensors (or table
+// columns) to tensor inputs, checking shapes and declared types, and writing
+// them are one pass over one Source type, kept together so each check sees
+// the same source description in its message.
 import { InvalidInputError } from '../inference.error';
 import { DataType, Tensor, TensorSpec } from '../../models/tensor.types';
 import { InferenceInput, RequestTensor } from '../inference.types';

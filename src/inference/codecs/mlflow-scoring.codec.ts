@@ -1,3 +1,7 @@
+// Over the ~300-line guide: the decoder of every MLflow request form
+// (dataframe_split, dataframe_records, instances, inputs, CSV), each bounded
+// by the same limits before it allocates; the answers are encoded in
+// mlflow-scoring.encoder.ts.
 import { describeJsonKind as describe, isRecord } from '../../common/values';
 import { TextDecoder } from 'node:util';
 import { parsePythonJson } from '../../models/mlmodel/python-json';

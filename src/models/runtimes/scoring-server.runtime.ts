@@ -1,3 +1,7 @@
+// Over the ~300-line guide by a little: the runtime of one delegated model
+// (health-checked failover between scoring servers, request encoding, and
+// reading answers as tensors typed by the signature); the typing rules are
+// exported for their own specs.
 import { isRecord, messageOf } from '../../common/values';
 import { Logger } from '@nestjs/common';
 import { UpstreamHttp } from '../../common/http/upstream-http';
