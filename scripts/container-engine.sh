@@ -97,7 +97,8 @@ apt_mirror() {
   uri=$( { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}'
            grep -hs '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list | awk '{print $2}'
          } | grep -v security | grep '/debian/\?$' | head -n1 || true)
-  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+  [ -n "$uri" ] || die "no Debian mirror in apt's sources (/etc/apt/sources.list*): set DEBIAN_MIRROR"
+  printf '%s\n' "$uri"
 }
 
 # No registry is reachable, so the base image is a debootstrapped Debian root
