@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  ApiKeyListError,
-  digestOfKey,
-  globToRegExp,
-  mergeApiKeys,
-  parseApiKeys as sut,
-} from './api-keys.parser';
+import { ApiKeyListError, digestOfKey, mergeApiKeys, parseApiKeys as sut } from './api-keys.parser';
 
 const KEY = 'mg_abcdefghijklmnopqrstuvwxyz012345';
 const HEX = createHash('sha256').update(KEY).digest('hex');
@@ -102,14 +96,6 @@ describe('mergeApiKeys', () => {
     expect(mergeApiKeys(env, sut(`b:read=sha256:${'1'.repeat(64)}`, 'API_KEYS_FILE'))).toHaveLength(
       2,
     );
-  });
-});
-
-describe('globToRegExp', () => {
-  it('treats only * as special', () => {
-    expect(globToRegExp('iris*').test('iris-classifier')).toBe(true);
-    expect(globToRegExp('iris.v2').test('irisXv2')).toBe(false);
-    expect(globToRegExp('iris').test('iris2')).toBe(false);
   });
 });
 

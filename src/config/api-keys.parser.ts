@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { SCOPES, Scope } from '../common/scopes';
+import { namePattern } from '../common/name-pattern';
 
 /**
  * One API key as configuration holds it: never the key itself, only the
@@ -148,7 +149,7 @@ function entry(
   return {
     name,
     scopes: [...new Set(scopes as Scope[])],
-    models: patterns?.map(globToRegExp),
+    models: patterns?.map(namePattern),
     digest: digestOf(source, index, raw.secret.trim()),
   };
 }
@@ -171,12 +172,6 @@ function digestOf(source: KeySource, index: number, secret: string): Buffer {
     );
   }
   return digestOfKey(secret);
-}
-
-/** `iris*` → /^iris.*$/: only `*` is special, so a model name reads as itself. */
-export function globToRegExp(pattern: string): RegExp {
-  const escaped = pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
-  return new RegExp(`^${escaped}$`);
 }
 
 function isStringArray(value: unknown): value is string[] {
