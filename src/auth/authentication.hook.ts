@@ -81,7 +81,11 @@ async function authorize(
   if (!hasScope(principal, access.scope)) {
     return { status: 403, message: `this route needs the "${access.scope}" scope` };
   }
-  const model = access.model && modelOf(request, access.model, auth);
+  // Only a credential limited to some models needs the model named by the URL.
+  const model =
+    access.model && principal.models !== undefined
+      ? modelOf(request, access.model, auth)
+      : undefined;
   if (model !== undefined && !mayUseModel(principal, model)) {
     return { status: 403, message: `this credential may not use the model "${model}"` };
   }

@@ -112,13 +112,13 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
    * request is done. Loads it on first use when loading on demand is on.
    */
   async acquire(ref: ModelReference): Promise<{ model: LoadedModel; release: () => void }> {
-    const key = formatModelReference(ref);
     let binding = this.bindings.answering(ref);
     if (binding?.model) {
       this.hits++;
       return { model: binding.model, release: binding.model.acquire() };
     }
     this.misses++;
+    const key = formatModelReference(ref);
     if (!binding) {
       this.assertLoadable(ref.name, key);
       binding = this.bindings.bind(ref, false);
