@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Get,
@@ -34,6 +35,19 @@ import { setModelHeaders } from './model-headers';
 import { SCORING_BODY, PREDICTIONS } from './openapi/mlflow-scoring.schema';
 import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
 
+/** What every MLflow scoring prediction route takes and answers, for the OpenAPI document. */
+const ApiScoringRoute = (): MethodDecorator =>
+  applyDecorators(
+    ApiRequestBody(...SCORING_BODY),
+    ApiJsonAnswer(
+      200,
+      'Predictions (X-Model-Name and X-Model-Version say which answered)',
+      PREDICTIONS,
+    ),
+    ApiErrors('mlflow', 400, 404, 413, 415, 503),
+    ApiCredentials('mlflow'),
+  );
+
 /** MLflow's scoring protocol (`mlflow models serve`), so MLflow's own clients work unchanged. */
 @ApiTags('mlflow-scoring')
 @Controller()
@@ -68,14 +82,7 @@ export class MlflowScoringController {
   @Post('invocations')
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow scoring: predict with the default model (first of MODELS)' })
-  @ApiRequestBody(...SCORING_BODY)
-  @ApiJsonAnswer(
-    200,
-    'Predictions (X-Model-Name and X-Model-Version say which answered)',
-    PREDICTIONS,
-  )
-  @ApiErrors('mlflow', 400, 404, 413, 415, 503)
-  @ApiCredentials('mlflow')
+  @ApiScoringRoute()
   invocations(
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -88,14 +95,7 @@ export class MlflowScoringController {
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow scoring: predict with name, name@alias' })
   @ApiModelRefParam('ref')
-  @ApiRequestBody(...SCORING_BODY)
-  @ApiJsonAnswer(
-    200,
-    'Predictions (X-Model-Name and X-Model-Version say which answered)',
-    PREDICTIONS,
-  )
-  @ApiErrors('mlflow', 400, 404, 413, 415, 503)
-  @ApiCredentials('mlflow')
+  @ApiScoringRoute()
   modelInvocations(
     @Param('ref') ref: string,
     @Body() body: unknown,
@@ -109,14 +109,7 @@ export class MlflowScoringController {
   @HttpCode(200)
   @ApiOperation({ summary: 'MLflow scoring: predict with one registered version' })
   @ApiModelVersionParams()
-  @ApiRequestBody(...SCORING_BODY)
-  @ApiJsonAnswer(
-    200,
-    'Predictions (X-Model-Name and X-Model-Version say which answered)',
-    PREDICTIONS,
-  )
-  @ApiErrors('mlflow', 400, 404, 413, 415, 503)
-  @ApiCredentials('mlflow')
+  @ApiScoringRoute()
   versionInvocations(
     @Param('name') name: string,
     @Param('version') version: string,

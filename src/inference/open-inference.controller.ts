@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Get,
@@ -38,6 +39,19 @@ import {
   serverMetadataSchema,
 } from './openapi/open-inference.schema';
 import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
+
+/** What every Open Inference infer route takes and answers, for the OpenAPI document. */
+const ApiInferRoute = (): MethodDecorator =>
+  applyDecorators(
+    ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } }),
+    ApiJsonAnswer(
+      200,
+      'Outputs (X-Model-Name and X-Model-Version say which answered)',
+      inferResponse,
+    ),
+    ApiErrors('open-inference', 400, 404, 413, 503),
+    ApiCredentials('open-inference'),
+  );
 
 /**
  * Open Inference Protocol v2 over REST. Every model route also takes
@@ -132,14 +146,7 @@ export class OpenInferenceController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Inference' })
   @ApiModelRefParam('name')
-  @ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } })
-  @ApiJsonAnswer(
-    200,
-    'Outputs (X-Model-Name and X-Model-Version say which answered)',
-    inferResponse,
-  )
-  @ApiErrors('open-inference', 400, 404, 413, 503)
-  @ApiCredentials('open-inference')
+  @ApiInferRoute()
   infer(
     @Param('name') name: string,
     @Body() body: unknown,
@@ -152,14 +159,7 @@ export class OpenInferenceController {
   @HttpCode(200)
   @ApiOperation({ summary: 'Inference with one registered version' })
   @ApiModelVersionParams()
-  @ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } })
-  @ApiJsonAnswer(
-    200,
-    'Outputs (X-Model-Name and X-Model-Version say which answered)',
-    inferResponse,
-  )
-  @ApiErrors('open-inference', 400, 404, 413, 503)
-  @ApiCredentials('open-inference')
+  @ApiInferRoute()
   versionInfer(
     @Param('name') name: string,
     @Param('version') version: string,
