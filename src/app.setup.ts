@@ -14,13 +14,7 @@ import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
 import { ServerConfig, serverConfig } from './config/server.config';
 import { registerLoadShedding } from './inference/load-shedding.hook';
-import {
-  DEFAULT_MAX_BODY_BYTES,
-  LimitsConfig,
-  LimitsSettings,
-  limitsConfig,
-  limitsOf,
-} from './config/limits.config';
+import { LimitsConfig, LimitsSettings, limitsConfig, limitsOf } from './config/limits.config';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
 import { LifecycleState } from './health/lifecycle.state';
@@ -29,9 +23,6 @@ import { MetricsService } from './metrics/metrics.service';
 import { registerClusterMessageMetrics } from './metrics/cluster-metrics';
 import { ClusterMessageRejections } from './cluster/signing-state-store';
 import { buildOpenApiDocument } from './openapi/openapi.document';
-
-/** The default prediction body limit (API_MAX_BODY_BYTES): 100-row requests are a few KB; batch scoring may send MBs. */
-export const BODY_LIMIT_BYTES = DEFAULT_MAX_BODY_BYTES;
 
 /**
  * The HTTP server: Fastify with API_TRUST_PROXY (see trustProxyOf) and the

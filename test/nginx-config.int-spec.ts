@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
-import { BODY_LIMIT_BYTES } from '../src/app.setup';
+import { DEFAULT_MAX_BODY_BYTES } from '../src/config/limits.config';
 import { Balancing, NGINX, renderNginxConfig, RunningNginx, startNginx } from './support/nginx';
 
 /**
@@ -381,7 +381,7 @@ describe('deployment/nginx configuration files', () => {
     },
   );
 
-  it("limits request bodies to the API's own limit (BODY_LIMIT_BYTES)", () => {
+  it("limits request bodies to the API's own default limit (API_MAX_BODY_BYTES)", () => {
     const template = readFileSync(
       path.resolve(__dirname, '../deployment/nginx/modelgate-lb.conf.template'),
       'utf8',
@@ -389,7 +389,7 @@ describe('deployment/nginx configuration files', () => {
 
     const [, mebibytes] = /client_max_body_size (\d+)m;/.exec(template) ?? [];
 
-    expect(Number(mebibytes) * 1024 * 1024).toBe(BODY_LIMIT_BYTES);
+    expect(Number(mebibytes) * 1024 * 1024).toBe(DEFAULT_MAX_BODY_BYTES);
   });
 
   it('keeps the committed three-instance example equal to what render.sh writes', async () => {
