@@ -128,7 +128,7 @@ describe('schemathesis over the whole OpenAPI document', () => {
 
   beforeAll(async () => {
     const stack = sharedStack();
-    const setup = run('bash', [path.join(ROOT, 'scripts/fuzz-env.sh')], { cwd: ROOT });
+    const setup = run('bash', [path.join(ROOT, 'scripts/python-env.sh'), 'fuzz'], { cwd: ROOT });
     const columns = await registerDemoModel(stack.mlflowUrl, {
       name: COLUMNS_MODEL,
       alias: 'champion',
@@ -139,7 +139,7 @@ describe('schemathesis over the whole OpenAPI document', () => {
       alias: 'champion',
     });
     versions = [...new Set([columns.version, tensor.version])];
-    schemathesis = (await setup).stdout.trim();
+    schemathesis = path.join(path.dirname((await setup).stdout.trim()), 'schemathesis');
     work = await mkdtemp(path.join(tmpdir(), 'mg-fuzz-'));
     server = await startServer(
       {

@@ -10,6 +10,7 @@ import { LimitsEnvironment } from './limits.config';
 import { MetricsEnvironment } from './metrics.config';
 import { MlflowEnvironment } from './mlflow.config';
 import { ModelsEnvironment } from './models.config';
+import { PyfuncEnvironment } from './pyfunc.config';
 import { ServerEnvironment } from './server.config';
 import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
@@ -23,6 +24,7 @@ export const ENVIRONMENT_CLASSES = [
   MlflowEnvironment,
   AirflowEnvironment,
   ModelsEnvironment,
+  PyfuncEnvironment,
   TrainingEnvironment,
   HealthEnvironment,
   ShutdownEnvironment,

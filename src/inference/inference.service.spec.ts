@@ -9,7 +9,7 @@ import {
 } from '../models/model.errors';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ModelSignature } from '../models/model-signature.types';
-import { ModelRuntime, RuntimeAnswer } from '../models/runtimes/model-runtime';
+import { ModelRuntime, PredictOptions, RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InvalidInputError } from './inference.error';
 import { InferenceInput } from './inference.types';
@@ -46,7 +46,8 @@ class FakeRuntime implements ModelRuntime {
     ],
   ) {}
 
-  predict(feeds: readonly Tensor[], outputNames?: readonly string[]): Promise<RuntimeAnswer> {
+  predict(feeds: readonly Tensor[], options: PredictOptions = {}): Promise<RuntimeAnswer> {
+    const outputNames = options.outputs;
     this.calls.push({ feeds, outputNames });
     if (this.failure) return Promise.reject(this.failure);
     // A delegated model (no declared outputs) cannot choose: it answers them all.

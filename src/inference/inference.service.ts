@@ -81,7 +81,7 @@ export class InferenceService {
     const requested = requestedOutputs(options.outputs, model.outputs);
     let answer: RuntimeAnswer;
     try {
-      answer = await model.runtime.predict(feeds, requested);
+      answer = await model.runtime.predict(feeds, { outputs: requested });
     } catch (error) {
       model.failures++;
       throw error;

@@ -9,6 +9,8 @@ export interface LoadedModelInit {
   runId?: string;
   flavor: string;
   runtime: ModelRuntime;
+  /** Why this runtime serves the version (its ONNX flavor, SCORING_SERVERS, …). */
+  runtimeReason?: string;
   signature?: ModelSignature;
   /** Set by the loader; absent for versions built by hand (specs). */
   warmup?: WarmupOutcome;

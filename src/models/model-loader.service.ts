@@ -9,12 +9,24 @@ import { LoadedModel } from './loaded-model';
 import { ModelInputRejectedError, ModelLoadError } from './model.errors';
 import { WarmupOutcome } from './model-warmup';
 import { decodeInputExample } from './mlmodel/input-example.decoder';
-import { MlModel, onnxFlavor, parseMlModel, readInputExample } from './mlmodel/mlmodel.parser';
+import {
+  MlModel,
+  OnnxFlavor,
+  onnxFlavor,
+  parseMlModel,
+  readInputExample,
+} from './mlmodel/mlmodel.parser';
 import { ModelRuntime } from './runtimes/model-runtime';
 import { Tensor } from './tensor.types';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
 import { messageOf } from '../common/values';
+
+/** The runtime that serves a version, and why that one. */
+interface RuntimeChoice {
+  runtime: ModelRuntime;
+  reason: string;
+}
 
 /** The input example as the runtime's feeds, or why there are none. */
 type WarmupFeeds = { feeds: Tensor[]; source: string } | { reason: string };
@@ -42,7 +54,7 @@ export class ModelLoader {
     const mlmodel = await this.readMlModel(name, version.version, files.directory);
     const flavor =
       Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function';
-    const runtime = await this.createRuntime(
+    const { runtime, reason } = await this.createRuntime(
       name,
       version.version,
       mlmodel,
@@ -56,6 +68,7 @@ export class ModelLoader {
       runId: version.runId,
       flavor,
       runtime,
+      runtimeReason: reason,
       signature: mlmodel.signature,
       warmup,
       directory: files.directory,
@@ -145,17 +158,37 @@ export class ModelLoader {
     }
   }
 
+  /**
+   * Chooses the runtime, in this order: the ONNX flavor in process; the
+   * scoring servers SCORING_SERVERS lists for the model (the operator's
+   * explicit choice); otherwise the version cannot be served.
+   */
   private async createRuntime(
     name: string,
     version: string,
     mlmodel: MlModel,
     directory: string,
     flavor: string,
-  ): Promise<ModelRuntime> {
+  ): Promise<RuntimeChoice> {
     const onnx = onnxFlavor(mlmodel);
-    if (!onnx) {
-      return this.delegate(name, version, mlmodel, flavor);
+    if (onnx) {
+      return {
+        runtime: await this.loadOnnx(name, version, directory, onnx),
+        reason: 'its onnx flavor, in process',
+      };
     }
+    return {
+      runtime: await this.delegate(name, version, mlmodel, flavor),
+      reason: `SCORING_SERVERS lists ${name}`,
+    };
+  }
+
+  private async loadOnnx(
+    name: string,
+    version: string,
+    directory: string,
+    onnx: OnnxFlavor,
+  ): Promise<ModelRuntime> {
     const threads = this.config.onnxIntraOpThreads;
     try {
       return await OnnxRuntime.load(path.join(directory, onnx.dataFile), {

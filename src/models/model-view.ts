@@ -2,6 +2,7 @@ import { ModelReference } from '../common/model-reference';
 import type { BindingState, ModelBinding } from './model-binding';
 import { ModelSignature } from './model-signature.types';
 import { WarmupOutcome } from './model-warmup';
+import type { RuntimeKind } from './runtimes/model-runtime';
 
 /**
  * What one served reference looks like now: the one shape every reader
@@ -22,7 +23,9 @@ export interface ModelView {
   /** `name/version` of that loaded version (two references may share one). */
   readonly versionKey?: string;
   readonly flavor?: string;
-  readonly runtime?: string;
+  readonly runtime?: RuntimeKind;
+  /** Why that runtime serves it, e.g. why a pyfunc version was not converted to ONNX. */
+  readonly runtimeReason?: string;
   readonly signature?: ModelSignature;
   readonly loadedAt?: Date;
   readonly loadDurationMs?: number;
@@ -49,6 +52,7 @@ export function modelView(binding: ModelBinding): ModelView {
     versionKey: m?.key,
     flavor: m?.info.flavor,
     runtime: m?.runtime.kind,
+    runtimeReason: m?.info.runtimeReason,
     signature: m?.info.signature,
     loadedAt: m?.loadedAt,
     loadDurationMs: m?.info.loadDurationMs,

@@ -1,6 +1,21 @@
 import { Tensor, TensorSpec } from '../tensor.types';
 
-export type RuntimeKind = 'onnx' | 'scoring-server';
+export type RuntimeKind = 'onnx' | 'pyfunc' | 'scoring-server';
+
+/** What a caller asks of one prediction beyond its feeds. */
+export interface PredictOptions {
+  /**
+   * Outputs to compute, already checked against `outputs`; a runtime that
+   * cannot choose answers them all.
+   */
+  outputs?: readonly string[];
+  /**
+   * Inference params (MLflow `params`, Open Inference `parameters`), already
+   * checked against the signature's params schema and defaulted; absent when
+   * the model declares none. Only runtimes that can pass them on read them.
+   */
+  params?: Readonly<Record<string, unknown>>;
+}
 
 /**
  * What a protocol may want beyond the tensors. Only the adapter of that
@@ -38,13 +53,11 @@ export interface ModelRuntime {
   readonly outputs: readonly TensorSpec[];
   /**
    * Runs the model on feeds that already match `inputs` (names, datatypes, ranks).
-   * @param outputNames outputs to compute, already checked against `outputs`;
-   *   a runtime that cannot choose answers them all.
    * @throws ModelInputRejectedError when the runtime refuses the input as such.
    * @throws ModelRuntimeError when the model fails on input it accepted.
    * @throws ModelUnavailableError when a delegated server is down or answers 5xx.
    */
-  predict(feeds: readonly Tensor[], outputNames?: readonly string[]): Promise<RuntimeAnswer>;
+  predict(feeds: readonly Tensor[], options?: PredictOptions): Promise<RuntimeAnswer>;
   /** Frees native memory; called once no request uses the model any more. */
   dispose(): Promise<void>;
 }

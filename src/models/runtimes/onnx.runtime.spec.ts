@@ -52,7 +52,7 @@ describe(OnnxRuntime.name, () => {
   });
 
   it('computes only the outputs asked for', async () => {
-    const answer = await sut.predict([x([1, 2], [1, 0])], ['label']);
+    const answer = await sut.predict([x([1, 2], [1, 0])], { outputs: ['label'] });
 
     expect(answer.outputs.map((o) => o.name)).toEqual(['label']);
   });

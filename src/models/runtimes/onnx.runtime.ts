@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { messageOf } from '../../common/values';
 import { ModelInputRejectedError, ModelRuntimeError } from '../model.errors';
 import { DataType, Tensor, TensorSpec } from '../tensor.types';
-import { ModelRuntime, RuntimeAnswer } from './model-runtime';
+import { ModelRuntime, PredictOptions, RuntimeAnswer } from './model-runtime';
 
 /** onnxruntime element types ↔ Open Inference datatypes. */
 const FROM_ORT: Partial<Record<ort.Tensor.Type, DataType>> = {
@@ -62,13 +62,14 @@ export class OnnxRuntime implements ModelRuntime {
     return new OnnxRuntime(session, inputs, outputs);
   }
 
-  async predict(feeds: readonly Tensor[], outputNames?: readonly string[]): Promise<RuntimeAnswer> {
+  /** ONNX models take no params: `options.params` is never set for them. */
+  async predict(feeds: readonly Tensor[], options: PredictOptions = {}): Promise<RuntimeAnswer> {
     this.checkFeeds(feeds);
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const feed of feeds) {
       ortFeeds[feed.name] = new ort.Tensor(TO_ORT[feed.datatype], toOrtData(feed), feed.shape);
     }
-    const fetches = outputNames?.length ? [...outputNames] : undefined;
+    const fetches = options.outputs?.length ? [...options.outputs] : undefined;
     let results: ort.InferenceSession.ReturnType;
     try {
       results = fetches
