@@ -3,7 +3,7 @@
 # container engine and the MLflow/Airflow images (scripts/build-images.sh,
 # which writes .images.env), Debian's Chromium for the status page's browser
 # test, nginx for the load-balancer tests, the build (the cluster tests run
-# `node dist/main.js`) and the Python environment in .venv. Each step is
+# `node dist/main.js`) and the Python environments (.venv, .venv-clients). Each step is
 # idempotent and quick when its result is already there. The first failure
 # stops it: tests run without their set-up would fail for the wrong reason.
 #
@@ -21,5 +21,6 @@ stamp "nginx, for the load-balancer tests"
 bash scripts/nginx.sh
 stamp "build"
 npm run build --silent
-stamp "Python environment (.venv)"
+stamp "Python environments (.venv, and .venv-clients for the client tests)"
 bash scripts/python-env.sh >/dev/null
+bash scripts/python-env.sh clients >/dev/null
