@@ -7,10 +7,16 @@ import { MlflowScoringController } from './mlflow-scoring.controller';
 import { ModelRepository } from './model-repository.service';
 import { ModelsController } from './models.controller';
 import { OpenInferenceController } from './open-inference.controller';
+import { RepositoryController } from './repository.controller';
 
 @Module({
   imports: [ModelsModule, EventsModule],
-  controllers: [MlflowScoringController, OpenInferenceController, ModelsController],
+  controllers: [
+    MlflowScoringController,
+    OpenInferenceController,
+    RepositoryController,
+    ModelsController,
+  ],
   providers: [InferenceService, Admission, ModelRepository],
   exports: [InferenceService, ModelRepository],
 })

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { parseModelReference } from '../common/model-reference';
+import { InvalidModelReferenceError, parseModelReference } from '../common/model-reference';
 import {
   ModelLoadError,
   ModelNotFoundError,
@@ -149,6 +149,15 @@ describe(ModelRepository.name, () => {
       await expect(sut.load('wine')).rejects.toThrow(ModelNotFoundError);
     });
   });
+
+  it.each(['iris@champion', 'iris/3', ' iris', ''])(
+    'refuses %p as a model name, asking the registry nothing',
+    async (name) => {
+      await expect(sut.load(name)).rejects.toThrow(InvalidModelReferenceError);
+      await expect(sut.unload(name)).rejects.toThrow(InvalidModelReferenceError);
+      expect(registry.asked).toEqual([]);
+    },
+  );
 
   describe('unload', () => {
     it('unloads through the registry and tells the other instances', async () => {

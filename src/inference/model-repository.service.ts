@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '../common/events/event-bus';
+import { InvalidModelReferenceError, parseModelReference } from '../common/model-reference';
 import { ModelLoadError, ModelNotReadyError } from '../models/model.errors';
 import { ModelRegistry } from '../models/model-registry.service';
 import { ModelView } from '../models/model-view';
@@ -63,8 +64,10 @@ export class ModelRepository {
    * @throws ModelNotFoundError when it may not be served here or MLflow has no such model.
    * @throws ModelLoadError when its version failed to load (an older version, if any, serves on).
    * @throws ModelNotReadyError when the registry could not be asked.
+   * @throws InvalidModelReferenceError when `name` is not a model name (an alias or a version with it).
    */
   async load(name: string): Promise<void> {
+    checkModelName(name);
     const outcomes = await this.registry.loadModel(name, 'repository load');
     const failed = outcomes.find((o) => o.status === 'failed');
     if (failed) {
@@ -82,8 +85,10 @@ export class ModelRepository {
    * not served.
    * @throws ModelPinnedError when MODELS lists it.
    * @throws ModelNotFoundError when it is not served and may not be.
+   * @throws InvalidModelReferenceError when `name` is not a model name.
    */
   async unload(name: string): Promise<void> {
+    checkModelName(name);
     const unloaded = await this.registry.unloadModel(name);
     this.logger.log(
       `unloaded ${name} (repository API)${unloaded.length ? `: ${unloaded.join(', ')}` : ': it was not loaded'}`,
@@ -93,6 +98,17 @@ export class ModelRepository {
       name,
       trigger: 'repository unload',
     });
+  }
+}
+
+/** The repository names models, never references: `iris`, not `iris@champion` nor `iris/3`. */
+function checkModelName(name: string): void {
+  const ref = parseModelReference(name);
+  if (ref.selector.kind !== 'default' || ref.name !== name) {
+    throw new InvalidModelReferenceError(
+      name,
+      'the repository API takes a registered model name, without an alias or a version',
+    );
   }
 }
 
