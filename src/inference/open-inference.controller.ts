@@ -28,6 +28,7 @@ import {
   encodeInferResponse,
   modelMetadata,
 } from './codecs/open-inference.codec';
+import { modelParameters } from './binding/params';
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
@@ -173,6 +174,7 @@ export class OpenInferenceController {
     const request = decodeInferRequest(body, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
+      params: modelParameters(request.parameters),
     });
     setModelHeaders(reply, result);
     return encodeInferResponse(result, { id: request.id });
