@@ -48,6 +48,39 @@ function tensorCalls(prefix: string): ScoringClientCall[] {
   ];
 }
 
+/** The same JSON value, numbers equal to 6 significant digits. */
+function expectClose(actual: unknown, expected: unknown, at = 'answer'): void {
+  if (typeof expected === 'number' && typeof actual === 'number') {
+    expect({ at, value: actual }).toEqual({
+      at,
+      value:
+        Math.abs(actual - expected) <= 1e-6 * Math.max(1, Math.abs(expected)) ? actual : expected,
+    });
+    return;
+  }
+  if (Array.isArray(expected) && Array.isArray(actual)) {
+    expect({ at, length: actual.length }).toEqual({ at, length: expected.length });
+    expected.forEach((item, i) => expectClose(actual[i], item, `${at}[${i}]`));
+    return;
+  }
+  if (
+    expected !== null &&
+    typeof expected === 'object' &&
+    actual !== null &&
+    typeof actual === 'object'
+  ) {
+    expect({ at, keys: Object.keys(actual).sort() }).toEqual({
+      at,
+      keys: Object.keys(expected).sort(),
+    });
+    for (const [key, value] of Object.entries(expected)) {
+      expectClose((actual as Record<string, unknown>)[key], value, `${at}.${key}`);
+    }
+    return;
+  }
+  expect({ at, value: actual }).toEqual({ at, value: expected });
+}
+
 /**
  * MLflow's own ScoringServerClient (mlflow.pyfunc.scoring_server.client),
  * unchanged, against our `/invocations` and `/v1/models/{ref}/invocations`,
@@ -76,7 +109,13 @@ describe("MLflow's ScoringServerClient against our MLflow scoring routes", () =>
     const [frame, tensor, demo] = await Promise.all([
       registerParamsModel(stack.mlflowUrl, FRAME_MODEL, 'columns'),
       registerParamsModel(stack.mlflowUrl, TENSOR_MODEL, 'tensor'),
-      registerDemoModel(stack.mlflowUrl, { name: DEMO_MODEL, alias: 'champion' }),
+      // The tensor variant: MLflow cannot answer the column one at all (its two
+      // outputs have different lengths; bench/reference/mlflow-scoring-responses.md).
+      registerDemoModel(stack.mlflowUrl, {
+        name: DEMO_MODEL,
+        signature: 'tensor',
+        alias: 'champion',
+      }),
     ]);
     const uris = {
       [FRAME_MODEL]: `models:/${FRAME_MODEL}/${frame.version}`,
@@ -153,16 +192,17 @@ describe("MLflow's ScoringServerClient against our MLflow scoring routes", () =>
 
   it('answers a model served in process (ONNX) as mlflow models serve does, ignoring params it does not declare', async () => {
     const { mine, theirs } = await bothAnswers(
-      frameCalls,
+      tensorCalls,
       `${server.url}/v1/models/${DEMO_MODEL}`,
       DEMO_MODEL,
     );
 
     expect(theirs.every((r) => r.ok)).toBe(true);
-    expect(mine).toEqual(theirs);
-    expect(mine[1]).toEqual(mine[0]);
-    expect(mine[3]).toEqual(mine[2]);
-    // Two requests sent params: warned once for the version, not per request.
+    // onnxruntime in Node and in Python may differ in the last bits of a float32.
+    expectClose(mine, theirs);
+    expectClose(mine[1], mine[0]);
+    expectClose(mine[3], mine[2]);
+    // Three requests sent params: warned once for the version, not per request.
     const ignored = warnings.filter((w) => w.includes('declares no params'));
     expect(ignored).toHaveLength(1);
     expect(ignored[0]).toContain(`${DEMO_MODEL}/`);
