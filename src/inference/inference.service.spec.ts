@@ -35,7 +35,11 @@ class FakeRuntime implements ModelRuntime {
   readonly kind = 'onnx';
   readonly platform = 'onnxruntime_onnx';
   readonly inputs: readonly TensorSpec[] = [{ name: 'x', datatype: 'FP32', shape: [-1, 2] }];
-  readonly calls: { feeds: readonly Tensor[]; outputNames?: readonly string[] }[] = [];
+  readonly calls: {
+    feeds: readonly Tensor[];
+    outputNames?: readonly string[];
+    params?: PredictOptions['params'];
+  }[] = [];
   answer: RuntimeAnswer = { outputs: [LABEL, PROBABILITIES] };
   failure?: Error;
 
@@ -48,7 +52,7 @@ class FakeRuntime implements ModelRuntime {
 
   predict(feeds: readonly Tensor[], options: PredictOptions = {}): Promise<RuntimeAnswer> {
     const outputNames = options.outputs;
-    this.calls.push({ feeds, outputNames });
+    this.calls.push({ feeds, outputNames, params: options.params });
     if (this.failure) return Promise.reject(this.failure);
     // A delegated model (no declared outputs) cannot choose: it answers them all.
     const chooses = outputNames !== undefined && this.outputs.length > 0;
@@ -94,13 +98,13 @@ const ROWS: InferenceInput = {
   ],
 };
 
-function loaded(runtime: FakeRuntime): LoadedModel {
+function loaded(runtime: FakeRuntime, signature = SIGNATURE, version = '3'): LoadedModel {
   return new LoadedModel({
     name: 'iris',
-    version: '3',
+    version,
     flavor: 'onnx',
     runtime,
-    signature: SIGNATURE,
+    signature,
     directory: '/tmp/iris/3',
     sizeBytes: 1_000,
     fromCache: true,
@@ -126,6 +130,61 @@ describe(InferenceService.name, () => {
       eventBus(),
       new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
     );
+  });
+
+  describe('params', () => {
+    const WITH_PARAMS: ModelSignature = {
+      ...SIGNATURE,
+      params: [
+        { name: 'threshold', type: 'double', default: 0.5 },
+        { name: 'labels', type: 'string', default: ['a', 'b'], shape: [-1] },
+      ],
+    };
+
+    it('passes the params given, and the defaults of the others, to the runtime', async () => {
+      registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
+      sut = new InferenceService(
+        registry as unknown as ModelRegistry,
+        eventBus(),
+        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+      );
+
+      await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
+
+      expect(runtime.calls[0].params).toEqual({ threshold: 0.9, labels: ['a', 'b'] });
+    });
+
+    it('refuses a param the model does not declare before running it', async () => {
+      registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
+      sut = new InferenceService(
+        registry as unknown as ModelRegistry,
+        eventBus(),
+        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+      );
+
+      await expect(sut.infer(ref, ROWS, { params: { treshold: 0.9 } })).rejects.toThrow(
+        "unknown param 'treshold'",
+      );
+      expect(runtime.calls).toEqual([]);
+      expect(registry.released).toBe(1);
+    });
+
+    it('ignores params sent to a model that declares none, warning once per version', async () => {
+      const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+
+      await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
+      await sut.infer(ref, ROWS, { params: { threshold: 0.8 } });
+      (registry as { model: LoadedModel }).model = loaded(runtime, SIGNATURE, '4');
+      await sut.infer(ref, ROWS, { params: { threshold: 0.7 } });
+
+      expect(runtime.calls.map((c) => c.params)).toEqual([undefined, undefined, undefined]);
+      const warnings = warn.mock.calls.map(([text]) => String(text));
+      expect(warnings).toEqual([
+        "iris/3 declares no params in its signature: ignoring 'threshold' (logged once for this version)",
+        "iris/4 declares no params in its signature: ignoring 'threshold' (logged once for this version)",
+      ]);
+      warn.mockRestore();
+    });
   });
 
   describe('the run path', () => {

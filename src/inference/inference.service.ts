@@ -7,6 +7,7 @@ import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { Admission } from './admission';
 import { bindInputs } from './binding/input-binder';
+import { bindParams } from './binding/params';
 import { InvalidInputError } from './inference.error';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InferenceInput, InferenceResult } from './inference.types';
@@ -14,6 +15,12 @@ import { InferenceInput, InferenceResult } from './inference.types';
 export interface InferOptions {
   /** Only these outputs (Open Inference `outputs`); all when absent. */
   outputs?: readonly string[];
+  /**
+   * Inference params as the request gave them (MLflow `params`, Open Inference
+   * `parameters` without the protocol's keys); checked and defaulted against
+   * the model's params schema here.
+   */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -27,6 +34,8 @@ export interface InferOptions {
 @Injectable()
 export class InferenceService {
   private readonly logger = new Logger(InferenceService.name);
+  /** Versions told once that they take no params (`name/version`). */
+  private readonly warnedNoParams = new Set<string>();
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -79,9 +88,11 @@ export class InferenceService {
   ): Promise<InferenceResult> {
     const feeds = bindInputs(input, model.info.signature, [...model.inputs]);
     const requested = requestedOutputs(options.outputs, model.outputs);
+    const { params, ignored } = bindParams(options.params, model.info.signature?.params);
+    if (ignored.length > 0) this.warnIgnoredParams(model, ignored);
     let answer: RuntimeAnswer;
     try {
-      answer = await model.runtime.predict(feeds, { outputs: requested });
+      answer = await model.runtime.predict(feeds, { outputs: requested, params });
     } catch (error) {
       model.failures++;
       throw error;
@@ -94,6 +105,15 @@ export class InferenceService {
       rows: feeds[0]?.shape[0] ?? 0,
       extras: answer.extras,
     };
+  }
+
+  /** As MLflow warns, but once per version: a client sending params on every request must not flood the log. */
+  private warnIgnoredParams(model: LoadedModel, ignored: string[]): void {
+    if (this.warnedNoParams.has(model.key)) return;
+    this.warnedNoParams.add(model.key);
+    this.logger.warn(
+      `${model.key} declares no params in its signature: ignoring ${ignored.map((p) => `'${p}'`).join(', ')} (logged once for this version)`,
+    );
   }
 }
 

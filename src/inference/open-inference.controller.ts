@@ -28,6 +28,7 @@ import {
   encodeInferResponse,
   modelMetadata,
 } from './codecs/open-inference.codec';
+import { modelParameters } from './binding/params';
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
@@ -73,7 +74,7 @@ export class OpenInferenceController {
   @ApiJsonAnswer(200, 'Server metadata', serverMetadataSchema)
   @ApiCredentials('open-inference')
   server(): { name: string; version: string; extensions: string[] } {
-    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [] };
+    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: ['model_repository'] };
   }
 
   @Get('health/live')
@@ -173,6 +174,7 @@ export class OpenInferenceController {
     const request = decodeInferRequest(body, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
+      params: modelParameters(request.parameters),
     });
     setModelHeaders(reply, result);
     return encodeInferResponse(result, { id: request.id });

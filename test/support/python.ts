@@ -96,6 +96,38 @@ export async function registerSklearnModel(
   );
 }
 
+/**
+ * Registers test/fixtures/register_params_model.py's model: a custom
+ * PythonModel whose signature declares params (`scale`, `offset`).
+ */
+export async function registerParamsModel(
+  trackingUri: string,
+  name: string,
+  signature: 'columns' | 'tensor',
+): Promise<{ name: string; version: string }> {
+  const script = path.join(__dirname, '../fixtures/register_params_model.py');
+  return lastJsonLine(
+    await python([script, name, signature], undefined, { MLFLOW_TRACKING_URI: trackingUri }),
+  );
+}
+
+/** One request for MLflow's own ScoringServerClient (test/fixtures/scoring_client.py). */
+export type ScoringClientCall = { prefix: string } & (
+  | { kind: 'frame'; columns: string[]; data: number[][]; params?: Record<string, unknown> }
+  | { kind: 'array'; data: number[][]; params?: Record<string, unknown> }
+  | { kind: 'json'; body: string }
+  | { kind: 'csv'; body: string }
+);
+
+export type ScoringClientResult = { ok: true; answer: unknown } | { ok: false; error: string };
+
+/** Runs the calls with MLflow's ScoringServerClient, in order, in one Python process. */
+export async function scoringClient(calls: ScoringClientCall[]): Promise<ScoringClientResult[]> {
+  const script = path.join(__dirname, '../fixtures/scoring_client.py');
+  const stdout = await python([script], JSON.stringify({ calls }));
+  return lastJsonLine<{ results: ScoringClientResult[] }>(stdout).results;
+}
+
 export interface ScoringServer {
   url: string;
   stop(): void;

@@ -111,6 +111,21 @@ describe(`${ScoringServerRuntime.name} predictions`, () => {
     expect(sut.platform).toBe('mlflow_sklearn');
   });
 
+  it('sends the params in the body, for the model’s predict(..., params=...)', async () => {
+    const { sut, bodies } = await runtimeOver((_body, reply) =>
+      json(reply, 200, { predictions: [1, 1] }),
+    );
+
+    await sut.predict(FEEDS, { params: { threshold: 0.9, labels: ['a'] } });
+    await sut.predict(FEEDS, {});
+
+    expect(bodies[0].map((b) => (b as { params?: unknown }).params)).toEqual([
+      { threshold: 0.9, labels: ['a'] },
+      undefined,
+    ]);
+    expect(Object.keys(bodies[0][1] as object)).toEqual(['dataframe_split']);
+  });
+
   it('reports the server’s 4xx as an input fault, keeping the server’s message', async () => {
     const { sut } = await runtimeOver((_body, reply) =>
       json(reply, 400, { error_code: 'BAD_REQUEST', message: 'Incompatible input types' }),

@@ -15,7 +15,7 @@ import {
   ModelSignature,
   TensorSignatureSpec,
 } from '../model-signature.types';
-import { ModelRuntime, RuntimeAnswer } from './model-runtime';
+import { ModelRuntime, PredictOptions, RuntimeAnswer } from './model-runtime';
 
 export interface ScoringServerOptions {
   /** The model's flavor (`sklearn`, `xgboost`, …), for the platform metadata reports. */
@@ -127,9 +127,13 @@ export class ScoringServerRuntime implements ModelRuntime {
     );
   }
 
-  /** Every output the server answers: it cannot compute fewer. */
-  async predict(feeds: readonly Tensor[]): Promise<RuntimeAnswer> {
-    const body = this.requestBody(feeds);
+  /**
+   * Every output the server answers: it cannot compute fewer. Params (checked
+   * against the signature already) go in the body's `params`, for MLflow's
+   * `predict(..., params=...)`.
+   */
+  async predict(feeds: readonly Tensor[], options: PredictOptions = {}): Promise<RuntimeAnswer> {
+    const body = this.requestBody(feeds, options.params);
     const failures: string[] = [];
     for (const server of this.order()) {
       try {
@@ -195,16 +199,17 @@ export class ScoringServerRuntime implements ModelRuntime {
   }
 
   /** MLflow's scoring protocol: a data frame for column signatures, `inputs` for tensors. */
-  private requestBody(feeds: readonly Tensor[]): unknown {
+  private requestBody(feeds: readonly Tensor[], params?: PredictOptions['params']): unknown {
+    const withParams = params ? { params } : {};
     if (this.signature.inputs[0].kind === 'column') {
       const rows = feeds[0]?.shape[0] ?? 0;
       const data = Array.from({ length: rows }, (_, r) => feeds.map((f) => jsonValue(f.data[r])));
-      return { dataframe_split: { columns: feeds.map((f) => f.name), data } };
+      return { dataframe_split: { columns: feeds.map((f) => f.name), data }, ...withParams };
     }
     const unnamed =
       this.signature.inputs.length === 1 && this.signature.inputs[0].name === undefined;
-    if (unnamed) return { inputs: nested(feeds[0]) };
-    return { inputs: Object.fromEntries(feeds.map((f) => [f.name, nested(f)])) };
+    if (unnamed) return { inputs: nested(feeds[0]), ...withParams };
+    return { inputs: Object.fromEntries(feeds.map((f) => [f.name, nested(f)])), ...withParams };
   }
 }
 
