@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { OPEN_INFERENCE_ROUTE } from './protocol-routes';
 
 /**
  * The error formats callers read. Nest's exception filters pick theirs per
@@ -10,7 +11,6 @@ export type ErrorProtocol = 'mlflow' | 'open-inference' | 'api';
 
 /** MLflow scoring routes: `/ping`, `/version`, `/invocations`, `/v1/models/{ref}/invocations`. */
 const MLFLOW_ROUTE = /^\/(?:ping|version|invocations|v1\/models\/.+\/invocations)(?:[?#]|$)/;
-const OPEN_INFERENCE_ROUTE = /^\/v2(?:[/?#]|$)/;
 
 export function errorProtocolOf(url: string): ErrorProtocol {
   if (OPEN_INFERENCE_ROUTE.test(url)) return 'open-inference';
