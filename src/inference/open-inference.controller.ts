@@ -23,9 +23,12 @@ import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { ModelReadiness } from '../models/model-readiness.service';
+import { BinaryTensorBody } from '../common/http/binary-tensor-body';
 import {
+  InferAnswer,
+  decodeBinaryInferRequest,
   decodeInferRequest,
-  encodeInferResponse,
+  encodeInferAnswer,
   modelMetadata,
 } from './codecs/open-inference.codec';
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
@@ -53,6 +56,9 @@ const ApiInferRoute = (): MethodDecorator =>
     ApiCredentials('open-inference'),
   );
 
+/** The protocol extensions served, for `GET /v2` (Triton's names). */
+const EXTENSIONS = ['binary_tensor_data', 'classification'];
+
 /**
  * Open Inference Protocol v2 over REST. Every model route also takes
  * `/versions/{v}`, resolved through the MLflow registry. Not-ready answers are
@@ -73,7 +79,7 @@ export class OpenInferenceController {
   @ApiJsonAnswer(200, 'Server metadata', serverMetadataSchema)
   @ApiCredentials('open-inference')
   server(): { name: string; version: string; extensions: string[] } {
-    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [] };
+    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [...EXTENSIONS] };
   }
 
   @Get('health/live')
@@ -170,12 +176,15 @@ export class OpenInferenceController {
   }
 
   private async run(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<unknown> {
-    const request = decodeInferRequest(body, this.limits);
+    const request =
+      body instanceof BinaryTensorBody
+        ? decodeBinaryInferRequest(body, this.limits)
+        : decodeInferRequest(body, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
     });
     setModelHeaders(reply, result);
-    return encodeInferResponse(result, { id: request.id });
+    return send(encodeInferAnswer(result, request), reply);
   }
 
   private async describe(ref: ModelReference): Promise<unknown> {
@@ -192,4 +201,14 @@ export class OpenInferenceController {
   private answerReady(ref: ModelReference, reply: FastifyReply): void {
     void reply.status(this.readiness.modelReady(ref) ? 200 : 400).send();
   }
+}
+
+/** A JSON answer as is; one with binary outputs as its JSON header, then their bytes. */
+function send({ body, binary }: InferAnswer, reply: FastifyReply): unknown {
+  if (binary.length === 0) return body;
+  const header = Buffer.from(JSON.stringify(body), 'utf8');
+  void reply
+    .header('Inference-Header-Content-Length', String(header.length))
+    .type('application/octet-stream');
+  return Buffer.concat([header, ...binary]);
 }
