@@ -10,7 +10,9 @@ import {
   Res,
   UseFilters,
 } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ApiRequestBody } from '../common/openapi/api-request-body.decorator';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import {
   ApiAnswer,
@@ -35,6 +37,8 @@ import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
 import {
+  BINARY_INFER_BODY,
+  INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
   INFER_REQUEST_EXAMPLE,
   inferRequest,
   inferResponse,
@@ -46,12 +50,30 @@ import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params'
 /** What every Open Inference infer route takes and answers, for the OpenAPI document. */
 const ApiInferRoute = (): MethodDecorator =>
   applyDecorators(
-    ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } }),
-    ApiJsonAnswer(
-      200,
-      'Outputs (X-Model-Name and X-Model-Version say which answered)',
-      inferResponse,
+    ApiRequestBody(
+      'JSON, whatever the Content-Type; in the binary tensor data extension when ' +
+        'Inference-Header-Content-Length is sent',
+      {
+        'application/json': { schema: inferRequest, example: INFER_REQUEST_EXAMPLE },
+        'application/octet-stream': { schema: BINARY_INFER_BODY },
+      },
     ),
+    ApiHeader({
+      name: 'Inference-Header-Content-Length',
+      required: false,
+      ...INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
+    }),
+    ApiResponse({
+      status: 200,
+      description:
+        'Outputs (X-Model-Name and X-Model-Version say which answered); in the binary form, ' +
+        'with Inference-Header-Content-Length, when an output is asked in binary',
+      headers: { 'Inference-Header-Content-Length': INFERENCE_HEADER_CONTENT_LENGTH_HEADER },
+      content: {
+        'application/json': { schema: inferResponse },
+        'application/octet-stream': { schema: BINARY_INFER_BODY as SchemaObject },
+      },
+    }),
     ApiErrors('open-inference', 400, 404, 413, 503),
     ApiCredentials('open-inference'),
   );
