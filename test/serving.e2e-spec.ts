@@ -233,9 +233,15 @@ describe('Serving models registered in a real MLflow', () => {
       const live = await request(url('/v2/health/live'));
       const ready = await request(url('/v2/health/ready'));
 
-      expect(meta.body).toEqual({ name: 'modelgate', version: expect.any(String), extensions: [] });
+      expect(meta.body).toEqual({
+        name: 'modelgate',
+        version: expect.any(String),
+        extensions: ['binary_tensor_data', 'classification'],
+      });
       expect(live.status).toBe(200);
+      expect(live.body).toEqual({ live: true });
       expect(ready.status).toBe(200);
+      expect(ready.body).toEqual({ ready: true });
     });
 
     it('describes a model’s inputs and outputs', async () => {

@@ -42,7 +42,9 @@ import {
   INFER_REQUEST_EXAMPLE,
   inferRequest,
   inferResponse,
+  liveSchema,
   modelMetadataSchema,
+  readySchema,
   serverMetadataSchema,
 } from './openapi/open-inference.schema';
 import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
@@ -106,17 +108,20 @@ export class OpenInferenceController {
 
   @Get('health/live')
   @ApiOperation({ summary: 'Server live' })
-  @ApiAnswer(200, 'Live (empty body)')
-  live(@Res() reply: FastifyReply): void {
-    void reply.status(200).send();
+  @ApiJsonAnswer(200, 'Live', liveSchema)
+  live(): { live: true } {
+    // The protocol allows an empty body; KServe's client reads `live` from it.
+    return { live: true };
   }
 
   @Get('health/ready')
   @ApiOperation({ summary: 'Server ready: every model of MODELS loaded' })
-  @ApiAnswer(200, 'Ready (empty body)')
+  @ApiJsonAnswer(200, 'Ready', readySchema)
   @ApiAnswer(400, 'Not ready (empty body), as the protocol says')
   ready(@Res() reply: FastifyReply): void {
-    void reply.status(this.readiness.ready() ? 200 : 400).send();
+    // KServe's client reads `ready` from the body; tritonclient reads the status.
+    if (this.readiness.ready()) void reply.status(200).send({ ready: true });
+    else void reply.status(400).send();
   }
 
   @Get('models/:name')

@@ -126,6 +126,16 @@ export const OPEN_INFERENCE_SCHEMAS = {
       outputs: { type: 'array', items: TENSOR_SPEC },
     },
   },
+  ServerLive: {
+    type: 'object',
+    required: ['live'],
+    properties: { live: { type: 'boolean', const: true } },
+  },
+  ServerReady: {
+    type: 'object',
+    required: ['ready'],
+    properties: { ready: { type: 'boolean', const: true } },
+  },
   ServerMetadata: {
     type: 'object',
     required: ['name', 'version', 'extensions'],
@@ -145,6 +155,8 @@ export const INFER_REQUEST_EXAMPLE = {
 };
 export const inferResponse = schemaRef(OPEN_INFERENCE_SCHEMAS, 'InferResponse');
 export const modelMetadataSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ModelMetadata');
+export const liveSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerLive');
+export const readySchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerReady');
 export const serverMetadataSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerMetadata');
 
 /** The binary tensor data extension's body, request or answer. */
