@@ -40,10 +40,20 @@ export function errorBodyFor(
   }
 }
 
+/**
+ * The Content-Type of an error body. Open Inference errors say plain
+ * `application/json`, as Triton does: KServe's REST client shows the
+ * `error` message only under exactly that type.
+ */
+export function errorContentType(protocol: ErrorProtocol): string {
+  return protocol === 'open-inference' ? 'application/json' : 'application/json; charset=utf-8';
+}
+
 /** Answers an error from a Fastify hook, in the format of the route the URL names. */
 export function sendErrorReply(reply: FastifyReply, url: string, error: ErrorBody): FastifyReply {
+  const protocol = errorProtocolOf(url);
   return reply
     .status(error.status)
-    .type('application/json; charset=utf-8')
-    .send(errorBodyFor(errorProtocolOf(url), error));
+    .type(errorContentType(protocol))
+    .send(errorBodyFor(protocol, error));
 }
