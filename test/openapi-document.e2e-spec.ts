@@ -162,7 +162,7 @@ describe('The OpenAPI document at /docs/openapi.json', () => {
         route,
         body: route.includes('invocations')
           ? ['application/json', 'text/csv']
-          : ['application/json'],
+          : ['application/json', 'application/octet-stream'],
       });
       expect({ route, statuses: Object.keys(op.responses) }).toEqual({
         route,

@@ -236,10 +236,12 @@ describe('Serving models registered in a real MLflow', () => {
       expect(meta.body).toEqual({
         name: 'modelgate',
         version: expect.any(String),
-        extensions: ['model_repository'],
+        extensions: ['binary_tensor_data', 'classification', 'model_repository'],
       });
       expect(live.status).toBe(200);
+      expect(live.body).toEqual({ live: true });
       expect(ready.status).toBe(200);
+      expect(ready.body).toEqual({ ready: true });
     });
 
     it('describes a model’s inputs and outputs', async () => {

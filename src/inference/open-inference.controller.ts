@@ -10,7 +10,9 @@ import {
   Res,
   UseFilters,
 } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { ApiRequestBody } from '../common/openapi/api-request-body.decorator';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import {
   ApiAnswer,
@@ -23,9 +25,12 @@ import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { ModelReadiness } from '../models/model-readiness.service';
+import { BinaryTensorBody } from '../common/http/binary-tensor-body';
 import {
+  InferAnswer,
+  decodeBinaryInferRequest,
   decodeInferRequest,
-  encodeInferResponse,
+  encodeInferAnswer,
   modelMetadata,
 } from './codecs/open-inference.codec';
 import { modelParameters } from './binding/params';
@@ -33,10 +38,14 @@ import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
 import {
+  BINARY_INFER_BODY,
+  INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
   INFER_REQUEST_EXAMPLE,
   inferRequest,
   inferResponse,
+  liveSchema,
   modelMetadataSchema,
+  readySchema,
   serverMetadataSchema,
 } from './openapi/open-inference.schema';
 import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
@@ -44,15 +53,36 @@ import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params'
 /** What every Open Inference infer route takes and answers, for the OpenAPI document. */
 const ApiInferRoute = (): MethodDecorator =>
   applyDecorators(
-    ApiBody({ schema: inferRequest, examples: { iris: { value: INFER_REQUEST_EXAMPLE } } }),
-    ApiJsonAnswer(
-      200,
-      'Outputs (X-Model-Name and X-Model-Version say which answered)',
-      inferResponse,
+    ApiRequestBody(
+      'JSON, whatever the Content-Type; in the binary tensor data extension when ' +
+        'Inference-Header-Content-Length is sent',
+      {
+        'application/json': { schema: inferRequest, example: INFER_REQUEST_EXAMPLE },
+        'application/octet-stream': { schema: BINARY_INFER_BODY },
+      },
     ),
+    ApiHeader({
+      name: 'Inference-Header-Content-Length',
+      required: false,
+      ...INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
+    }),
+    ApiResponse({
+      status: 200,
+      description:
+        'Outputs (X-Model-Name and X-Model-Version say which answered); in the binary form, ' +
+        'with Inference-Header-Content-Length, when an output is asked in binary',
+      headers: { 'Inference-Header-Content-Length': INFERENCE_HEADER_CONTENT_LENGTH_HEADER },
+      content: {
+        'application/json': { schema: inferResponse },
+        'application/octet-stream': { schema: BINARY_INFER_BODY as SchemaObject },
+      },
+    }),
     ApiErrors('open-inference', 400, 404, 413, 503),
     ApiCredentials('open-inference'),
   );
+
+/** The protocol extensions served, for `GET /v2` (Triton's names). */
+const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository'];
 
 /**
  * Open Inference Protocol v2 over REST. Every model route also takes
@@ -74,22 +104,25 @@ export class OpenInferenceController {
   @ApiJsonAnswer(200, 'Server metadata', serverMetadataSchema)
   @ApiCredentials('open-inference')
   server(): { name: string; version: string; extensions: string[] } {
-    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: ['model_repository'] };
+    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [...EXTENSIONS] };
   }
 
   @Get('health/live')
   @ApiOperation({ summary: 'Server live' })
-  @ApiAnswer(200, 'Live (empty body)')
-  live(@Res() reply: FastifyReply): void {
-    void reply.status(200).send();
+  @ApiJsonAnswer(200, 'Live', liveSchema)
+  live(): { live: true } {
+    // The protocol allows an empty body; KServe's client reads `live` from it.
+    return { live: true };
   }
 
   @Get('health/ready')
   @ApiOperation({ summary: 'Server ready: every model of MODELS loaded' })
-  @ApiAnswer(200, 'Ready (empty body)')
+  @ApiJsonAnswer(200, 'Ready', readySchema)
   @ApiAnswer(400, 'Not ready (empty body), as the protocol says')
   ready(@Res() reply: FastifyReply): void {
-    void reply.status(this.readiness.ready() ? 200 : 400).send();
+    // KServe's client reads `ready` from the body; tritonclient reads the status.
+    if (this.readiness.ready()) void reply.status(200).send({ ready: true });
+    else void reply.status(400).send();
   }
 
   @Get('models/:name')
@@ -171,13 +204,16 @@ export class OpenInferenceController {
   }
 
   private async run(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<unknown> {
-    const request = decodeInferRequest(body, this.limits);
+    const request =
+      body instanceof BinaryTensorBody
+        ? decodeBinaryInferRequest(body, this.limits)
+        : decodeInferRequest(body, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
       params: modelParameters(request.parameters),
     });
     setModelHeaders(reply, result);
-    return encodeInferResponse(result, { id: request.id });
+    return send(encodeInferAnswer(result, request), reply);
   }
 
   private async describe(ref: ModelReference): Promise<unknown> {
@@ -194,4 +230,14 @@ export class OpenInferenceController {
   private answerReady(ref: ModelReference, reply: FastifyReply): void {
     void reply.status(this.readiness.modelReady(ref) ? 200 : 400).send();
   }
+}
+
+/** A JSON answer as is; one with binary outputs as its JSON header, then their bytes. */
+function send({ body, binary }: InferAnswer, reply: FastifyReply): unknown {
+  if (binary.length === 0) return body;
+  const header = Buffer.from(JSON.stringify(body), 'utf8');
+  void reply
+    .header('Inference-Header-Content-Length', String(header.length))
+    .type('application/octet-stream');
+  return Buffer.concat([header, ...binary]);
 }

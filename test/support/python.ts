@@ -7,6 +7,8 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../..');
 /** The project's Python environment (scripts/python-env.sh), with MLflow's client and scikit-learn. */
 const PYTHON = path.join(ROOT, '.venv/bin/python');
+/** The inference clients' environment (requirements-clients.txt): tritonclient and kserve. */
+const CLIENTS_PYTHON = path.join(ROOT, '.venv-clients/bin/python');
 
 export interface RegisteredDemoModel {
   name: string;
@@ -58,15 +60,26 @@ export async function pythonPredict(
   return lastJsonLine<{ outputs: Record<string, unknown[]> }>(stdout).outputs;
 }
 
+/**
+ * Runs test/fixtures/open_inference_clients.py: one Open Inference client
+ * (tritonclient.http in binary or JSON mode, or KServe's REST client) through
+ * its calls against a running server; what each answered, or its error.
+ */
+export async function openInferenceClients<T>(request: Record<string, unknown>): Promise<T> {
+  const script = path.join(__dirname, '../fixtures/open_inference_clients.py');
+  return lastJsonLine<T>(await python([script], JSON.stringify(request), {}, CLIENTS_PYTHON));
+}
+
 async function python(
   args: string[],
   stdin?: string,
   env: Record<string, string> = {},
+  interpreter = PYTHON,
 ): Promise<string> {
-  if (!existsSync(PYTHON)) {
-    throw new Error(`${PYTHON} is missing: run scripts/python-env.sh (npm test does)`);
+  if (!existsSync(interpreter)) {
+    throw new Error(`${interpreter} is missing: run scripts/python-env.sh (npm test does)`);
   }
-  const child = run(PYTHON, args, {
+  const child = run(interpreter, args, {
     env: { ...process.env, PYTHONWARNINGS: 'ignore', ...env },
     maxBuffer: 16 * 1024 * 1024,
   });

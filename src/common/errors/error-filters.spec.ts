@@ -18,12 +18,17 @@ const describeTeapot: ErrorDescriber = (error) =>
 class FakeReply {
   statusCode = 200;
   body: unknown;
+  contentType?: string;
   constructor(private readonly headers: Record<string, string> = {}) {}
   getHeader(name: string): string | undefined {
     return this.headers[name];
   }
   status(code: number): this {
     this.statusCode = code;
+    return this;
+  }
+  type(contentType: string): this {
+    this.contentType = contentType;
     return this;
   }
   send(body: unknown): this {
@@ -76,6 +81,8 @@ describe('exception filters', () => {
 
     expect(mlflow.body).toEqual({ error_code: 'TEAPOT', message: 'short and stout' });
     expect(openInference.body).toEqual({ error: 'short and stout' });
+    expect(mlflow.contentType).toBe('application/json; charset=utf-8');
+    expect(openInference.contentType).toBe('application/json');
   });
 
   it('describes common errors (upstream, Nest HttpException) without any feature describer', () => {

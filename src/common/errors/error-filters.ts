@@ -1,6 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorProtocol, errorBodyFor, errorProtocolOf } from '../http/error-reply';
+import {
+  ErrorProtocol,
+  errorBodyFor,
+  errorContentType,
+  errorProtocolOf,
+} from '../http/error-reply';
 import { REQUEST_ID_HEADER, requestContext } from '../logging/request-context';
 import { ErrorDescriber, ErrorDescription, describeError } from './error-describer';
 import { ErrorReportLimiter } from './error-report.limiter';
@@ -40,8 +45,11 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
     if (description.retryAfterSeconds !== undefined) {
       void reply.header('retry-after', description.retryAfterSeconds);
     }
-    const request = http.getRequest<FastifyRequest>();
-    void reply.status(answer.status).send(errorBodyFor(this.protocolOf(request), answer));
+    const protocol = this.protocolOf(http.getRequest<FastifyRequest>());
+    void reply
+      .status(answer.status)
+      .type(errorContentType(protocol))
+      .send(errorBodyFor(protocol, answer));
   }
 
   /**

@@ -1,6 +1,7 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { BodyLimits, MalformedJsonBody, bodyLimitOf, registerBodyParsers } from './body-parsers';
+import { BinaryTensorBody } from './binary-tensor-body';
 import { RefusedJson } from './safe-json';
 
 const LIMITS: BodyLimits = { maxBodyBytes: 4096, maxControlBodyBytes: 256, maxDepth: 8 };
@@ -13,11 +14,15 @@ async function server(): Promise<FastifyInstance> {
     const { body } = request;
     if (body instanceof RefusedJson) return { refused: body.reason };
     if (body instanceof MalformedJsonBody) return { malformed: body.reason };
+    if (body instanceof BinaryTensorBody) {
+      return { binary: { headerLength: body.headerLength, bytes: body.bytes.length } };
+    }
     return { body };
   };
   sut.post('/invocations', echo);
   sut.post('/v2/models/m/infer', echo);
   sut.post('/v1/hooks/mlflow', echo);
+  sut.post('/v2/repository/index', echo);
   await sut.ready();
   return sut;
 }
@@ -131,6 +136,88 @@ describe('JSON bodies', () => {
     });
 
     expect(reply.json<{ malformed: string }>().malformed).toEqual(expect.any(String));
+    await sut.close();
+  });
+});
+
+describe('Open Inference bodies', () => {
+  it.each([
+    ['no Content-Type', {}],
+    ['text/plain', { 'content-type': 'text/plain' }],
+    ['application/octet-stream', { 'content-type': 'application/octet-stream' }],
+  ])('reads a /v2 body with %s as JSON, as Triton does', async (_what, headers) => {
+    const sut = await server();
+
+    const reply = await sut.inject({
+      method: 'POST',
+      url: '/v2/models/m/infer',
+      headers,
+      payload: Buffer.from('{"inputs": []}'),
+    });
+
+    expect(reply.json()).toEqual({ body: { inputs: [] } });
+    await sut.close();
+  });
+
+  it('keeps the depth bound and the poisoning refusal whatever the Content-Type', async () => {
+    const sut = await server();
+
+    const deep = await sut.inject({
+      method: 'POST',
+      url: '/v2/models/m/infer',
+      payload: Buffer.from('[[[[[[[[[1]]]]]]]]]'),
+    });
+    const poisoned = await sut.inject({
+      method: 'POST',
+      url: '/v2/models/m/infer',
+      headers: { 'content-type': 'text/plain' },
+      payload: '{"__proto__": {"admin": true}}',
+    });
+
+    expect(deep.json<{ refused: string }>().refused).toMatch(/nests deeper than 8 levels/);
+    expect(poisoned.json<{ refused: string }>().refused).toMatch(/prototype poisoning/);
+    await sut.close();
+  });
+
+  it('hands an infer route declaring Inference-Header-Content-Length the raw body', async () => {
+    const sut = await server();
+
+    const reply = await sut.inject({
+      method: 'POST',
+      url: '/v2/models/m/infer',
+      headers: { 'inference-header-content-length': '2', 'content-type': 'application/json' },
+      payload: Buffer.from('{}\x00\x01'),
+    });
+
+    expect(reply.json()).toEqual({ binary: { headerLength: '2', bytes: 4 } });
+    await sut.close();
+  });
+
+  it('reads other /v2 routes as JSON even with the binary header', async () => {
+    const sut = await server();
+
+    const reply = await sut.inject({
+      method: 'POST',
+      url: '/v2/repository/index',
+      headers: { 'inference-header-content-length': '2' },
+      payload: Buffer.from('{}'),
+    });
+
+    expect(reply.json()).toEqual({ body: {} });
+    await sut.close();
+  });
+
+  it('leaves bodies of other routes without a JSON type as text', async () => {
+    const sut = await server();
+
+    const reply = await sut.inject({
+      method: 'POST',
+      url: '/invocations',
+      headers: { 'content-type': 'text/csv' },
+      payload: 'a,b\n1,2\n',
+    });
+
+    expect(reply.json()).toEqual({ body: 'a,b\n1,2\n' });
     await sut.close();
   });
 });

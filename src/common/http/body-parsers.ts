@@ -10,7 +10,9 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PassThrough, Readable } from 'node:stream';
 import { Observable } from 'rxjs';
+import { BinaryTensorBody, INFERENCE_HEADER_CONTENT_LENGTH } from './binary-tensor-body';
 import { sendErrorReply } from './error-reply';
+import { OPEN_INFERENCE_INFER_ROUTE, OPEN_INFERENCE_ROUTE } from './protocol-routes';
 import { RefusedJson, parseStrictJson } from './safe-json';
 
 /**
@@ -52,8 +54,10 @@ export function bodyLimitOf(url: string, limits: BodyLimits): number {
  * Body parsing for every route. Fastify's own JSON parser answers a bad body
  * with its own error shape before our routes run; here a bad body reaches the
  * route's error filter, which answers in the caller's protocol (MLflow scoring
- * or Open Inference). CSV and any other content type arrive as text, so the
- * MLflow codec can parse CSV and answer 415 for the rest, as MLflow does.
+ * or Open Inference). On other routes CSV and any other content type arrive
+ * as text, so the MLflow codec can parse CSV and answer 415 for the rest, as
+ * MLflow does; Open Inference (`/v2`) bodies are JSON whatever their content
+ * type, or a {@link BinaryTensorBody} on an infer route that declares one.
  *
  * Each route's body limit is enforced before the body is read (a declared
  * Content-Length) or while it is (a chunked body), answered 413 in the
@@ -62,32 +66,50 @@ export function bodyLimitOf(url: string, limits: BodyLimits): number {
  */
 export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits): void {
   registerBodyLimits(fastify, limits);
-  fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'string' },
-    (_request, body, done) => {
-      const text = body as string;
-      if (text.length === 0) {
-        done(null, undefined);
-        return;
-      }
-      const parsed = parseStrictJson(text, limits.maxDepth);
-      switch (parsed.kind) {
-        case 'value':
-          done(null, parsed.value);
-          return;
-        case 'refused':
-          done(null, parsed.refused);
-          return;
-        case 'malformed':
-          done(null, new MalformedJsonBody(parsed.reason, text));
-      }
-    },
+  const json = (text: string): unknown => parseJsonBody(text, limits.maxDepth);
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) =>
+    done(null, openInferenceBody(request, body as Buffer) ?? json(utf8(body))),
   );
-  fastify.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) =>
-    done(null, body),
+  // Open Inference routes read JSON whatever the Content-Type (tritonclient
+  // sends none, KServe's client application/octet-stream for the binary form).
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const text = utf8(body);
+    if (!OPEN_INFERENCE_ROUTE.test(request.url)) return done(null, text);
+    done(null, openInferenceBody(request, body as Buffer) ?? json(text));
+  });
+}
+
+/**
+ * A body in the binary tensor data extension, when an infer route's request
+ * says so with `Inference-Header-Content-Length`; its framing is the route's
+ * to check.
+ */
+function openInferenceBody(request: FastifyRequest, body: Buffer): BinaryTensorBody | undefined {
+  const headerLength = request.headers[INFERENCE_HEADER_CONTENT_LENGTH];
+  if (headerLength === undefined || !OPEN_INFERENCE_INFER_ROUTE.test(request.url)) return undefined;
+  return new BinaryTensorBody(
+    body,
+    Array.isArray(headerLength) ? headerLength.join(',') : headerLength,
   );
+}
+
+/** A JSON body as routes receive it: the value, a {@link RefusedJson}, a {@link MalformedJsonBody}, or undefined when empty. */
+function parseJsonBody(text: string, maxDepth: number): unknown {
+  if (text.length === 0) return undefined;
+  const parsed = parseStrictJson(text, maxDepth);
+  switch (parsed.kind) {
+    case 'value':
+      return parsed.value;
+    case 'refused':
+      return parsed.refused;
+    case 'malformed':
+      return new MalformedJsonBody(parsed.reason, text);
+  }
+}
+
+function utf8(body: string | Buffer): string {
+  return typeof body === 'string' ? body : body.toString('utf8');
 }
 
 /** Rejects a malformed JSON body before validation pipes see it, unless the route is lenient. */

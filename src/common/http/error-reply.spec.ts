@@ -1,4 +1,4 @@
-import { errorBodyFor, errorProtocolOf } from './error-reply';
+import { errorBodyFor, errorContentType, errorProtocolOf } from './error-reply';
 
 describe('errorProtocolOf', () => {
   it.each([
@@ -42,5 +42,13 @@ describe('errorBodyFor', () => {
       error: 'UNAUTHENTICATED',
       message: 'no credentials',
     });
+  });
+});
+
+describe('errorContentType', () => {
+  it('says plain application/json for Open Inference, as Triton does, and names the charset elsewhere', () => {
+    expect(errorContentType('open-inference')).toBe('application/json');
+    expect(errorContentType('mlflow')).toBe('application/json; charset=utf-8');
+    expect(errorContentType('api')).toBe('application/json; charset=utf-8');
   });
 });

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { OPEN_INFERENCE_ROUTE } from './protocol-routes';
 
 /**
  * The error formats callers read. Nest's exception filters pick theirs per
@@ -10,7 +11,6 @@ export type ErrorProtocol = 'mlflow' | 'open-inference' | 'api';
 
 /** MLflow scoring routes: `/ping`, `/version`, `/invocations`, `/v1/models/{ref}/invocations`. */
 const MLFLOW_ROUTE = /^\/(?:ping|version|invocations|v1\/models\/.+\/invocations)(?:[?#]|$)/;
-const OPEN_INFERENCE_ROUTE = /^\/v2(?:[/?#]|$)/;
 
 export function errorProtocolOf(url: string): ErrorProtocol {
   if (OPEN_INFERENCE_ROUTE.test(url)) return 'open-inference';
@@ -40,10 +40,20 @@ export function errorBodyFor(
   }
 }
 
+/**
+ * The Content-Type of an error body. Open Inference errors say plain
+ * `application/json`, as Triton does: KServe's REST client shows the
+ * `error` message only under exactly that type.
+ */
+export function errorContentType(protocol: ErrorProtocol): string {
+  return protocol === 'open-inference' ? 'application/json' : 'application/json; charset=utf-8';
+}
+
 /** Answers an error from a Fastify hook, in the format of the route the URL names. */
 export function sendErrorReply(reply: FastifyReply, url: string, error: ErrorBody): FastifyReply {
+  const protocol = errorProtocolOf(url);
   return reply
     .status(error.status)
-    .type('application/json; charset=utf-8')
-    .send(errorBodyFor(errorProtocolOf(url), error));
+    .type(errorContentType(protocol))
+    .send(errorBodyFor(protocol, error));
 }

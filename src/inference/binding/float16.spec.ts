@@ -1,4 +1,4 @@
-import { fromFloat16Bits, toFloat16Bits } from './float16';
+import { fromBFloat16Bits, fromFloat16Bits, toFloat16Bits } from './float16';
 
 describe('float16', () => {
   it.each([
@@ -50,5 +50,25 @@ describe('float16', () => {
       if (toFloat16Bits(fromFloat16Bits(bits)) !== bits)
         throw new Error(`bits ${bits} do not round-trip`);
     }
+  });
+});
+
+describe('bfloat16', () => {
+  it.each([
+    [0x3f80, 1],
+    [0xc000, -2],
+    [0x3f00, 0.5],
+    [0x4049, 3.140625],
+    [0x0000, 0],
+    [0x7f80, Infinity],
+    [0xff80, -Infinity],
+    [0x0001, 2 ** -133],
+  ])('decodes %i as %p', (bits, value) => {
+    expect(fromBFloat16Bits(bits)).toBe(value);
+  });
+
+  it('decodes -0 and NaN', () => {
+    expect(Object.is(fromBFloat16Bits(0x8000), -0)).toBe(true);
+    expect(fromBFloat16Bits(0x7fc0)).toBeNaN();
   });
 });

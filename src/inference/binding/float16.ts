@@ -1,6 +1,7 @@
 /**
  * IEEE 754 half precision, which onnxruntime-node moves as raw bits in a
- * Uint16Array (Node 20 has no Float16Array).
+ * Uint16Array (Node 20 has no Float16Array), and bfloat16, which binary
+ * Open Inference requests may carry.
  */
 
 const f32 = new Float32Array(1);
@@ -39,6 +40,15 @@ export function fromFloat16Bits(bits: number): number {
   if (exponent === 0) return sign * mantissa * 2 ** -24;
   if (exponent === 0x1f) return mantissa !== 0 ? NaN : sign * Infinity;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/**
+ * The number a bfloat16 bit pattern stands for: the upper half of a float32,
+ * so every bfloat16 is exactly a float32.
+ */
+export function fromBFloat16Bits(bits: number): number {
+  u32[0] = (bits & 0xffff) << 16;
+  return f32[0];
 }
 
 function roundShift(value: number, shift: number): number {

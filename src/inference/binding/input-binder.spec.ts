@@ -847,4 +847,51 @@ describe('bindInputs', () => {
       );
     });
   });
+
+  describe('typed arrays from the binary tensor data extension', () => {
+    const flat = (
+      datatype: RequestTensor['datatype'],
+      data: unknown,
+      shape = [1, 4],
+    ): InferenceInput => tensorInput({ name: 'float_input', datatype, shape, data });
+
+    it('binds a Float32Array as flat data', () => {
+      const [feed] = bindInputs(flat('FP32', Float32Array.from([1, 2, 3, 4])), undefined, [
+        FLOAT_INPUT,
+      ]);
+
+      expect(feed.data).toEqual(Float32Array.from([1, 2, 3, 4]));
+    });
+
+    it('widens INT64 bigints into a float input, as numbers', () => {
+      const [feed] = bindInputs(flat('INT64', BigInt64Array.from([1n, 2n, 3n, 4n])), undefined, [
+        FLOAT_INPUT,
+      ]);
+
+      expect(feed.data).toEqual(Float32Array.from([1, 2, 3, 4]));
+    });
+
+    it('keeps INT64 values beyond 2^53 exact into an INT64 input', () => {
+      const big = BigInt64Array.from([2n ** 53n + 1n]);
+      const [feed] = bindInputs(flat('INT64', big, [1]), undefined, [
+        { name: 'float_input', datatype: 'INT64', shape: [-1] },
+      ]);
+
+      expect(feed.data).toEqual(big);
+    });
+
+    it('range-checks bigints into a narrower integer input', () => {
+      expect(() =>
+        bindInputs(flat('INT64', BigInt64Array.from([2n ** 40n]), [1]), undefined, [
+          { name: 'float_input', datatype: 'INT32', shape: [-1] },
+        ]),
+      ).toThrow(/at \[0\]: the model input 'float_input' is INT32 and takes an integer from/);
+    });
+
+    it('refuses a typed array whose length disagrees with the shape', () => {
+      expect(() =>
+        bindInputs(flat('FP32', Float32Array.from([1, 2, 3])), undefined, [FLOAT_INPUT]),
+      ).toThrow("input 'float_input': shape [1, 4] needs 4 values, got 3");
+    });
+  });
 });

@@ -110,17 +110,23 @@ function requestSources(tensors: RequestTensor[]): Source[] {
       return source;
     }
     const count = claimedCount(t.shape);
-    if (!Array.isArray(t.data) || BigInt(t.data.length) !== count) {
-      const got = Array.isArray(t.data) ? `${t.data.length}` : describeValue(t.data);
+    const flat = isFlatList(t.data) ? t.data : undefined;
+    if (!flat || BigInt(flat.length) !== count) {
+      const got = flat ? `${flat.length}` : describeValue(t.data);
       throw new InvalidInputError(
         `${label}: shape ${formatShape(t.shape)} needs ${count} values, got ${got}`,
         t.name,
       );
     }
-    source.flat = t.data as unknown[];
+    source.flat = flat;
     source.shape = t.shape;
     return source;
   });
+}
+
+/** A list, or the typed array the binary tensor data extension decodes to. */
+function isFlatList(data: unknown): data is ArrayLike<unknown> {
+  return Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
 }
 
 /**

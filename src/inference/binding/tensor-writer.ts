@@ -5,6 +5,8 @@ import { toFloat16Bits } from './float16';
  * Writes request values into the typed array onnxruntime-node takes for one
  * datatype, checking each value fits: no per-value allocation (but a BigInt
  * for 64-bit integers, which BigInt64Array requires), no string parsing.
+ * Values are numbers, or bigints where the binary tensor data extension
+ * decoded 64-bit integers exactly.
  */
 export interface TensorWriter {
   readonly data: TensorData;
@@ -93,10 +95,16 @@ export function describeValue(value: unknown): string {
   return 'an object';
 }
 
+/** A bigint as the nearest double (an INT64 into a float input, as numpy casts it). */
+function asNumber(value: unknown): unknown {
+  return typeof value === 'bigint' ? Number(value) : value;
+}
+
 class FloatWriter implements TensorWriter {
   constructor(readonly data: Float32Array | Float64Array) {}
 
-  set(index: number, value: unknown): boolean {
+  set(index: number, raw: unknown): boolean {
+    const value = asNumber(raw);
     if (typeof value !== 'number') return false;
     this.data[index] = value;
     return true;
@@ -106,7 +114,8 @@ class FloatWriter implements TensorWriter {
 class Float16Writer implements TensorWriter {
   constructor(readonly data: Uint16Array) {}
 
-  set(index: number, value: unknown): boolean {
+  set(index: number, raw: unknown): boolean {
+    const value = asNumber(raw);
     if (typeof value !== 'number') return false;
     this.data[index] = toFloat16Bits(value);
     return true;
@@ -120,7 +129,9 @@ class IntWriter implements TensorWriter {
     private readonly max: number,
   ) {}
 
-  set(index: number, value: unknown): boolean {
+  set(index: number, raw: unknown): boolean {
+    // A bigint beyond 2^53 becomes inexact here, but then lies outside every range below.
+    const value = asNumber(raw);
     if (
       typeof value !== 'number' ||
       !Number.isInteger(value) ||

@@ -1,7 +1,12 @@
 import { toFloat16Bits } from '../binding/float16';
 import { InvalidInputError } from '../inference.error';
 import { InferenceResult } from '../inference.types';
-import { decodeInferRequest, encodeInferResponse, modelMetadata } from './open-inference.codec';
+import {
+  decodeInferRequest,
+  encodeInferAnswer,
+  encodeInferResponse,
+  modelMetadata,
+} from './open-inference.codec';
 
 function invalid(body: unknown): InvalidInputError {
   try {
@@ -38,7 +43,40 @@ describe('decodeInferRequest', () => {
         tensors: [{ name: 'float_input', shape: [2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }],
       },
       requestedOutputs: ['label', 'probabilities'],
+      outputs: [{ name: 'label' }, { name: 'probabilities' }],
+      binaryOutput: false,
     });
+  });
+
+  it("takes the binary extension's own keys out of the parameters, keeping the rest for the model", () => {
+    const request = decodeInferRequest({
+      parameters: { binary_data_output: true, temperature: 0.5 },
+      inputs: [input()],
+      outputs: [{ name: 'label', parameters: { binary_data: false, classification: 2 } }],
+    });
+
+    expect(request.parameters).toEqual({ temperature: 0.5 });
+    expect(request.binaryOutput).toBe(true);
+    expect(request.outputs).toEqual([{ name: 'label', binary: false, classification: 2 }]);
+  });
+
+  it("leaves parameters out when only the extension's keys were there", () => {
+    const request = decodeInferRequest({
+      parameters: { binary_data_output: false },
+      inputs: [input()],
+    });
+
+    expect(request).not.toHaveProperty('parameters');
+  });
+
+  it('refuses binary_data_size on a JSON request, which has no bytes to take it from', () => {
+    const error = invalid({
+      inputs: [input({ data: undefined, parameters: { binary_data_size: 16 } })],
+    });
+
+    expect(error.message).toBe(
+      "input 'float_input' declares binary_data_size, but the request is not in the binary form (no Inference-Header-Content-Length header)",
+    );
   });
 
   it('flattens nested data row-major', () => {
@@ -236,6 +274,99 @@ describe('encodeInferResponse', () => {
     });
 
     expect(response.outputs.map((o) => o.data)).toEqual([[true, false], [1.5], ['setosa'], [7]]);
+  });
+});
+
+describe('encodeInferAnswer', () => {
+  const result: InferenceResult = {
+    modelName: 'iris',
+    modelVersion: '3',
+    rows: 2,
+    outputs: [
+      {
+        name: 'label',
+        datatype: 'INT64',
+        shape: [2],
+        data: BigInt64Array.from([1n, 2n ** 60n + 1n]),
+      },
+      {
+        name: 'probabilities',
+        datatype: 'FP32',
+        shape: [2, 2],
+        data: Float32Array.from([0.25, 0.75, 1, 0]),
+      },
+    ],
+  };
+
+  it('answers in plain JSON when no output is asked in binary', () => {
+    const sut = encodeInferAnswer(result, { binaryOutput: false, id: 'r' });
+
+    expect(sut.binary).toEqual([]);
+    expect(sut.body).toEqual(encodeInferResponse(result, { id: 'r' }));
+  });
+
+  it('answers every output in binary for binary_data_output, sizes in the header and no data', () => {
+    const sut = encodeInferAnswer(result, { binaryOutput: true, id: 'r' });
+
+    expect(sut.body).toEqual({
+      model_name: 'iris',
+      model_version: '3',
+      id: 'r',
+      outputs: [
+        { name: 'label', shape: [2], datatype: 'INT64', parameters: { binary_data_size: 16 } },
+        {
+          name: 'probabilities',
+          shape: [2, 2],
+          datatype: 'FP32',
+          parameters: { binary_data_size: 16 },
+        },
+      ],
+    });
+    expect(sut.binary[0].readBigInt64LE(8)).toBe(2n ** 60n + 1n);
+    expect(Array.from({ length: 4 }, (_, i) => sut.binary[1].readFloatLE(i * 4))).toEqual([
+      0.25, 0.75, 1, 0,
+    ]);
+  });
+
+  it("lets an output's binary_data override the request's default", () => {
+    const sut = encodeInferAnswer(result, {
+      binaryOutput: true,
+      outputs: [{ name: 'label', binary: false }, { name: 'probabilities' }],
+    });
+
+    expect(sut.body.outputs[0]).toEqual({
+      name: 'label',
+      shape: [2],
+      datatype: 'INT64',
+      data: [1, Number(2n ** 60n + 1n)],
+    });
+    expect(sut.body.outputs[1].parameters).toEqual({ binary_data_size: 16 });
+    expect(sut.binary).toHaveLength(1);
+  });
+
+  it('answers a classified output as its top classes, in either form', () => {
+    const outputs = [{ name: 'probabilities', classification: 1 }];
+
+    const json = encodeInferAnswer(result, { binaryOutput: false, outputs });
+    const binary = encodeInferAnswer(result, {
+      binaryOutput: false,
+      outputs: [{ ...outputs[0], binary: true }],
+    });
+
+    expect(json.body.outputs[1]).toEqual({
+      name: 'probabilities',
+      shape: [2, 1],
+      datatype: 'BYTES',
+      data: ['0.750000:1', '1.000000:0'],
+    });
+    expect(binary.body.outputs[1]).toMatchObject({ datatype: 'BYTES', shape: [2, 1] });
+    expect(binary.binary[0].subarray(4, 14).toString()).toBe('0.750000:1');
+  });
+
+  it('never answers in binary through encodeInferResponse', () => {
+    const body = encodeInferResponse(result, { outputs: [{ name: 'label', binary: true }] });
+
+    expect(body.outputs[0].data).toHaveLength(2);
   });
 });
 

@@ -7,6 +7,8 @@ import { DATA_TYPES } from '../../models/tensor.types';
  * Unknown keys are ignored, as the protocol's peers ignore them. What needs the
  * model (input names, datatypes against the signature) or the whole request
  * (`data` holding product(shape) values, unique input names) is answered 400.
+ * The binary tensor data extension (Triton `extension_binary_data.md`) is the
+ * same JSON as a header, then raw tensor bytes: {@link BINARY_INFER_BODY}.
  */
 
 const PARAMETERS: JsonSchema = {
@@ -35,7 +37,11 @@ export const OPEN_INFERENCE_SCHEMAS = {
     required: ['inputs'],
     properties: {
       id: { type: ['string', 'null'], description: 'Echoed in the answer' },
-      parameters: PARAMETERS,
+      parameters: {
+        ...PARAMETERS,
+        description:
+          'Protocol parameters, name → value; `binary_data_output`: every output not saying otherwise in binary',
+      },
       inputs: {
         type: 'array',
         minItems: 1,
@@ -47,7 +53,11 @@ export const OPEN_INFERENCE_SCHEMAS = {
             name: { type: 'string', minLength: 1 },
             shape: SHAPE,
             datatype: DATATYPE,
-            parameters: PARAMETERS,
+            parameters: {
+              ...PARAMETERS,
+              description:
+                'In the binary form, `binary_data_size`: this input takes that many bytes after the header instead of `data`',
+            },
             data: {
               description:
                 'Row-major values, flat or nested to the shape (a lone value for shape []); product(shape) of them',
@@ -61,7 +71,14 @@ export const OPEN_INFERENCE_SCHEMAS = {
         items: {
           type: 'object',
           required: ['name'],
-          properties: { name: { type: 'string', minLength: 1 }, parameters: PARAMETERS },
+          properties: {
+            name: { type: 'string', minLength: 1 },
+            parameters: {
+              ...PARAMETERS,
+              description:
+                '`binary_data`: answer this output in binary; `classification`: k, answer its top k classes as BYTES "<score>:<index>"',
+            },
+          },
         },
       },
     },
@@ -78,12 +95,16 @@ export const OPEN_INFERENCE_SCHEMAS = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['name', 'shape', 'datatype', 'data'],
+          description: 'With `data`, or, in binary, with `parameters.binary_data_size`',
+          required: ['name', 'shape', 'datatype'],
           properties: {
             name: { type: 'string' },
             shape: SHAPE,
             datatype: DATATYPE,
-            parameters: { type: 'object' },
+            parameters: {
+              type: 'object',
+              properties: { binary_data_size: { type: 'integer', minimum: 0 } },
+            },
             data: {
               type: 'array',
               description: 'Flat, row-major; NaN and Infinity are null',
@@ -105,6 +126,16 @@ export const OPEN_INFERENCE_SCHEMAS = {
       outputs: { type: 'array', items: TENSOR_SPEC },
     },
   },
+  ServerLive: {
+    type: 'object',
+    required: ['live'],
+    properties: { live: { type: 'boolean', const: true } },
+  },
+  ServerReady: {
+    type: 'object',
+    required: ['ready'],
+    properties: { ready: { type: 'boolean', const: true } },
+  },
   ServerMetadata: {
     type: 'object',
     required: ['name', 'version', 'extensions'],
@@ -124,4 +155,24 @@ export const INFER_REQUEST_EXAMPLE = {
 };
 export const inferResponse = schemaRef(OPEN_INFERENCE_SCHEMAS, 'InferResponse');
 export const modelMetadataSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ModelMetadata');
+export const liveSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerLive');
+export const readySchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerReady');
 export const serverMetadataSchema = schemaRef(OPEN_INFERENCE_SCHEMAS, 'ServerMetadata');
+
+/** The binary tensor data extension's body, request or answer. */
+export const BINARY_INFER_BODY: JsonSchema = {
+  type: 'string',
+  format: 'binary',
+  description:
+    'The binary tensor data extension: an InferRequest (or InferResponse) as JSON, ' +
+    'Inference-Header-Content-Length bytes long, then the bytes of each tensor with ' +
+    '`parameters.binary_data_size`, in order: little-endian, row-major; BOOL one byte ' +
+    'per element; BYTES elements each a 4-byte little-endian length and the bytes; ' +
+    'FP16 and BF16 (inputs only) two bytes.',
+};
+
+/** The header saying where the JSON header of a binary body ends. */
+export const INFERENCE_HEADER_CONTENT_LENGTH_HEADER = {
+  description: 'The length in bytes of the JSON header of a body in the binary form',
+  schema: { type: 'integer', minimum: 0 },
+};
