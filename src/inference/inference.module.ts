@@ -11,5 +11,7 @@ import { OpenInferenceController } from './open-inference.controller';
   imports: [ModelsModule, EventsModule],
   controllers: [MlflowScoringController, OpenInferenceController, ModelsController],
   providers: [InferenceService, Admission],
+  // The gRPC adapter (src/grpc/) serves the same inference.
+  exports: [InferenceService],
 })
 export class InferenceModule {}
