@@ -1,14 +1,19 @@
 import { status } from '@grpc/grpc-js';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { RunningServer, startServer, stackEnv } from './support/app';
-import { TEST_API_KEY } from './support/credentials';
+import { TEST_API_KEY, TEST_API_KEYS } from './support/credentials';
 import { TestGrpcClient } from './support/grpc-client';
 import { request } from './support/http';
 import { runClientScript } from './support/python-clients';
 import { RegisteredDemoModel, registerDemoModel } from './support/python';
 import { sharedStack } from './support/shared-stack';
+
+/** A key that may predict and nothing else. */
+const PREDICT_KEY = 'mg_grpc-predict-only-0123456789abcdefghij';
+const PREDICT_KEYS = `predictor:predict=sha256:${createHash('sha256').update(PREDICT_KEY).digest('hex')}`;
 
 /** A setosa and a virginica from the iris data set. */
 const ROWS = [
@@ -64,6 +69,8 @@ function expectClose(got: number[][] | undefined, want: number[][]): void {
 
 describe('Open Inference over gRPC (a real server, a real model, real clients)', () => {
   const MODEL = `grpc-iris-${Date.now()}`;
+  /** Not in MODELS: loaded and unloaded through the repository calls. */
+  const REPO_MODEL = `grpc-repo-${Date.now()}`;
   let model: RegisteredDemoModel;
   let server: RunningServer;
   let cacheDir: string;
@@ -79,12 +86,18 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
       signature: 'tensor',
       alias: 'champion',
     });
+    await registerDemoModel(stack.mlflowUrl, {
+      name: REPO_MODEL,
+      signature: 'tensor',
+      alias: 'champion',
+    });
     cacheDir = await mkdtemp(path.join(tmpdir(), 'mg-grpc-'));
     server = await startServer({
       ...stackEnv(stack),
       MODELS: `models:/${MODEL}@champion`,
       MODEL_CACHE_DIR: cacheDir,
       MODEL_REFRESH_INTERVAL: '0',
+      API_KEYS: `${TEST_API_KEYS};${PREDICT_KEYS}`,
     });
     target = `127.0.0.1:${server.grpcPort}`;
     client = new TestGrpcClient(target);
@@ -201,6 +214,26 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
     expect(bearer.response).toEqual(expect.objectContaining({ name: expect.any(String) }));
   });
 
+  it('asks the scopes REST asks: predict may infer, not read metadata nor load', async () => {
+    const infer = await client.call('ModelInfer', typedInfer(), { apiKey: PREDICT_KEY });
+    const metadata = await client.call('ModelMetadata', { name: MODEL }, { apiKey: PREDICT_KEY });
+    const load = await client.call(
+      'RepositoryModelLoad',
+      { model_name: REPO_MODEL },
+      { apiKey: PREDICT_KEY },
+    );
+
+    expect(infer.error).toBeUndefined();
+    expect(metadata.error).toEqual({
+      code: status.PERMISSION_DENIED,
+      details: expect.stringContaining('"read"'),
+    });
+    expect(load.error).toEqual({
+      code: status.PERMISSION_DENIED,
+      details: expect.stringContaining('"reload"'),
+    });
+  });
+
   it('counts calls by method and code in /metrics', async () => {
     await client.call('ModelInfer', typedInfer());
     const metrics = await request<string>(`${server.url}/metrics`);
@@ -218,6 +251,7 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
       target,
       model: MODEL,
       version: model.version,
+      repo_model: REPO_MODEL,
       api_key: TEST_API_KEY,
       rows: ROWS,
     });
@@ -239,6 +273,15 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
     expect(triton.wrong_shape).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
     expect(triton.no_key).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
     expect(triton.unknown_model).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect(triton.load).toBe('loaded');
+    expect(triton.index).toMatchObject({
+      models: expect.arrayContaining([
+        expect.objectContaining({ name: MODEL, state: 'READY' }),
+        expect.objectContaining({ name: REPO_MODEL, state: 'READY' }),
+      ]),
+    });
+    expect(triton.unload).toBe('unloaded');
+    expect(triton.unload_pinned).toMatchObject({ error: { code: 'FAILED_PRECONDITION' } });
   });
 
   it("works with KServe's InferenceGRPCClient unchanged (typed and raw), answers equal to REST's", async () => {
@@ -248,6 +291,7 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
         target,
         model: MODEL,
         version: model.version,
+        repo_model: REPO_MODEL,
         api_key: TEST_API_KEY,
         rows: ROWS,
       },
@@ -267,5 +311,7 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
     expect(Object.keys((kserve.infer_label_only as ClientInfer).outputs)).toEqual(['label']);
     expect(kserve.wrong_shape).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
     expect(kserve.no_key).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+    expect(kserve.load).toEqual({ model_name: REPO_MODEL, isLoaded: true });
+    expect(kserve.unload).toEqual({ model_name: REPO_MODEL, isUnloaded: true });
   });
 });

@@ -233,7 +233,11 @@ describe('Serving models registered in a real MLflow', () => {
       const live = await request(url('/v2/health/live'));
       const ready = await request(url('/v2/health/ready'));
 
-      expect(meta.body).toEqual({ name: 'modelgate', version: expect.any(String), extensions: [] });
+      expect(meta.body).toEqual({
+        name: 'modelgate',
+        version: expect.any(String),
+        extensions: ['model_repository'],
+      });
       expect(live.status).toBe(200);
       expect(ready.status).toBe(200);
     });

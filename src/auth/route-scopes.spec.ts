@@ -27,6 +27,7 @@ describe('routeAccessOf', () => {
     ['GET', '/version', 'read', undefined],
     ['POST', '/v1/models/:name/reload', 'reload', 'name'],
     ['POST', '/v2/repository/models/:name/load', 'reload', 'name'],
+    ['POST', '/v2/repository/models/:name/unload', 'reload', 'name'],
     ['POST', '/v2/repository/index', 'read', undefined],
     ['POST', '/v1/training/runs', 'train', undefined],
     ['GET', '/v1/training/runs/:dagId/:runId', 'train', undefined],

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { ModelResolvedEvent } from '../common/events/event-map';
+import { ModelResolvedEvent, RepositoryChangedEvent } from '../common/events/event-map';
+import { ModelPinnedError } from '../models/model.errors';
 import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
 import { ClusterService } from './cluster.service';
 import { MemoryStateStore } from './memory-state-store';
@@ -10,8 +11,15 @@ import { Inbox } from './testing/state-store.contract';
 const CHANNEL = 'reloads';
 
 /** What ReloadBroadcast uses of the registry, recording what it is asked. */
-class FakeRegistry implements Pick<ModelRegistry, 'followVersion' | 'reloadAll'> {
+class FakeRegistry implements Pick<
+  ModelRegistry,
+  'followVersion' | 'reloadAll' | 'loadModel' | 'unloadModel'
+> {
   readonly follows: { reference: string; version: string; trigger: string }[] = [];
+  /** Repository changes applied here, as `load wine (trigger)` / `unload wine`. */
+  readonly changes: string[] = [];
+  /** Names MODELS lists here: unloading them is refused. */
+  readonly pinned = new Set<string>();
   readonly reloads: { trigger: string; only?: (reference: string) => boolean }[] = [];
   /** Who hears 'model.resolved' (Nest subscribes ReloadBroadcast.publish; here the test does). */
   readonly listeners: ((event: ModelResolvedEvent) => void)[] = [];
@@ -24,6 +32,17 @@ class FakeRegistry implements Pick<ModelRegistry, 'followVersion' | 'reloadAll'>
   reloadAll(trigger: string, only?: (reference: string) => boolean): Promise<ReloadOutcome[]> {
     this.reloads.push({ trigger, only });
     return Promise.resolve([{ reference: 'iris@champion', status: 'unchanged' }]);
+  }
+
+  loadModel(name: string, trigger: string): Promise<ReloadOutcome[]> {
+    this.changes.push(`load ${name} (${trigger})`);
+    return Promise.resolve([{ reference: name, status: 'loaded', to: '1' }]);
+  }
+
+  unloadModel(name: string): Promise<string[]> {
+    this.changes.push(`unload ${name}`);
+    if (this.pinned.has(name)) return Promise.reject(new ModelPinnedError(name));
+    return Promise.resolve([`${name}/1`]);
   }
 
   /** What the real registry does when MLflow has answered for a reference: emits 'model.resolved'. */
@@ -136,6 +155,8 @@ interface Instance {
 describe(ReloadBroadcast.name, () => {
   let shared: MemoryStateStore;
   let started: ReloadBroadcast[];
+  /** What Nest would deliver of 'repository.changed' to each instance's broadcast, by instance id. */
+  let repositoryChanged: Map<string, (event: RepositoryChangedEvent) => void>;
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -144,6 +165,7 @@ describe(ReloadBroadcast.name, () => {
   beforeEach(() => {
     shared = new MemoryStateStore();
     started = [];
+    repositoryChanged = new Map();
   });
 
   afterEach(async () => {
@@ -163,6 +185,7 @@ describe(ReloadBroadcast.name, () => {
     );
     started.push(sut);
     registry.listeners.push((event) => void sut.publish(event));
+    repositoryChanged.set(id, (event) => void sut.publishRepositoryChange(event));
     await sut.onApplicationBootstrap();
     return { registry, cluster, sut };
   }
@@ -294,5 +317,70 @@ describe(ReloadBroadcast.name, () => {
     await flush();
 
     expect(peer.registry.follows).toEqual([]);
+  });
+
+  it("loads and unloads on a peer what the origin's repository API was asked, never on the origin again", async () => {
+    const origin = await instance('api-1');
+    const peer = await instance('api-2');
+
+    repositoryChanged.get('api-1')!({ action: 'load', name: 'wine', trigger: 'repository load' });
+    await until(() => peer.registry.changes.length === 1, 'the peer to load');
+    repositoryChanged.get('api-1')!({
+      action: 'unload',
+      name: 'wine',
+      trigger: 'repository unload',
+    });
+    await until(() => peer.registry.changes.length === 2, 'the peer to unload');
+
+    expect(peer.registry.changes).toEqual([
+      'load wine (peer api-1: repository load)',
+      'unload wine',
+    ]);
+    expect(origin.registry.changes).toEqual([]);
+    expect(peer.registry.follows).toEqual([]);
+  });
+
+  it("logs a peer's unload it refuses (MODELS lists the model here), and goes on following", async () => {
+    const origin = await instance('api-1');
+    const peer = await instance('api-2');
+    peer.registry.pinned.add('iris');
+    const error = jest.spyOn(Logger.prototype, 'error');
+
+    repositoryChanged.get('api-1')!({
+      action: 'unload',
+      name: 'iris',
+      trigger: 'repository unload',
+    });
+    await until(() => error.mock.calls.length > 0, 'the refusal to be logged');
+    origin.registry.resolved(resolvedEvent({ version: '5' }));
+    await until(() => peer.registry.follows.length > 0, 'the peer to follow');
+
+    expect(String(error.mock.calls[0][0])).toMatch(/iris: cannot unload it .*listed in MODELS/);
+    expect(peer.registry.follows.map((f) => f.version)).toEqual(['5']);
+  });
+
+  it('ignores a repository message with an unknown action or a missing name', async () => {
+    const peer = await instance('api-2');
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const at = new Date().toISOString();
+
+    await shared.publish(
+      CHANNEL,
+      JSON.stringify({ origin: 'api-9', action: 'delete', name: 'wine', trigger: 't', at }),
+    );
+    await shared.publish(
+      CHANNEL,
+      JSON.stringify({ origin: 'api-9', action: 'unload', trigger: 't', at }),
+    );
+    await shared.publish(
+      CHANNEL,
+      JSON.stringify({ origin: 'api-9', action: 'unload', name: 'wine', trigger: 't', at }),
+    );
+    await until(() => peer.registry.changes.length > 0, 'the good message');
+
+    expect(peer.registry.changes).toEqual(['unload wine']);
+    expect(
+      warn.mock.calls.filter(([text]) => String(text).startsWith('ignored a malformed')),
+    ).toHaveLength(2);
   });
 });

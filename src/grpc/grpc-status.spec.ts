@@ -39,7 +39,7 @@ describe('gRPC status of an error', () => {
     [413, status.RESOURCE_EXHAUSTED],
     [415, status.INVALID_ARGUMENT],
     [429, status.RESOURCE_EXHAUSTED],
-    [409, status.ABORTED],
+    [409, status.FAILED_PRECONDITION],
     [502, status.UNAVAILABLE],
     [504, status.DEADLINE_EXCEEDED],
     [422, status.FAILED_PRECONDITION],

@@ -23,7 +23,9 @@ export function grpcCodeOf(httpStatus: number): GrpcStatus {
     case 501:
       return GrpcStatus.UNIMPLEMENTED;
     case 409:
-      return GrpcStatus.ABORTED;
+      // A refusal by the server's state (unloading a model MODELS pins):
+      // retrying will not help, which is FAILED_PRECONDITION, not ABORTED.
+      return GrpcStatus.FAILED_PRECONDITION;
     case 413:
     case 429:
       return GrpcStatus.RESOURCE_EXHAUSTED;

@@ -1,23 +1,28 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { UntypedServiceImplementation, status as GrpcStatus } from '@grpc/grpc-js';
+import { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import { modelMetadata } from '../inference/codecs/open-inference.codec';
 import { INFERENCE_ERROR_MAP } from '../inference/inference.error-map';
 import { InferenceService } from '../inference/inference.service';
+import { ModelRepository } from '../inference/model-repository.service';
 import { ModelReadiness } from '../models/model-readiness.service';
 import { decodeModelInferRequest } from './codec/infer-request.decoder';
 import { encodeModelInferResponse } from './codec/infer-response.encoder';
 import { CallContext, GrpcCallPipeline } from './grpc-call.pipeline';
-import { GrpcRefusal } from './grpc-status';
 import {
   ModelInferRequestMessage,
   ModelInferResponseMessage,
   ModelMetadataResponseMessage,
   ModelRefMessage,
+  RepositoryIndexRequestMessage,
+  RepositoryIndexResponseMessage,
   RepositoryModelRequestMessage,
 } from './open-inference.messages';
+
+/** What this service implements beyond the core protocol (REST's list has its own). */
+const EXTENSIONS = ['model_repository'];
 
 /**
  * inference.GRPCInferenceService: the translator between the gRPC messages
@@ -32,6 +37,7 @@ export class OpenInferenceGrpcService {
     private readonly pipeline: GrpcCallPipeline,
     private readonly inference: InferenceService,
     private readonly readiness: ModelReadiness,
+    private readonly repository: ModelRepository,
     @Inject(limitsConfig.KEY) private readonly limits: LimitsConfig,
   ) {}
 
@@ -48,7 +54,7 @@ export class OpenInferenceGrpcService {
         Promise.resolve({ ready: this.readiness.modelReady(referenceOf(request)) }),
       ),
       ServerMetadata: p.unary('ServerMetadata', errors, () =>
-        Promise.resolve({ name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [] }),
+        Promise.resolve({ name: SERVICE_NAME, version: SERVICE_VERSION, extensions: EXTENSIONS }),
       ),
       ModelMetadata: p.unary(
         'ModelMetadata',
@@ -62,18 +68,30 @@ export class OpenInferenceGrpcService {
         (request: ModelInferRequestMessage, context) => this.infer(request, context),
         (request) => request.model_name,
       ),
-      RepositoryIndex: p.unary('RepositoryIndex', errors, () => notYet()),
+      RepositoryIndex: p.unary(
+        'RepositoryIndex',
+        errors,
+        (request: RepositoryIndexRequestMessage) => Promise.resolve(this.index(request)),
+      ),
       RepositoryModelLoad: p.unary(
         'RepositoryModelLoad',
         errors,
-        () => notYet(),
-        (request: RepositoryModelRequestMessage) => repositoryModelName(request),
+        async (request: RepositoryModelRequestMessage) => {
+          const name = repositoryModelName(request);
+          await this.repository.load(name);
+          return { model_name: name, isLoaded: true };
+        },
+        repositoryModelName,
       ),
       RepositoryModelUnload: p.unary(
         'RepositoryModelUnload',
         errors,
-        () => notYet(),
-        (request: RepositoryModelRequestMessage) => repositoryModelName(request),
+        async (request: RepositoryModelRequestMessage) => {
+          const name = repositoryModelName(request);
+          await this.repository.unload(name);
+          return { model_name: name, isUnloaded: true };
+        },
+        repositoryModelName,
       ),
     };
   }
@@ -89,6 +107,18 @@ export class OpenInferenceGrpcService {
     });
     context.answeredBy(result.modelName, result.modelVersion);
     return encodeModelInferResponse(result, { id: message.id, raw });
+  }
+
+  private index(request: RepositoryIndexRequestMessage): RepositoryIndexResponseMessage {
+    const entries = this.repository.index({ ready: request.ready });
+    return {
+      models: entries.map((e) => ({
+        name: e.name,
+        version: e.version ?? '',
+        state: e.state,
+        reason: e.reason,
+      })),
+    };
   }
 
   private async metadata(request: ModelRefMessage): Promise<ModelMetadataResponseMessage> {
@@ -111,10 +141,4 @@ function referenceOf({ name, version }: ModelRefMessage): ModelReference {
 /** Triton's field 2, else KServe's field 1 (see the .proto). */
 function repositoryModelName(request: RepositoryModelRequestMessage): string {
   return request.model_name || request.repository_name;
-}
-
-function notYet(): Promise<never> {
-  return Promise.reject(
-    new GrpcRefusal(GrpcStatus.UNIMPLEMENTED, 'the repository calls are not served yet'),
-  );
 }

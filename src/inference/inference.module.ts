@@ -4,14 +4,21 @@ import { ModelsModule } from '../models/models.module';
 import { Admission } from './admission';
 import { InferenceService } from './inference.service';
 import { MlflowScoringController } from './mlflow-scoring.controller';
+import { ModelRepository } from './model-repository.service';
 import { ModelsController } from './models.controller';
 import { OpenInferenceController } from './open-inference.controller';
+import { RepositoryController } from './repository.controller';
 
 @Module({
   imports: [ModelsModule, EventsModule],
-  controllers: [MlflowScoringController, OpenInferenceController, ModelsController],
-  providers: [InferenceService, Admission],
-  // The gRPC adapter (src/grpc/) serves the same inference.
-  exports: [InferenceService],
+  controllers: [
+    MlflowScoringController,
+    OpenInferenceController,
+    RepositoryController,
+    ModelsController,
+  ],
+  providers: [InferenceService, Admission, ModelRepository],
+  // The gRPC adapter (src/grpc/) serves the same inference and repository.
+  exports: [InferenceService, ModelRepository],
 })
 export class InferenceModule {}

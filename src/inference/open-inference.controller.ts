@@ -73,7 +73,7 @@ export class OpenInferenceController {
   @ApiJsonAnswer(200, 'Server metadata', serverMetadataSchema)
   @ApiCredentials('open-inference')
   server(): { name: string; version: string; extensions: string[] } {
-    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: [] };
+    return { name: SERVICE_NAME, version: SERVICE_VERSION, extensions: ['model_repository'] };
   }
 
   @Get('health/live')

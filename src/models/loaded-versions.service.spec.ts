@@ -173,4 +173,19 @@ describe(LoadedVersions.name, () => {
     expect(loader.runtimes.get('iris/1')?.disposed).toBe(true);
     expect(sut.count).toBe(1);
   });
+
+  it('tells whether it unloaded a version, disposing one only once however often asked', async () => {
+    cache({});
+    const old = await serve('iris', '1');
+
+    await expect(sut.retireIfUnused(old)).resolves.toBe(false); // still bound
+    bindings.remove('iris');
+    await expect(sut.retireIfUnused(old)).resolves.toBe(true);
+    const runtime = loader.runtimes.get('iris/1')!;
+    const dispose = jest.spyOn(runtime, 'dispose');
+    await expect(sut.retireIfUnused(old)).resolves.toBe(false); // retired already
+
+    expect(dispose).not.toHaveBeenCalled();
+    expect(sut.count).toBe(0);
+  });
 });

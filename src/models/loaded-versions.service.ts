@@ -93,11 +93,17 @@ export class LoadedVersions {
     return load;
   }
 
-  /** Unloads a replaced version once no binding uses it and its requests are done. */
-  async retireIfUnused(model: LoadedModel): Promise<void> {
-    if (this.bindings.uses(model)) return;
+  /**
+   * Unloads a replaced or unbound version once no binding uses it and its
+   * requests are done (or the drain timed out).
+   * @returns whether it was unloaded here (false: a binding still uses it, or
+   * it was retired or evicted already).
+   */
+  async retireIfUnused(model: LoadedModel): Promise<boolean> {
+    if (this.bindings.uses(model) || this.loaded.get(model.key) !== model) return false;
     this.loaded.delete(model.key);
     await this.unload(model);
+    return true;
   }
 
   /** Unloads everything at once (the app is closing; requests are done by then). */

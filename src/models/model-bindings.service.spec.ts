@@ -94,4 +94,13 @@ describe(ModelBindings.name, () => {
     expect(sut.views()).toEqual([]);
     expect(sut.uses(model)).toBe(false);
   });
+
+  it('finds every binding of one registered model, whatever its selector', () => {
+    sut.bind({ name: 'iris', selector: { kind: 'alias', alias: 'champion' } }, true);
+    sut.bind({ name: 'iris', selector: { kind: 'version', version: '3' } }, false);
+    sut.bind({ name: 'iris2', selector: { kind: 'default' } }, false);
+
+    expect(sut.named('iris').map((b) => b.key)).toEqual(['iris@champion', 'iris/3']);
+    expect(sut.named('wine')).toEqual([]);
+  });
 });

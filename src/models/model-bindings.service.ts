@@ -33,6 +33,11 @@ export class ModelBindings {
     return [...this.bindings.values()];
   }
 
+  /** Every binding of the registered model `name` (`iris`, `iris@champion`, `iris/3`). */
+  named(name: string): ModelBinding[] {
+    return this.all().filter((b) => b.ref.name === name);
+  }
+
   /**
    * The binding a request for `ref` is answered by: its own, or for a bare
    * name (`iris`) a binding of that model that serves (MODELS order), so

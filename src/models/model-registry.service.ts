@@ -4,7 +4,7 @@ import { messageOf } from '../common/values';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { LoadedModel } from './loaded-model';
 import { LoadedVersionStats, LoadedVersions } from './loaded-versions.service';
-import { ModelNotFoundError, ModelNotReadyError } from './model.errors';
+import { ModelNotFoundError, ModelNotReadyError, ModelPinnedError } from './model.errors';
 import { modelNameFilter } from './model-access';
 import { ModelBindings } from './model-bindings.service';
 import { ModelReloader } from './model-reloader.service';
@@ -149,12 +149,50 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Reloads every reference of one registered model; binds its default reference if none (when allowed). */
   async reloadModel(name: string, trigger: string): Promise<ReloadOutcome[]> {
-    let bindings = this.bindings.all().filter((b) => b.ref.name === name);
+    let bindings = this.bindings.named(name);
     if (bindings.length === 0) {
       this.assertServable(name);
       bindings = [this.bindings.bind({ name, selector: { kind: 'default' } }, false)];
     }
     return Promise.all(bindings.map((b) => this.reloader.reload(b, trigger)));
+  }
+
+  /**
+   * Loads the model `name` (the repository's load): reloads it when served,
+   * as `reloadModel` does; otherwise binds its default reference and loads it,
+   * throwing what stopped the load (ModelNotFoundError, ModelLoadError, …)
+   * rather than reporting it as an outcome.
+   */
+  async loadModel(name: string, trigger: string): Promise<ReloadOutcome[]> {
+    if (this.bindings.named(name).length > 0) return this.reloadModel(name, trigger);
+    this.assertLoadable(name);
+    const binding = this.bindings.bind({ name, selector: { kind: 'default' } }, false);
+    const model = await this.reloader.firstLoad(binding, trigger);
+    return [{ reference: binding.key, status: 'loaded', to: model.version }];
+  }
+
+  /**
+   * Stops serving the model `name` here: once any load of it under way has
+   * settled, unbinds every reference of it and unloads their versions after
+   * their requests are done (MODEL_DRAIN_TIMEOUT_MS at most).
+   * @returns the versions unloaded (`name/version`); none when it was not served.
+   * @throws ModelPinnedError when MODELS lists it (readiness depends on it).
+   * @throws ModelNotFoundError when it is not served and may not be.
+   */
+  async unloadModel(name: string): Promise<string[]> {
+    this.assertUnloadable(name);
+    const underWay = this.bindings.named(name).flatMap((b) => [b.pending, b.reloading]);
+    await Promise.allSettled(underWay.filter((p) => p !== undefined));
+    this.assertUnloadable(name);
+    const models = new Set<LoadedModel>();
+    for (const binding of this.bindings.named(name)) {
+      this.bindings.remove(binding.key);
+      if (binding.model) models.add(binding.model);
+    }
+    const retired = await Promise.all(
+      [...models].map(async (m) => ((await this.versions.retireIfUnused(m)) ? [m.key] : [])),
+    );
+    return retired.flat();
   }
 
   /** Reloads everything that can move (fixed versions cannot), or those `only` picks; one failure never stops the rest. */
@@ -166,6 +204,12 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
       .all()
       .filter((b) => (b.ref.selector.kind !== 'version' || !b.model) && only(b.key));
     return Promise.all(movable.map((b) => this.reloader.reload(b, trigger)));
+  }
+
+  private assertUnloadable(name: string): void {
+    const bindings = this.bindings.named(name);
+    if (bindings.some((b) => b.pinned)) throw new ModelPinnedError(name);
+    if (bindings.length === 0) this.assertLoadable(name);
   }
 
   /** A reference not bound yet may be bound (and loaded) only when its name is allowed and loading on demand is on. */

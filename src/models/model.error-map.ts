@@ -4,6 +4,7 @@ import {
   ModelLoadError,
   ModelNotFoundError,
   ModelNotReadyError,
+  ModelPinnedError,
   ModelRuntimeError,
   ModelUnavailableError,
 } from './model.errors';
@@ -11,7 +12,8 @@ import {
 /**
  * No such model is 404; input the runtime refused is the caller's 400; a model
  * that cannot answer now (loading, failed load, its scoring server down) is
- * 503, retryable; a model that failed on input it accepted is our 500.
+ * 503, retryable; a model that failed on input it accepted is our 500;
+ * unloading a model of MODELS is a 409 (the server's state forbids it).
  */
 export const describeModelError: ErrorDescriber = (error) => {
   if (error instanceof ModelNotFoundError) {
@@ -26,6 +28,9 @@ export const describeModelError: ErrorDescriber = (error) => {
     error instanceof ModelUnavailableError
   ) {
     return { status: 503, code: 'TEMPORARILY_UNAVAILABLE', message: error.message };
+  }
+  if (error instanceof ModelPinnedError) {
+    return { status: 409, code: 'INVALID_STATE', message: error.message };
   }
   if (error instanceof ModelRuntimeError) {
     return { status: 500, code: 'INTERNAL_ERROR', message: error.message };

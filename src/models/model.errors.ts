@@ -14,7 +14,8 @@ export type ModelErrorCode =
   | 'MODEL_LOAD_FAILED'
   | 'MODEL_INPUT_REJECTED'
   | 'MODEL_RUNTIME_FAILED'
-  | 'MODEL_UNAVAILABLE';
+  | 'MODEL_UNAVAILABLE'
+  | 'MODEL_PINNED';
 
 /** The reference names no model this server has or can find in the registry. */
 export class ModelNotFoundError extends Error {
@@ -103,5 +104,15 @@ export class ModelUnavailableError extends Error {
   constructor(readonly detail: string) {
     super(detail);
     this.name = ModelUnavailableError.name;
+  }
+}
+
+/** The model is listed in MODELS: readiness promises it is loaded, so it cannot be unloaded. */
+export class ModelPinnedError extends Error {
+  readonly code = 'MODEL_PINNED' satisfies ModelErrorCode;
+
+  constructor(readonly model: string) {
+    super(`model ${model} is listed in MODELS and cannot be unloaded (readiness depends on it)`);
+    this.name = ModelPinnedError.name;
   }
 }

@@ -14,6 +14,7 @@ import { HEALTH_SCHEMAS } from '../health/openapi/health.schema';
 import { MLFLOW_SCORING_SCHEMAS } from '../inference/openapi/mlflow-scoring.schema';
 import { MODELS_SCHEMAS } from '../inference/openapi/models.schema';
 import { OPEN_INFERENCE_SCHEMAS } from '../inference/openapi/open-inference.schema';
+import { REPOSITORY_SCHEMAS } from '../inference/openapi/repository.schema';
 import { TRAINING_SCHEMAS } from '../training/openapi/training.schema';
 
 /** Every feature's named schemas, which the routes' decorators `$ref`. */
@@ -21,6 +22,7 @@ const CATALOGS: SchemaCatalog[] = [
   ERROR_SCHEMAS,
   MLFLOW_SCORING_SCHEMAS,
   OPEN_INFERENCE_SCHEMAS,
+  REPOSITORY_SCHEMAS,
   MODELS_SCHEMAS,
   TRAINING_SCHEMAS,
   HEALTH_SCHEMAS,

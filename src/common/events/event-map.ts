@@ -48,6 +48,17 @@ export interface ModelResolvedEvent {
   trigger: string;
 }
 
+/**
+ * A caller of this instance's repository API loaded or unloaded a model here;
+ * the other instances do the same (the reload broadcast tells them). What an
+ * instance does because a peer told it is not reported again.
+ */
+export interface RepositoryChangedEvent {
+  action: 'load' | 'unload';
+  name: string;
+  trigger: string;
+}
+
 export interface PredictionStartedEvent {
   name: string;
   version: string;
@@ -82,6 +93,7 @@ export interface EventMap {
   'model.swapped': ModelSwappedEvent;
   'model.evicted': ModelEvictedEvent;
   'model.resolved': ModelResolvedEvent;
+  'repository.changed': RepositoryChangedEvent;
   'prediction.started': PredictionStartedEvent;
   'prediction.finished': PredictionFinishedEvent;
   'instance.status': InstanceStatusEvent;
