@@ -103,6 +103,8 @@ export class GrpcServer implements OnModuleDestroy {
   }
 
   private later(ms: number, run: () => void): void {
+    // At once when there is no delay: a timer might fire only after app.close().
+    if (ms <= 0) return run();
     const timer = setTimeout(run, ms);
     timer.unref();
     this.timers.push(timer);
