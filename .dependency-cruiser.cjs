@@ -11,7 +11,8 @@
  *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts,
  *      openapi/ (the document gathers every feature's schemas)
  *   8  protocol adapters: *.controller.ts, and the Fastify hooks and filters
- *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live
+ *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live; grpc/ (Open
+ *      Inference over gRPC: its own server, same inference, auth and metrics)
  *   7  training/, status/       (drive and show the layers below)
  *   6  inference/, health/      (inference asks health only from its adapters)
  *   5  metrics/                 (observes models; inference must not be below it)
@@ -30,6 +31,9 @@
  */
 
 const RANKS = {
+  // Protocol adapter as the controllers are: Open Inference over gRPC on its
+  // own listener, over inference/, health/, metrics/, models/, auth/.
+  grpc: 8,
   training: 7,
   status: 7,
   inference: 6,

@@ -11,6 +11,7 @@ import { authConfig } from './config/auth.config';
 import { clusterConfig } from './config/cluster.config';
 import { assertValidEnvironment } from './config/env.validation';
 import { ENVIRONMENT_CLASSES } from './config/environment';
+import { grpcConfig } from './config/grpc.config';
 import { healthConfig } from './config/health.config';
 import { limitsConfig } from './config/limits.config';
 import { loggingConfig } from './config/logging.config';
@@ -21,6 +22,7 @@ import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { shutdownConfig } from './config/shutdown.config';
 import { upstreamConfig } from './config/upstream.config';
+import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -59,6 +61,7 @@ export class AppModule {
             metricsConfig,
             clusterConfig,
             authConfig,
+            grpcConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
@@ -76,6 +79,7 @@ export class AppModule {
         StatusModule,
         InferenceModule,
         TrainingModule,
+        GrpcModule,
         ClusterSyncModule,
       ],
     };

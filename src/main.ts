@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
+import { startGrpc } from './grpc/start-grpc';
 import { JsonLogger } from './common/logging/json.logger';
 import { loadEnvironment } from './config/environment';
 import { readLoggerSettings } from './config/logging.config';
@@ -27,6 +28,7 @@ async function bootstrap(): Promise<void> {
   const server = app.get<ServerConfig>(serverConfig.KEY);
   await app.listen(server.port, server.host);
   new Logger('Bootstrap').log(`listening on http://${server.host}:${server.port}`);
+  await startGrpc(app);
 }
 
 void bootstrap();

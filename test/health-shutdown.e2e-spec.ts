@@ -124,6 +124,8 @@ describe('SIGTERM under load (the built server, node dist/main.js)', () => {
         ...stackEnv(stack),
         API_HOST: '127.0.0.1',
         API_PORT: String(port),
+        // Not Triton's 8001: other tests' servers may be listening there.
+        API_GRPC_PORT: '0',
         MODELS: `models:/${MODEL}@champion`,
         MODEL_CACHE_DIR: path.join(cacheDir, 'models'),
         MODEL_REFRESH_INTERVAL: '0',

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { execFile } from 'node:child_process';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { DEFAULT_MAX_BODY_BYTES } from '../src/config/limits.config';
+import { GRPC_LOADER_OPTIONS, PROTO_FILE } from '../src/grpc/grpc.server';
 import { Balancing, NGINX, renderNginxConfig, RunningNginx, startNginx } from './support/nginx';
 
 /**
@@ -346,6 +349,8 @@ describe('deployment/nginx configuration files', () => {
       const site = path.join(dir, 'modelgate.conf');
       await renderNginxConfig(site, {
         MODELGATE_UPSTREAMS: '127.0.0.1:8001,127.0.0.1:8002,127.0.0.1:8003',
+        MODELGATE_GRPC_UPSTREAMS: '127.0.0.1:9001,127.0.0.1:9002,127.0.0.1:9003',
+        MODELGATE_GRPC_PORT: '18001',
         MODELGATE_BALANCING: balancing,
         MODELGATE_TLS_CERT: cert,
         MODELGATE_TLS_KEY: key,
@@ -375,9 +380,13 @@ describe('deployment/nginx configuration files', () => {
       const { stderr } = await run(NGINX, ['-t', '-p', `${dir}/`, '-c', main]);
 
       expect(stderr).toContain('test is successful');
-      expect(readFileSync(site, 'utf8')).toContain(
+      const rendered = readFileSync(site, 'utf8');
+      expect(rendered).toContain(
         balancing === 'ip-hash' ? '    ip_hash;' : "Round robin (nginx's default)",
       );
+      expect(rendered).toContain('listen 127.0.0.1:18001 ssl http2;');
+      expect(rendered).toContain('server 127.0.0.1:9002 max_fails=3 fail_timeout=10s;');
+      expect(rendered).toContain('grpc_pass grpc://modelgate_grpc;');
     },
   );
 
@@ -405,8 +414,104 @@ describe('deployment/nginx configuration files', () => {
 /** The variables deployment/README.md gives for modelgate-lb.example.conf. */
 const EXAMPLE_VARIABLES = {
   MODELGATE_UPSTREAMS: '10.0.0.11:8000,10.0.0.12:8000,10.0.0.13:8000',
+  MODELGATE_GRPC_UPSTREAMS: '10.0.0.11:8001,10.0.0.12:8001,10.0.0.13:8001',
   MODELGATE_SERVER_NAME: 'api.example.com',
   MODELGATE_TLS_CERT: '/etc/letsencrypt/live/api.example.com/fullchain.pem',
   MODELGATE_TLS_KEY: '/etc/letsencrypt/live/api.example.com/privkey.pem',
   MODELGATE_BALANCING: 'round-robin',
 };
+
+/** An instance's gRPC listener: our .proto's ServerLive, answering with its name in the metadata. */
+class FakeGrpcInstance {
+  readonly seenRequestIds: string[] = [];
+  private readonly server = new grpc.Server();
+  port = 0;
+
+  constructor(readonly name: string) {
+    const definition = loadSync(PROTO_FILE, GRPC_LOADER_OPTIONS);
+    this.server.addService(definition['inference.GRPCInferenceService'] as grpc.ServiceDefinition, {
+      ServerLive: (
+        call: grpc.ServerUnaryCall<unknown, unknown>,
+        callback: grpc.sendUnaryData<unknown>,
+      ) => {
+        this.seenRequestIds.push(String(call.metadata.get('x-request-id')[0] ?? ''));
+        const initial = new grpc.Metadata();
+        initial.set('x-modelgate-instance', this.name);
+        call.sendMetadata(initial);
+        callback(null, { live: true });
+      },
+    });
+  }
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, port) =>
+        e ? reject(e) : resolve(port),
+      ),
+    );
+    return this;
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+}
+
+describe('gRPC through nginx (the grpc_pass variant)', () => {
+  let instances: FakeGrpcInstance[] = [];
+  let nginx: RunningNginx | undefined;
+
+  afterEach(async () => {
+    await nginx?.stop();
+    nginx = undefined;
+    instances.forEach((i) => i.stop());
+  });
+
+  it('takes gRPC over TLS and HTTP/2, spreads calls over the instances, forwards the request id', async () => {
+    instances = await Promise.all(['a', 'b'].map((name) => new FakeGrpcInstance(name).start()));
+    nginx = await startNginx({
+      upstreams: ['127.0.0.1:1'],
+      grpcUpstreams: instances.map((i) => i.address),
+    });
+    const definition = loadSync(PROTO_FILE, GRPC_LOADER_OPTIONS);
+    const Service = grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject;
+    const Client = Service.GRPCInferenceService as grpc.ServiceClientConstructor;
+    const client = new Client(
+      nginx.grpcTarget,
+      grpc.credentials.createSsl(readFileSync(nginx.caCertPath)),
+    );
+    const live = (id: string) =>
+      new Promise<{ live: boolean; instance: string }>((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('x-request-id', id);
+        let instance = '';
+        const call = (
+          client as unknown as Record<string, (...args: unknown[]) => grpc.ClientUnaryCall>
+        )['ServerLive'];
+        const pending = call.call(client, {}, metadata, (error: unknown, answer: unknown) =>
+          error ? reject(error as Error) : resolve({ ...(answer as { live: boolean }), instance }),
+        );
+        pending.on(
+          'metadata',
+          (m: grpc.Metadata) => (instance = String(m.get('x-modelgate-instance')[0])),
+        );
+      });
+
+    const answers = [];
+    for (let i = 0; i < 4; i++) answers.push(await live(`nginx-grpc-${i}`));
+    client.close();
+
+    expect(answers.every((a) => a.live)).toBe(true);
+    expect(new Set(answers.map((a) => a.instance))).toEqual(new Set(['a', 'b']));
+    expect(instances.flatMap((i) => i.seenRequestIds).sort()).toEqual([
+      'nginx-grpc-0',
+      'nginx-grpc-1',
+      'nginx-grpc-2',
+      'nginx-grpc-3',
+    ]);
+  });
+});

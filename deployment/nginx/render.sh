@@ -28,6 +28,9 @@
 #   MODELGATE_ACCESS_LOG         /var/log/nginx/modelgate.access.log (standalone: /dev/stdout)
 #   MODELGATE_ERROR_LOG          /var/log/nginx/modelgate.error.log (standalone: stderr)
 #   MODELGATE_ACME_ROOT          /var/www/letsencrypt (certbot --webroot)
+#   MODELGATE_GRPC_UPSTREAMS     none: host:port,... the instances' gRPC listeners
+#                                (API_GRPC_PORT); adds modelgate-grpc.conf.template
+#   MODELGATE_GRPC_PORT          8001 (Triton's): where nginx takes gRPC over TLS
 # Relative paths are relative to nginx's prefix (-p); the certificate's to the
 # directory of the configuration file.
 set -euo pipefail
@@ -55,6 +58,8 @@ export MODELGATE_ACME_ROOT=${MODELGATE_ACME_ROOT:-/var/www/letsencrypt}
 export MODELGATE_UPSTREAMS=${MODELGATE_UPSTREAMS:-}
 export MODELGATE_TLS_CERT=${MODELGATE_TLS_CERT:-}
 export MODELGATE_TLS_KEY=${MODELGATE_TLS_KEY:-}
+export MODELGATE_GRPC_UPSTREAMS=${MODELGATE_GRPC_UPSTREAMS:-}
+export MODELGATE_GRPC_PORT=${MODELGATE_GRPC_PORT:-8001}
 
 # ---- Check everything, then report every problem at once ---------------------
 problems=()
@@ -65,7 +70,7 @@ is_plain() { [[ -n $1 && ! $1 =~ [[:space:]\;\{\}\$\#\"\'] ]]; }
 
 case "$layout" in conf.d | standalone) ;; *) bad "MODELGATE_NGINX_LAYOUT must be conf.d or standalone" ;; esac
 case "$MODELGATE_BALANCING" in round-robin | ip-hash) ;; *) bad "MODELGATE_BALANCING must be round-robin or ip-hash" ;; esac
-for name in MODELGATE_HTTP_PORT MODELGATE_HTTPS_PORT MODELGATE_PUBLIC_HTTPS_PORT; do
+for name in MODELGATE_HTTP_PORT MODELGATE_HTTPS_PORT MODELGATE_PUBLIC_HTTPS_PORT MODELGATE_GRPC_PORT; do
   is_port "${!name}" || bad "$name must be a port number (1-65535)"
 done
 [[ $MODELGATE_MAX_FAILS =~ ^[0-9]+$ ]] || bad "MODELGATE_MAX_FAILS must be a whole number (0 turns failure counting off)"
@@ -80,27 +85,40 @@ for name in MODELGATE_TLS_CERT MODELGATE_TLS_KEY MODELGATE_ACCESS_LOG MODELGATE_
   [ -z "${!name}" ] || is_plain "${!name}" || bad "$name must be a path without spaces, quotes or any of ; { } \$ #"
 done
 
-servers=""
-if [ -z "$MODELGATE_UPSTREAMS" ]; then
-  bad "MODELGATE_UPSTREAMS must list the instances: host:port,host:port,..."
-else
-  IFS=',' read -r -a entries <<<"$MODELGATE_UPSTREAMS"
+# `server` lines for the instances a variable lists (host:port,host:port,...).
+upstream_servers() {
+  local variable=$1 entry entries lines=""
+  IFS=',' read -r -a entries <<<"${!variable}"
   for entry in "${entries[@]}"; do
     entry=${entry//[[:space:]]/}
     # host name, IPv4 address or [IPv6 address], then the port
     if [[ $entry =~ ^([A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]):([0-9]+)$ ]] && is_port "${BASH_REMATCH[2]}"; then
-      servers+="    server $entry max_fails=$MODELGATE_MAX_FAILS fail_timeout=$MODELGATE_FAIL_TIMEOUT;"$'\n'
+      lines+="    server $entry max_fails=$MODELGATE_MAX_FAILS fail_timeout=$MODELGATE_FAIL_TIMEOUT;"$'\n'
     else
-      bad "MODELGATE_UPSTREAMS: '$entry' is not host:port"
+      bad "$variable: '$entry' is not host:port"
     fi
   done
+  servers_out=$lines
+}
+
+servers="" grpc_servers=""
+if [ -z "$MODELGATE_UPSTREAMS" ]; then
+  bad "MODELGATE_UPSTREAMS must list the instances: host:port,host:port,..."
+else
+  upstream_servers MODELGATE_UPSTREAMS
+  servers=$servers_out
+fi
+if [ -n "$MODELGATE_GRPC_UPSTREAMS" ]; then
+  upstream_servers MODELGATE_GRPC_UPSTREAMS
+  grpc_servers=$servers_out
 fi
 
-http_listen="" https_listen=""
+http_listen="" https_listen="" grpc_listen=""
 for address in $MODELGATE_LISTEN_ADDRESSES; do
   if [[ $address =~ ^(\*|[0-9]{1,3}(\.[0-9]{1,3}){3}|\[[0-9A-Fa-f:.]+\])$ ]]; then
     http_listen+="    listen $address:$MODELGATE_HTTP_PORT;"$'\n'
     https_listen+="    listen $address:$MODELGATE_HTTPS_PORT ssl http2;"$'\n'
+    grpc_listen+="    listen $address:$MODELGATE_GRPC_PORT ssl http2;"$'\n'
   else
     bad "MODELGATE_LISTEN_ADDRESSES: '$address' is not an IPv4 address, [IPv6 address] or *"
   fi
@@ -136,6 +154,14 @@ site_vars='${MODELGATE_BALANCING_DIRECTIVE} ${MODELGATE_UPSTREAM_SERVERS}
   ${MODELGATE_SERVER_NAME} ${MODELGATE_TLS_CERT} ${MODELGATE_TLS_KEY}
   ${MODELGATE_ACCESS_LOG} ${MODELGATE_ERROR_LOG} ${MODELGATE_ACME_ROOT}'
 site=$(envsubst "$site_vars" <"$here/modelgate-lb.conf.template")
+if [ -n "$grpc_servers" ]; then
+  export MODELGATE_GRPC_UPSTREAM_SERVERS=${grpc_servers%$'\n'}
+  export MODELGATE_GRPC_LISTEN=${grpc_listen%$'\n'}
+  grpc_vars='${MODELGATE_BALANCING_DIRECTIVE} ${MODELGATE_GRPC_UPSTREAM_SERVERS}
+    ${MODELGATE_GRPC_LISTEN} ${MODELGATE_SERVER_NAME} ${MODELGATE_TLS_CERT}
+    ${MODELGATE_TLS_KEY} ${MODELGATE_ACCESS_LOG} ${MODELGATE_ERROR_LOG}'
+  site+=$'\n'$(envsubst "$grpc_vars" <"$here/modelgate-grpc.conf.template")
+fi
 
 if [ "$layout" = standalone ]; then
   # Indented one level, inside http {}.

@@ -4,6 +4,7 @@ import { AirflowEnvironment } from './airflow.config';
 import { AuthEnvironment } from './auth.config';
 import { ClusterEnvironment } from './cluster.config';
 import { ConfigValidationError, Environment, assertValidEnvironment } from './env.validation';
+import { GrpcEnvironment } from './grpc.config';
 import { HealthEnvironment } from './health.config';
 import { LoggingEnvironment } from './logging.config';
 import { LimitsEnvironment } from './limits.config';
@@ -32,6 +33,7 @@ export const ENVIRONMENT_CLASSES = [
   MetricsEnvironment,
   ClusterEnvironment,
   AuthEnvironment,
+  GrpcEnvironment,
 ] as const;
 
 /**

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
+import { EventBus } from '../common/events/event-bus';
 import { ShutdownConfig, shutdownConfig } from '../config/shutdown.config';
 import { LifecycleState } from './lifecycle.state';
 
@@ -70,6 +71,11 @@ async function shutdown(
   signal: NodeJS.Signals,
 ): Promise<number> {
   lifecycle.startDraining(`${signal} received`);
+  // Other listeners (gRPC) drain on the same clock; their calls count in `lifecycle`.
+  app.get(EventBus).emit('instance.draining', {
+    drainDelayMs: config.drainDelayMs,
+    gracePeriodMs: config.gracePeriodMs,
+  });
   if (config.drainDelayMs > 0) await sleep(config.drainDelayMs);
 
   const server: Server = app.getHttpServer();

@@ -18,6 +18,7 @@ import { RepositoryController } from './repository.controller';
     ModelsController,
   ],
   providers: [InferenceService, Admission, ModelRepository],
+  // The gRPC adapter (src/grpc/) serves the same inference and repository.
   exports: [InferenceService, ModelRepository],
 })
 export class InferenceModule {}

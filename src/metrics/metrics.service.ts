@@ -30,6 +30,8 @@ export class MetricsService {
 
   private readonly httpRequests: Counter<'method' | 'route' | 'status' | 'model' | 'version'>;
   private readonly httpDuration: Histogram<'method' | 'route' | 'status' | 'model' | 'version'>;
+  private readonly grpcRequests: Counter<'method' | 'code' | 'model' | 'version'>;
+  private readonly grpcDuration: Histogram<'method' | 'code' | 'model' | 'version'>;
   private readonly predictionRows: Counter<'model' | 'version'>;
   private readonly batchRows: Histogram<'model'>;
   private readonly inFlight: Gauge<'model'>;
@@ -57,6 +59,20 @@ export class MetricsService {
       name: `${PREFIX}http_request_duration_seconds`,
       help: 'Time from receiving a request to the end of its answer',
       labelNames: http,
+      buckets: REQUEST_BUCKETS,
+      registers,
+    });
+    const grpc = ['method', 'code', 'model', 'version'] as const;
+    this.grpcRequests = new Counter({
+      name: `${PREFIX}grpc_requests_total`,
+      help: 'gRPC calls answered, by method, status code and the model version that answered',
+      labelNames: grpc,
+      registers,
+    });
+    this.grpcDuration = new Histogram({
+      name: `${PREFIX}grpc_request_duration_seconds`,
+      help: 'Time from receiving a gRPC call to its answer',
+      labelNames: grpc,
       buckets: REQUEST_BUCKETS,
       registers,
     });
@@ -155,6 +171,22 @@ export class MetricsService {
     };
     this.httpRequests.inc(values);
     this.httpDuration.observe(values, seconds);
+  }
+
+  /** One answered gRPC call: `method` is the RPC's name, `code` grpc-js's name of its status. */
+  grpcRequest(
+    labels: { method: string; code: string; model?: string; version?: string },
+    seconds: number,
+  ): void {
+    if (!this.enabled) return;
+    const values = {
+      method: labels.method,
+      code: labels.code,
+      model: labels.model ?? '',
+      version: labels.version ?? '',
+    };
+    this.grpcRequests.inc(values);
+    this.grpcDuration.observe(values, seconds);
   }
 
   predictionStarted(model: string): void {

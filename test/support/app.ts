@@ -4,6 +4,7 @@ import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup';
 import { trustProxyOf } from '../../src/config/server.config';
+import { startGrpc } from '../../src/grpc/start-grpc';
 import { TEST_API_KEYS } from './credentials';
 import { withEnvironment } from './env';
 
@@ -38,6 +39,8 @@ export function stackEnv(urls: { mlflowUrl: string; airflowUrl: string }): Recor
 export interface RunningServer {
   app: NestFastifyApplication;
   url: string;
+  /** The gRPC listener's port (API_GRPC_PORT=0 by default: a free one); undefined when API_GRPC_ENABLED=false. */
+  grpcPort?: number;
 }
 
 export interface StartOptions {
@@ -51,12 +54,16 @@ export interface StartOptions {
   listen?: { host: string; port: number };
 }
 
-/** The real server (main.ts's setup) listening on a free loopback port. */
+/**
+ * The real server (main.ts's setup) listening on a free loopback port, and
+ * its gRPC listener on another (never Triton's 8001: tests run side by side).
+ */
 export async function startServer(
   env: Record<string, string>,
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  return withEnvironment({ LOG_LEVEL: 'warn', API_KEYS: TEST_API_KEYS, ...env }, async () => {
+  const defaults = { LOG_LEVEL: 'warn', API_KEYS: TEST_API_KEYS, API_GRPC_PORT: '0' };
+  return withEnvironment({ ...defaults, ...env }, async () => {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot()] }).compile();
     const app = configureApp(
       moduleRef.createNestApplication<NestFastifyApplication>(
@@ -69,6 +76,7 @@ export async function startServer(
     );
     await app.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1');
     const url = options.listen ? `http://127.0.0.1:${options.listen.port}` : await app.getUrl();
-    return { app, url };
+    const grpc = await startGrpc(app);
+    return { app, url, grpcPort: grpc?.port };
   });
 }

@@ -14,6 +14,8 @@ export const TEST_CLUSTER_SECRET = 'modelgate-test-cluster-secret-0123456789';
 export interface Instance {
   id: string;
   port: number;
+  /** Its gRPC listener's (API_GRPC_PORT), a free port of its own. */
+  grpcPort: number;
   url: string;
   /** Everything it wrote to stdout and stderr, for a failing test's message. */
   output(): string;
@@ -34,6 +36,7 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
     throw new Error(`${MAIN} is missing: run "npm run build" before the cluster tests`);
   }
   const port = await freePort();
+  const grpcPort = await freePort();
   const lines: string[] = [];
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
@@ -46,6 +49,8 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
       ...env,
       API_HOST: '127.0.0.1',
       API_PORT: String(port),
+      API_GRPC_HOST: '127.0.0.1',
+      API_GRPC_PORT: String(grpcPort),
       API_INSTANCE_ID: id,
       API_ADVERTISE_URL: `http://127.0.0.1:${port}`,
     },
@@ -65,6 +70,7 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
   const instance: Instance = {
     id,
     port,
+    grpcPort,
     url,
     output: () => lines.join(''),
     get exited() {

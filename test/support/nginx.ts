@@ -29,12 +29,16 @@ export interface NginxOptions {
   /** The instances, host:port each. */
   upstreams: string[];
   balancing?: Balancing;
+  /** The instances' gRPC listeners, host:port each: renders the grpc_pass variant. */
+  grpcUpstreams?: string[];
 }
 
 export interface RunningNginx {
   /** Plain HTTP: nginx answers it itself (redirects to HTTPS). */
   httpUrl: string;
   httpsUrl: string;
+  /** host:port of nginx's gRPC (TLS, HTTP/2) listener; answers only with `grpcUpstreams`. */
+  grpcTarget: string;
   /** The self-signed certificate nginx serves, for 127.0.0.1 and localhost: a client's `ca`. */
   caCertPath: string;
   /** The rendered nginx.conf (layout standalone). */
@@ -58,7 +62,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   const caCertPath = path.join(prefix, 'cert.pem');
   const keyPath = path.join(prefix, 'key.pem');
   const configPath = path.join(prefix, 'nginx.conf');
-  const [httpPort, httpsPort] = [await freePort(), await freePort()];
+  const [httpPort, httpsPort, grpcPort] = [await freePort(), await freePort(), await freePort()];
 
   await selfSignedCertificate(caCertPath, keyPath);
   const render = (opts: NginxOptions) =>
@@ -76,6 +80,8 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
       MODELGATE_ACCESS_LOG: 'access.log', // in the prefix
       MODELGATE_ERROR_LOG: 'stderr',
       MODELGATE_ACME_ROOT: path.join(prefix, 'acme'),
+      MODELGATE_GRPC_UPSTREAMS: (opts.grpcUpstreams ?? []).join(','),
+      MODELGATE_GRPC_PORT: String(grpcPort),
     });
   await render(options);
 
@@ -107,6 +113,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
   return {
     httpUrl,
     httpsUrl: `https://127.0.0.1:${httpsPort}`,
+    grpcTarget: `127.0.0.1:${grpcPort}`,
     caCertPath,
     configPath,
     reload: async (next) => {

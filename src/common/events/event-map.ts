@@ -76,6 +76,17 @@ export interface InstanceStatusEvent {
   status: 'starting' | 'ok' | 'degraded' | 'unavailable' | 'draining';
 }
 
+/**
+ * SIGTERM: readiness is false from now on; listeners keep serving for
+ * `drainDelayMs`, then take no new calls, and calls in flight get
+ * `gracePeriodMs` (src/health/graceful-shutdown.ts). For listeners other
+ * than the HTTP server's (the gRPC one).
+ */
+export interface InstanceDrainingEvent {
+  drainDelayMs: number;
+  gracePeriodMs: number;
+}
+
 export interface EventMap {
   'model.loaded': ModelLoadedEvent;
   'model.failed': ModelFailedEvent;
@@ -86,6 +97,7 @@ export interface EventMap {
   'prediction.started': PredictionStartedEvent;
   'prediction.finished': PredictionFinishedEvent;
   'instance.status': InstanceStatusEvent;
+  'instance.draining': InstanceDrainingEvent;
 }
 
 export type EventName = keyof EventMap;
