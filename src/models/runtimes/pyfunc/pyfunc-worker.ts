@@ -28,6 +28,8 @@ export interface WorkerAnswer {
 /** What the pool needs of one worker; PyfuncWorker is the real one. */
 export interface WorkerHandle {
   readonly pid: number;
+  /** False from the moment the process is known to be dying (before its prediction fails). */
+  readonly alive: boolean;
   /** Resolves when the process has exited, however it ended. */
   readonly exited: Promise<void>;
   /** One prediction at a time; past `timeoutMs` the worker is killed and the promise rejects. */
@@ -78,7 +80,7 @@ export class PyfuncWorker implements WorkerHandle {
   private readonly reader = new FrameReader();
   private pending?: Pending;
   private nextId = 1;
-  private alive = true;
+  alive = true;
   private exitText = 'exited';
   private onFrame?: (frame: Frame) => void;
 
@@ -164,14 +166,15 @@ export class PyfuncWorker implements WorkerHandle {
     const id = this.nextId++;
     const { tensors, buffers } = toWire(request.feeds);
     return new Promise<WorkerAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(
-          new ModelUnavailableError(
-            `the prediction took longer than ${timeoutMs / 1000} s (PYFUNC_PREDICT_TIMEOUT): the Python worker of ${this.label} was killed and is being restarted`,
+      const timer = setTimeout(
+        () =>
+          this.kill(
+            new ModelUnavailableError(
+              `the prediction took longer than ${timeoutMs / 1000} s (PYFUNC_PREDICT_TIMEOUT): the Python worker of ${this.label} was killed and is being restarted`,
+            ),
           ),
-        );
-        this.child.kill('SIGKILL');
-      }, timeoutMs);
+        timeoutMs,
+      );
       this.pending = { resolve, reject, timer };
       this.onFrame = (frame) => this.answer(id, frame);
       const header: Record<string, unknown> = { type: 'predict', id, inputs: tensors };
@@ -253,6 +256,13 @@ export class PyfuncWorker implements WorkerHandle {
         ),
       );
     } else this.fail(new ModelRuntimeError(`predict failed: ${message}`, message));
+  }
+
+  /** Fails the prediction held, then kills the process (the pool restarts it on exit). */
+  private kill(error: Error): void {
+    this.alive = false;
+    this.fail(error);
+    this.child.kill('SIGKILL');
   }
 
   private settle(answer: WorkerAnswer): void {
