@@ -85,15 +85,18 @@ function lastJsonLine<T>(stdout: string): T {
   return JSON.parse(line) as T;
 }
 
-/** Registers a scikit-learn-flavor iris model (no in-process runtime serves it). */
+/**
+ * Registers a scikit-learn-flavor iris model; `withoutPyfunc` drops its
+ * python_function flavor, leaving a model no runtime of Modelgate serves.
+ */
 export async function registerSklearnModel(
   trackingUri: string,
   name: string,
+  { withoutPyfunc = false }: { withoutPyfunc?: boolean } = {},
 ): Promise<{ name: string; version: string }> {
   const script = path.join(__dirname, '../fixtures/register_sklearn.py');
-  return lastJsonLine(
-    await python([script, name], undefined, { MLFLOW_TRACKING_URI: trackingUri }),
-  );
+  const args = withoutPyfunc ? [script, name, '--without-pyfunc'] : [script, name];
+  return lastJsonLine(await python(args, undefined, { MLFLOW_TRACKING_URI: trackingUri }));
 }
 
 export interface ScoringServer {

@@ -146,9 +146,8 @@ export class PyfuncWorker implements WorkerHandle {
         const module = typeof header.module === 'string' ? header.module : undefined;
         done(
           new WorkerStartError(
-            module
-              ? `the model needs the Python module '${module}', which ${options.python} cannot import (${String(header.message)})`
-              : `the worker could not load the model: ${String(header.message)}`,
+            importFailure(module, options.python) ??
+              `the worker could not load the model: ${String(header.message)}`,
             module,
           ),
         );
@@ -285,4 +284,12 @@ export class PyfuncWorker implements WorkerHandle {
 function formOf(value: unknown): MlflowForm {
   if (value === 'list' || value === 'records' || value === 'dict') return value;
   throw new FrameError(`an answer of unknown form ${JSON.stringify(value)}`);
+}
+
+function importFailure(module: string | undefined, python: string): string | undefined {
+  if (module === undefined) return undefined;
+  if (module === 'mlflow' || module.startsWith('mlflow.')) {
+    return `${python} (PYFUNC_PYTHON) has no mlflow: install it there, or point PYFUNC_PYTHON at a Python that has`;
+  }
+  return `the model needs the Python module '${module}', which ${python} cannot import`;
 }
