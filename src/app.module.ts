@@ -18,6 +18,7 @@ import { loggingConfig } from './config/logging.config';
 import { metricsConfig } from './config/metrics.config';
 import { mlflowConfig } from './config/mlflow.config';
 import { modelsConfig } from './config/models.config';
+import { pyfuncConfig } from './config/pyfunc.config';
 import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { shutdownConfig } from './config/shutdown.config';
@@ -54,6 +55,7 @@ export class AppModule {
             mlflowConfig,
             airflowConfig,
             modelsConfig,
+            pyfuncConfig,
             trainingConfig,
             healthConfig,
             shutdownConfig,
