@@ -16,6 +16,8 @@ export interface LoadedModelView {
   version?: string;
   flavor?: string;
   runtime?: string;
+  /** Why that runtime serves the version (e.g. why it was or was not converted to ONNX). */
+  runtimeReason?: string;
   signature?: ModelSignature;
   loadedAt?: string;
   loadDurationMs?: number;
@@ -135,6 +137,7 @@ function loadedModelView(m: ModelView): LoadedModelView {
     version: m.version,
     flavor: m.flavor,
     runtime: m.runtime,
+    runtimeReason: m.runtimeReason,
     signature: m.signature,
     loadedAt: m.loadedAt?.toISOString(),
     loadDurationMs: m.loadDurationMs,

@@ -12,6 +12,8 @@ import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
 import { ModelLoadError } from './model.errors';
 import { configServing } from './testing/model-fakes';
 import { ModelLoader } from './model-loader.service';
+import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
+import { FakeOnnxConverter } from './runtimes/onnx-accelerator/testing/fake-onnx-converter';
 import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onnx';
 
 /** Serves one prepared directory as every version's files. */
@@ -67,7 +69,11 @@ describe(`${ModelLoader.name} warm-up`, () => {
       debug: () => undefined,
       verbose: () => undefined,
     });
-    sut = new ModelLoader(new FakeArtifactCache(directory) as unknown as ArtifactCache, CONFIG);
+    sut = new ModelLoader(
+      new FakeArtifactCache(directory) as unknown as ArtifactCache,
+      CONFIG,
+      new OnnxAccelerator(CONFIG, new FakeOnnxConverter()),
+    );
   });
 
   afterEach(async () => {
@@ -170,5 +176,87 @@ describe(`${ModelLoader.name} warm-up`, () => {
 
     expect(error).toBeInstanceOf(ModelLoadError);
     expect((error as ModelLoadError).reason).toMatch(/^warm-up with the input example failed: /);
+  });
+});
+
+describe(`${ModelLoader.name} runtime choice for an sklearn model`, () => {
+  let directory: string;
+  let converter: FakeOnnxConverter;
+
+  /** As mlflow.sklearn writes it: two double columns, labels out. */
+  const SKLEARN_MLMODEL = [
+    'flavors:',
+    '  python_function:',
+    '    loader_module: mlflow.sklearn',
+    '  sklearn:',
+    '    sklearn_version: 1.9.1',
+    'signature:',
+    `  inputs: '[{"type": "double", "name": "a", "required": true}, {"type": "double", "name": "b", "required": true}]'`,
+    `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]'`,
+    '  params: null',
+  ].join('\n');
+
+  beforeEach(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'modelgate-loader-'));
+    converter = new FakeOnnxConverter();
+    await writeFile(path.join(directory, 'MLmodel'), SKLEARN_MLMODEL);
+    Logger.overrideLogger(['error']);
+  });
+
+  afterEach(async () => {
+    Logger.overrideLogger(false);
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  function loader(mode: ModelsConfig['onnxAccelerate']['mode']): ModelLoader {
+    const config = configServing([], {
+      onnxAccelerate: { mode, tolerance: 1e-5, checkRows: 64, timeoutMs: 60_000 },
+    });
+    return new ModelLoader(
+      new FakeArtifactCache(directory) as unknown as ArtifactCache,
+      config,
+      new OnnxAccelerator(config, converter),
+    );
+  }
+
+  it('serves its ONNX conversion in process with auto, saying why', async () => {
+    const model = await loader('auto').load(VERSION as unknown as ModelVersion);
+    await model.runtime.dispose();
+
+    expect(model.runtime.kind).toBe('onnx');
+    expect(model.info.flavor).toBe('sklearn');
+    expect(model.info.runtimeReason).toBe(
+      "converted to ONNX by skl2onnx 1.20.0; labels matched pyfunc's on 69 rows",
+    );
+  });
+
+  it('names why it was not converted when nothing else serves it', async () => {
+    converter.answerWith({ converted: false, reason: 'labels differ on 3 of 69 rows' });
+
+    const error = await loader('auto')
+      .load(VERSION as unknown as ModelVersion)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toContain(
+      'not converted to ONNX: labels differ on 3 of 69 rows',
+    );
+  });
+
+  it('does not convert a model SCORING_SERVERS lists: that is the operator’s choice', async () => {
+    const config = configServing([], {
+      onnxAccelerate: { mode: 'auto', tolerance: 1e-5, checkRows: 64, timeoutMs: 60_000 },
+      scoringServers: { iris: ['http://127.0.0.1:9'] },
+      scoringServerTimeoutMs: 1_000,
+    });
+    const sut = new ModelLoader(
+      new FakeArtifactCache(directory) as unknown as ArtifactCache,
+      config,
+      new OnnxAccelerator(config, converter),
+    );
+
+    await sut.load(VERSION as unknown as ModelVersion).catch(() => undefined);
+
+    expect(converter.requests).toHaveLength(0);
   });
 });

@@ -20,6 +20,7 @@ import { ModelRuntime } from './runtimes/model-runtime';
 import { Tensor } from './tensor.types';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
+import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
 import { messageOf } from '../common/values';
 
 /** The runtime that serves a version, and why that one. */
@@ -44,6 +45,7 @@ export class ModelLoader {
   constructor(
     private readonly cache: ArtifactCache,
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+    private readonly accelerator: OnnxAccelerator,
   ) {}
 
   /** `inUse` names the versions loaded now: the disk cache keeps their files. */
@@ -161,7 +163,8 @@ export class ModelLoader {
   /**
    * Chooses the runtime, in this order: the ONNX flavor in process; the
    * scoring servers SCORING_SERVERS lists for the model (the operator's
-   * explicit choice); otherwise the version cannot be served.
+   * explicit choice); its ONNX conversion (MODEL_ONNX_ACCELERATE) in process;
+   * otherwise the version cannot be served, and the reason says why.
    */
   private async createRuntime(
     name: string,
@@ -177,10 +180,32 @@ export class ModelLoader {
         reason: 'its onnx flavor, in process',
       };
     }
-    return {
-      runtime: await this.delegate(name, version, mlmodel, flavor),
-      reason: `SCORING_SERVERS lists ${name}`,
-    };
+    if (this.config.scoringServers[name]?.length) {
+      return {
+        runtime: await this.delegate(name, version, mlmodel, flavor),
+        reason: `SCORING_SERVERS lists ${name}`,
+      };
+    }
+    const accelerated = await this.accelerator.accelerate({ name, version, directory }, mlmodel);
+    if (accelerated?.served) return accelerated;
+    // The pyfunc runtime (wip/pyfunc) goes here; `accelerated?.reason` says why it was not ONNX.
+    throw this.noRuntime(name, version, mlmodel, accelerated?.reason);
+  }
+
+  private noRuntime(
+    name: string,
+    version: string,
+    mlmodel: MlModel,
+    notConverted: string | undefined,
+  ): ModelLoadError {
+    const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
+    return new ModelLoadError(
+      name,
+      version,
+      `no runtime serves its flavors (${flavors})${notConverted ? ` (${notConverted})` : ''}: ONNX models ` +
+        `are served in process; for others run \`mlflow models serve\` and list it in SCORING_SERVERS ` +
+        `(${name}=http://host:port)`,
+    );
   }
 
   private async loadOnnx(
@@ -205,7 +230,7 @@ export class ModelLoader {
     }
   }
 
-  /** Any other flavor: delegated to the MLflow scoring servers configured for the model. */
+  /** Delegated to the MLflow scoring servers SCORING_SERVERS lists for the model. */
   private async delegate(
     name: string,
     version: string,
@@ -213,15 +238,6 @@ export class ModelLoader {
     flavor: string,
   ): Promise<ModelRuntime> {
     const urls = this.config.scoringServers[name];
-    if (!urls?.length) {
-      const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
-      throw new ModelLoadError(
-        name,
-        version,
-        `no runtime serves its flavors (${flavors}): ONNX models are served in process; for others run ` +
-          `\`mlflow models serve\` and list it in SCORING_SERVERS (${name}=http://host:port)`,
-      );
-    }
     try {
       return await ScoringServerRuntime.load(mlmodel.signature, {
         flavor,

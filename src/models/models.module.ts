@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
 import { EventsModule } from '../common/events/events.module';
 import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
+import { pyfuncConfig } from '../config/pyfunc.config';
 import { MlflowModule } from '../mlflow/mlflow.module';
 import { ArtifactCache } from './artifact-cache.service';
 import { LoadedVersions } from './loaded-versions.service';
@@ -11,13 +13,18 @@ import { ModelReadiness } from './model-readiness.service';
 import { ModelRegistry } from './model-registry.service';
 import { ModelReloader } from './model-reloader.service';
 import { ModelResolver } from './model-resolver.service';
+import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
+import { OnnxConverter } from './runtimes/onnx-accelerator/onnx-converter';
+import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-converter';
 
 @Module({
-  imports: [MlflowModule, EventsModule, LifecycleModule],
+  imports: [MlflowModule, EventsModule, LifecycleModule, ConfigModule.forFeature(pyfuncConfig)],
   providers: [
     ArtifactCache,
     ModelResolver,
     ModelLoader,
+    OnnxAccelerator,
+    { provide: OnnxConverter, useClass: PythonOnnxConverter },
     ModelBindings,
     LoadedVersions,
     ModelReloader,

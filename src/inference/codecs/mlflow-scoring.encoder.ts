@@ -33,6 +33,10 @@ export function encodeMlflowResponse(result: InferenceResult, input: InferenceIn
   if (passed !== undefined) {
     return JSON.stringify({ predictions: passed });
   }
+  const [only] = result.outputs;
+  if (result.extras?.pythonResult === 'ndarray' && result.outputs.length === 1) {
+    return `{"predictions": ${pythonNested(only, only.shape, 0).text}}`;
+  }
   return `{"predictions": ${predictionsText(result.outputs, mlflowResultKind(input, result.signature))}}`;
 }
 

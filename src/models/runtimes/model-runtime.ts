@@ -27,6 +27,13 @@ export interface RuntimeExtras {
    * MLflow-protocol callers (the tensors are what could be read of it).
    */
   mlflowPredictions?: unknown;
+  /**
+   * The Python type MLflow's `predict` returns for the model, when that is
+   * not what an ONNX-flavor model returns: `ndarray` (an sklearn, xgboost or
+   * lightgbm model's labels or values, also when served converted to ONNX),
+   * which MLflow's server writes as a plain nested list of the one output.
+   */
+  pythonResult?: 'ndarray';
 }
 
 /** One prediction's answer, whatever the runtime. */
