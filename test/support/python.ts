@@ -58,7 +58,7 @@ export async function pythonPredict(
   return lastJsonLine<{ outputs: Record<string, unknown[]> }>(stdout).outputs;
 }
 
-async function python(
+export async function python(
   args: string[],
   stdin?: string,
   env: Record<string, string> = {},
@@ -75,7 +75,7 @@ async function python(
   return stdout;
 }
 
-function lastJsonLine<T>(stdout: string): T {
+export function lastJsonLine<T>(stdout: string): T {
   const line = stdout
     .trim()
     .split('\n')

@@ -114,6 +114,8 @@ export const MODELS_SCHEMAS = {
             runId: { type: 'string' },
             createdAt: { type: 'string', format: 'date-time' },
             loadedHere: { type: 'boolean' },
+            runtime: { type: 'string', description: 'For a version loaded here: its runtime' },
+            runtimeReason: { type: 'string', description: 'For a version loaded here: why that runtime' },
             run: {
               type: 'object',
               description:
