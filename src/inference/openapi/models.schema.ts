@@ -115,7 +115,10 @@ export const MODELS_SCHEMAS = {
             createdAt: { type: 'string', format: 'date-time' },
             loadedHere: { type: 'boolean' },
             runtime: { type: 'string', description: 'For a version loaded here: its runtime' },
-            runtimeReason: { type: 'string', description: 'For a version loaded here: why that runtime' },
+            runtimeReason: {
+              type: 'string',
+              description: 'For a version loaded here: why that runtime',
+            },
             run: {
               type: 'object',
               description:
