@@ -377,7 +377,7 @@ def package_versions():
     from importlib import metadata
 
     versions = {}
-    for package in ("mlflow", "scikit-learn", "skl2onnx", "onnxmltools", "onnx", "onnxruntime", "xgboost",
+    for package in ("mlflow", "scikit-learn", "skl2onnx", "onnxmltools", "onnx", "onnxruntime", "xgboost", "xgboost-cpu",
                     "lightgbm", "numpy", "pandas"):
         try:
             versions[package] = metadata.version(package)
