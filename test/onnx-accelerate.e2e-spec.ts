@@ -97,11 +97,12 @@ describe('ONNX acceleration of sklearn, xgboost and lightgbm models (MODEL_ONNX_
     stack = sharedStack();
     fixtures = await registerAccelerateModels(stack.mlflowUrl, prefix);
     const served = ['forest', 'regressor', 'xgboost', 'lightgbm'] as const;
+    const compared = [...served, 'lambda'] as const;
     const answers = await pyfuncPredictions(
       stack.mlflowUrl,
-      served.map((key) => ({ uri: `models:/${name(key)}/1`, ...rowsOf(key) })),
+      compared.map((key) => ({ uri: `models:/${name(key)}/1`, ...rowsOf(key) })),
     );
-    served.forEach((key, i) => (expected[key] = answers[i]));
+    compared.forEach((key, i) => (expected[key] = answers[i]));
     cacheDir = await mkdtemp(path.join(tmpdir(), 'mg-accelerate-'));
     server = await start({
       MODELS: served.map((key) => `models:/${name(key)}@champion`).join(','),
@@ -201,17 +202,19 @@ describe('ONNX acceleration of sklearn, xgboost and lightgbm models (MODEL_ONNX_
       },
     );
 
-    it('does not serve the lambda pipeline through ONNX, naming why (no pyfunc runtime on this branch yet)', async () => {
-      const reply = await request<{ message: string }>(
+    it('serves the lambda pipeline it cannot convert through pyfunc, saying why, with pyfunc predict’s answers', async () => {
+      const reply = await request<{ predictions: number[] }>(
         `${server!.url}/v1/models/${name('lambda')}/invocations`,
         { body: { dataframe_split: rowsOf('lambda') } },
       );
 
-      expect(reply.status).toBe(503);
-      expect(reply.body.message).toContain(
+      const entry = (await models(server!.url)).find((m) => m.name === name('lambda'));
+      expect(reply.status).toBe(200);
+      expect(reply.body.predictions).toEqual(expected.lambda);
+      expect(entry).toMatchObject({ state: 'ready', runtime: 'pyfunc' });
+      expect(entry?.runtimeReason).toContain(
         'not converted to ONNX: skl2onnx cannot convert FunctionTransformer',
       );
-      expect(reply.body.message).toContain('no runtime serves');
     });
 
     it('reuses the kept conversion when the same version loads again with the same settings', async () => {

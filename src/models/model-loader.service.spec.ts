@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ModelsConfig } from '../config/models.config';
+import { PyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
 import { ModelLoadError } from './model.errors';
@@ -15,6 +16,7 @@ import { ModelLoader } from './model-loader.service';
 import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
 import { FakeOnnxConverter } from './runtimes/onnx-accelerator/testing/fake-onnx-converter';
 import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onnx';
+import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
 /** Serves one prepared directory as every version's files. */
 class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
@@ -26,6 +28,29 @@ class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
 }
 
 const CONFIG: ModelsConfig = configServing([]);
+
+const PYFUNC: PyfuncConfig = {
+  workers: 1,
+  env: 'local',
+  python: '/nonexistent/python3',
+  maxRssBytes: 0,
+  predictTimeoutMs: 10_000,
+  startTimeoutMs: 10_000,
+};
+
+function loader(
+  directory: string,
+  config: ModelsConfig = CONFIG,
+  converter = new FakeOnnxConverter(),
+): ModelLoader {
+  return new ModelLoader(
+    new FakeArtifactCache(directory) as unknown as ArtifactCache,
+    config,
+    PYFUNC,
+    new PythonEnvironment(PYFUNC),
+    new OnnxAccelerator(config, converter),
+  );
+}
 
 const VERSION = { name: 'iris', version: '3' } as const satisfies Partial<ModelVersion>;
 
@@ -69,11 +94,7 @@ describe(`${ModelLoader.name} warm-up`, () => {
       debug: () => undefined,
       verbose: () => undefined,
     });
-    sut = new ModelLoader(
-      new FakeArtifactCache(directory) as unknown as ArtifactCache,
-      CONFIG,
-      new OnnxAccelerator(CONFIG, new FakeOnnxConverter()),
-    );
+    sut = loader(directory);
   });
 
   afterEach(async () => {
@@ -208,19 +229,15 @@ describe(`${ModelLoader.name} runtime choice for an sklearn model`, () => {
     await rm(directory, { recursive: true, force: true });
   });
 
-  function loader(mode: ModelsConfig['onnxAccelerate']['mode']): ModelLoader {
+  function accelerating(mode: ModelsConfig['onnxAccelerate']['mode']): ModelLoader {
     const config = configServing([], {
       onnxAccelerate: { mode, tolerance: 1e-5, checkRows: 64, timeoutMs: 60_000 },
     });
-    return new ModelLoader(
-      new FakeArtifactCache(directory) as unknown as ArtifactCache,
-      config,
-      new OnnxAccelerator(config, converter),
-    );
+    return loader(directory, config, converter);
   }
 
   it('serves its ONNX conversion in process with auto, saying why', async () => {
-    const model = await loader('auto').load(VERSION as unknown as ModelVersion);
+    const model = await accelerating('auto').load(VERSION as unknown as ModelVersion);
     await model.runtime.dispose();
 
     expect(model.runtime.kind).toBe('onnx');
@@ -230,16 +247,29 @@ describe(`${ModelLoader.name} runtime choice for an sklearn model`, () => {
     );
   });
 
-  it('names why it was not converted when nothing else serves it', async () => {
+  it('hands a version whose conversion did not match on to the Python workers', async () => {
     converter.answerWith({ converted: false, reason: 'labels differ on 3 of 69 rows' });
 
-    const error = await loader('auto')
+    const error = await accelerating('auto')
+      .load(VERSION as unknown as ModelVersion)
+      .catch((e: unknown) => e);
+
+    expect(converter.requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    // The workers' Python (PYFUNC) does not exist here: their start is what fails.
+    expect((error as ModelLoadError).reason).toContain('could not run /nonexistent/python3');
+  });
+
+  it('fails the load with require instead of handing it on, naming the reason', async () => {
+    converter.answerWith({ converted: false, reason: 'labels differ on 3 of 69 rows' });
+
+    const error = await accelerating('require')
       .load(VERSION as unknown as ModelVersion)
       .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ModelLoadError);
-    expect((error as ModelLoadError).reason).toContain(
-      'not converted to ONNX: labels differ on 3 of 69 rows',
+    expect((error as ModelLoadError).reason).toBe(
+      'MODEL_ONNX_ACCELERATE=require, and it is not served through ONNX: not converted to ONNX: labels differ on 3 of 69 rows',
     );
   });
 
@@ -249,14 +279,58 @@ describe(`${ModelLoader.name} runtime choice for an sklearn model`, () => {
       scoringServers: { iris: ['http://127.0.0.1:9'] },
       scoringServerTimeoutMs: 1_000,
     });
-    const sut = new ModelLoader(
-      new FakeArtifactCache(directory) as unknown as ArtifactCache,
-      config,
-      new OnnxAccelerator(config, converter),
-    );
+    const sut = loader(directory, config, converter);
 
     await sut.load(VERSION as unknown as ModelVersion).catch(() => undefined);
 
     expect(converter.requests).toHaveLength(0);
+  });
+});
+
+describe(`${ModelLoader.name} runtime choice`, () => {
+  let directory: string;
+  let sut: ModelLoader;
+
+  beforeEach(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'modelgate-loader-'));
+    Logger.overrideLogger(false);
+    sut = loader(directory);
+  });
+
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  const SIGNATURE = [
+    'signature:',
+    `  inputs: '[{"type": "double", "name": "a", "required": true}]'`,
+    '  outputs: null',
+    '  params: null',
+  ];
+
+  async function loadWith(mlmodelLines: string[]): Promise<unknown> {
+    await writeFile(path.join(directory, 'MLmodel'), mlmodelLines.join('\n'));
+    return sut.load(VERSION as unknown as ModelVersion).catch((e: unknown) => e);
+  }
+
+  it('refuses a version no runtime serves, naming its flavors', async () => {
+    const error = await loadWith(['flavors:', '  spark:', '    model_data: sparkml', ...SIGNATURE]);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toContain('no runtime serves its flavors (spark)');
+  });
+
+  it('gives a python_function version to Python workers, failing the load when they cannot start', async () => {
+    const error = await loadWith([
+      'flavors:',
+      '  sklearn:',
+      '    pickled_model: model.pkl',
+      '  python_function:',
+      '    loader_module: mlflow.sklearn',
+      ...SIGNATURE,
+    ]);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toContain('could not run /nonexistent/python3');
   });
 });

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
+import { PyfuncConfig, pyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache, InUse } from './artifact-cache.service';
 import { LoadedModel } from './loaded-model';
@@ -21,6 +22,9 @@ import { Tensor } from './tensor.types';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
 import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
+import { PyfuncRuntime } from './runtimes/pyfunc/pyfunc.runtime';
+import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
+import { WorkerStartError } from './runtimes/pyfunc/pyfunc-worker';
 import { messageOf } from '../common/values';
 
 /** The runtime that serves a version, and why that one. */
@@ -45,6 +49,8 @@ export class ModelLoader {
   constructor(
     private readonly cache: ArtifactCache,
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+    @Inject(pyfuncConfig.KEY) private readonly pyfunc: PyfuncConfig,
+    private readonly python: PythonEnvironment,
     private readonly accelerator: OnnxAccelerator,
   ) {}
 
@@ -164,7 +170,8 @@ export class ModelLoader {
    * Chooses the runtime, in this order: the ONNX flavor in process; the
    * scoring servers SCORING_SERVERS lists for the model (the operator's
    * explicit choice); its ONNX conversion (MODEL_ONNX_ACCELERATE) in process;
-   * otherwise the version cannot be served, and the reason says why.
+   * Python workers for a `python_function` flavor, told why it was not
+   * converted; otherwise the version cannot be served, and the reason says why.
    */
   private async createRuntime(
     name: string,
@@ -188,24 +195,48 @@ export class ModelLoader {
     }
     const accelerated = await this.accelerator.accelerate({ name, version, directory }, mlmodel);
     if (accelerated?.served) return accelerated;
-    // The pyfunc runtime (wip/pyfunc) goes here; `accelerated?.reason` says why it was not ONNX.
-    throw this.noRuntime(name, version, mlmodel, accelerated?.reason);
+    if ('python_function' in mlmodel.flavors) {
+      const workers = `its python_function flavor, in ${this.pyfunc.workers} Python worker process(es)`;
+      return {
+        runtime: await this.loadPyfunc(name, version, mlmodel, directory, flavor),
+        reason: accelerated ? `${workers}; ${accelerated.reason}` : workers,
+      };
+    }
+    const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
+    throw new ModelLoadError(
+      name,
+      version,
+      `no runtime serves its flavors (${flavors}): ONNX models are served in process and python_function ` +
+        `models by Python workers; for others run \`mlflow models serve\` and list it in SCORING_SERVERS ` +
+        `(${name}=http://host:port)`,
+    );
   }
 
-  private noRuntime(
+  /** Any flavor with `python_function`: Python worker processes on the version's own artifacts. */
+  private async loadPyfunc(
     name: string,
     version: string,
     mlmodel: MlModel,
-    notConverted: string | undefined,
-  ): ModelLoadError {
-    const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
-    return new ModelLoadError(
-      name,
-      version,
-      `no runtime serves its flavors (${flavors})${notConverted ? ` (${notConverted})` : ''}: ONNX models ` +
-        `are served in process; for others run \`mlflow models serve\` and list it in SCORING_SERVERS ` +
-        `(${name}=http://host:port)`,
-    );
+    directory: string,
+    flavor: string,
+  ): Promise<ModelRuntime> {
+    try {
+      const python = await this.python.pythonFor({ name, version, directory });
+      return await PyfuncRuntime.load(mlmodel.signature, {
+        flavor,
+        label: `${name} v${version}`,
+        python,
+        directory,
+        workers: this.pyfunc.workers,
+        maxRssBytes: this.pyfunc.maxRssBytes,
+        predictTimeoutMs: this.pyfunc.predictTimeoutMs,
+        startTimeoutMs: this.pyfunc.startTimeoutMs,
+      });
+    } catch (error) {
+      if (error instanceof ModelLoadError) throw error;
+      const reason = error instanceof WorkerStartError ? error.message : messageOf(error);
+      throw new ModelLoadError(name, version, reason);
+    }
   }
 
   private async loadOnnx(
@@ -237,7 +268,7 @@ export class ModelLoader {
     mlmodel: MlModel,
     flavor: string,
   ): Promise<ModelRuntime> {
-    const urls = this.config.scoringServers[name];
+    const urls = this.config.scoringServers[name] ?? [];
     try {
       return await ScoringServerRuntime.load(mlmodel.signature, {
         flavor,

@@ -1,8 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
 import { EventsModule } from '../common/events/events.module';
 import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
-import { pyfuncConfig } from '../config/pyfunc.config';
 import { MlflowModule } from '../mlflow/mlflow.module';
 import { ArtifactCache } from './artifact-cache.service';
 import { LoadedVersions } from './loaded-versions.service';
@@ -16,9 +14,10 @@ import { ModelResolver } from './model-resolver.service';
 import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
 import { OnnxConverter } from './runtimes/onnx-accelerator/onnx-converter';
 import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-converter';
+import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
 @Module({
-  imports: [MlflowModule, EventsModule, LifecycleModule, ConfigModule.forFeature(pyfuncConfig)],
+  imports: [MlflowModule, EventsModule, LifecycleModule],
   providers: [
     ArtifactCache,
     ModelResolver,
@@ -31,6 +30,7 @@ import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-con
     ModelRegistry,
     ModelReadiness,
     ModelCatalog,
+    PythonEnvironment,
   ],
   exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog],
 })

@@ -380,7 +380,7 @@ describe('encodeMlflowResponse', () => {
       },
     ]);
 
-    const body = encodeMlflowResponse({ ...answer, extras: { pythonResult: 'ndarray' } }, input);
+    const body = encodeMlflowResponse({ ...answer, extras: { mlflowForm: 'list' } }, input);
 
     expect(body).toBe('{"predictions": [1, 0, 1]}');
   });
@@ -395,7 +395,7 @@ describe('encodeMlflowResponse', () => {
       },
     ]);
 
-    const body = encodeMlflowResponse({ ...answer, extras: { pythonResult: 'ndarray' } }, input);
+    const body = encodeMlflowResponse({ ...answer, extras: { mlflowForm: 'list' } }, input);
 
     expect(body).toBe('{"predictions": [[1.0, 0.5], [2.0, 1e-07]]}');
   });

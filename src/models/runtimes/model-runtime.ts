@@ -28,12 +28,11 @@ export interface RuntimeExtras {
    */
   mlflowPredictions?: unknown;
   /**
-   * The Python type MLflow's `predict` returns for the model, when that is
-   * not what an ONNX-flavor model returns: `ndarray` (an sklearn, xgboost or
-   * lightgbm model's labels or values, also when served converted to ONNX),
-   * which MLflow's server writes as a plain nested list of the one output.
+   * How MLflow's scoring server writes what a Python model's `predict` gave:
+   * `list` (an array: the only output's nested lists), `records` (a data
+   * frame or series: one object per row), `dict` (a dict of arrays).
    */
-  pythonResult?: 'ndarray';
+  mlflowForm?: 'list' | 'records' | 'dict';
 }
 
 /** One prediction's answer, whatever the runtime. */

@@ -2,8 +2,8 @@ import { Tensor, TensorSpec } from '../../tensor.types';
 import { ModelRuntime, PredictOptions, RuntimeAnswer, RuntimeExtras } from '../model-runtime';
 import { OnnxRuntime } from '../onnx.runtime';
 
-/** The Python type the model's own `predict` returns: MLflow's server writes it as a plain list. */
-const NDARRAY: RuntimeExtras = Object.freeze({ pythonResult: 'ndarray' as const });
+/** The model's own `predict` returns an array: MLflow's server writes it as a plain list. */
+const AS_LIST: RuntimeExtras = Object.freeze({ mlflowForm: 'list' as const });
 
 /**
  * An sklearn, xgboost or lightgbm model served through its ONNX form
@@ -32,7 +32,7 @@ export class ConvertedOnnxRuntime implements ModelRuntime {
 
   async predict(feeds: readonly Tensor[], options?: PredictOptions): Promise<RuntimeAnswer> {
     const answer = await this.onnx.predict(feeds, options);
-    return { outputs: answer.outputs, extras: NDARRAY };
+    return { outputs: answer.outputs, extras: AS_LIST };
   }
 
   dispose(): Promise<void> {

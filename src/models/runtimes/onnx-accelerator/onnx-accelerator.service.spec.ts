@@ -75,7 +75,7 @@ describe(OnnxAccelerator.name, () => {
     ]);
   });
 
-  it("answers with pyfunc predict's form: one output, marked as an ndarray for MLflow callers", async () => {
+  it("answers with pyfunc predict's form: one output, written as a list for MLflow callers", async () => {
     const sut = new OnnxAccelerator(config('auto'), converter);
     const outcome = await accelerate(sut);
     if (!outcome?.served) throw new Error('not served');
@@ -89,7 +89,7 @@ describe(OnnxAccelerator.name, () => {
       },
     ]);
 
-    expect(answer.extras).toEqual({ pythonResult: 'ndarray' });
+    expect(answer.extras).toEqual({ mlflowForm: 'list' });
     expect(
       answer.outputs.map((o) => [o.name, o.datatype, Array.from(o.data as BigInt64Array)]),
     ).toEqual([['predictions', 'INT64', [1n, 0n]]]);
@@ -145,6 +145,15 @@ describe(OnnxAccelerator.name, () => {
     const sut = new OnnxAccelerator(config('require'), converter);
 
     const outcome = await accelerate(sut, { flavors: { pytorch: {}, python_function: {} } });
+
+    expect(outcome).toBeUndefined();
+    expect(converter.requests).toHaveLength(0);
+  });
+
+  it('does not try a model without python_function: there is no predict to match', async () => {
+    const sut = new OnnxAccelerator(config('require'), converter);
+
+    const outcome = await accelerate(sut, { flavors: { sklearn: {} } });
 
     expect(outcome).toBeUndefined();
     expect(converter.requests).toHaveLength(0);

@@ -44,7 +44,8 @@ export class OnnxAccelerator {
   ) {}
 
   /**
-   * @returns undefined when not tried (off, or no flavor with a converter).
+   * @returns undefined when not tried (off, no flavor with a converter, or no
+   *   python_function flavor to check the answers against).
    * @throws ModelLoadError with MODEL_ONNX_ACCELERATE=require when the
    *   version is not served through ONNX, naming the reason.
    */
@@ -54,6 +55,8 @@ export class OnnxAccelerator {
   ): Promise<Acceleration | undefined> {
     const { mode } = this.config.onnxAccelerate;
     if (mode === 'off') return undefined;
+    // pyfunc `predict` is what the ONNX answers are checked against: without it, nothing to match.
+    if (!('python_function' in mlmodel.flavors)) return undefined;
     if (!CONVERTIBLE_FLAVORS.some((flavor) => flavor in mlmodel.flavors)) return undefined;
     const outcome = await this.serve(subject);
     if (!outcome.served && mode === 'require') {

@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PyfuncConfig, pyfuncConfig } from '../../../config/pyfunc.config';
+import { PythonEnvironment } from '../pyfunc/python-environment.service';
 import { ConversionReport, ConversionRequest, parseConversionReport } from './conversion-report';
 import { ConversionSubject, OnnxConverter } from './onnx-converter';
 
@@ -17,7 +17,8 @@ const STDOUT_MAX = 1024 * 1024;
 const KILL_GRACE_MS = 10_000;
 
 /**
- * convert.py run once per conversion on the model's Python: a JSON request on
+ * convert.py run once per conversion on the model's Python (the one its
+ * pyfunc workers would run on, PythonEnvironment): a JSON request on
  * stdin, the report as the last line of stdout, its log on stderr. The
  * process is killed when it runs past the time limit.
  */
@@ -29,12 +30,12 @@ export class PythonOnnxConverter extends OnnxConverter {
     .slice(0, 16);
   private readonly logger = new Logger(PythonOnnxConverter.name);
 
-  constructor(@Inject(pyfuncConfig.KEY) private readonly pyfunc: PyfuncConfig) {
+  constructor(private readonly environment: PythonEnvironment) {
     super();
   }
 
   async convert(subject: ConversionSubject, request: ConversionRequest): Promise<ConversionReport> {
-    const python = this.pyfunc.python;
+    const python = await this.environment.pythonFor(subject);
     const stdin = JSON.stringify({
       model_dir: request.modelDirectory,
       output_dir: request.outputDirectory,
