@@ -66,8 +66,6 @@ describe('Models of any python_function flavor, served by supervised Python work
   const url = (p: string) => `${server!.url}${p}`;
   const predictable = ['sk-classifier', 'sk-regressor', 'xgboost', 'lightgbm'] as const;
 
-  type FlavorModals = FlavorModels;
-
   beforeAll(async () => {
     stack = sharedStack();
     models = await registerFlavorModels(stack.mlflowUrl, prefix);

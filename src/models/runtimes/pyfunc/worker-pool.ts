@@ -66,7 +66,7 @@ export class WorkerPool {
     if (failed) {
       await Promise.all(
         started.map((s) =>
-          s.status === 'fulfilled' ? s.value.stop(options.stopGraceMs) : undefined,
+          s.status === 'fulfilled' ? s.value.stop(options.stopGraceMs) : Promise.resolve(),
         ),
       );
       throw failed.reason;

@@ -57,7 +57,7 @@ function tensorBytes(tensor: Tensor): { bytes: Uint8Array; datatype: DataType } 
   if (datatype === 'FP16' && !(data instanceof Uint16Array)) {
     return { bytes: viewBytes(Float32Array.from(data as ArrayLike<number>)), datatype: 'FP32' };
   }
-  const typed = ArrayBuffer.isView(data) ? data : (tensorData(datatype, data) as NumericArray);
+  const typed = ArrayBuffer.isView(data) ? data : tensorData(datatype, data);
   return { bytes: viewBytes(typed as NumericArray), datatype };
 }
 
