@@ -35,6 +35,8 @@ describe('Models of other flavors, delegated to MLflow scoring servers', () => {
       SCORING_SERVERS: `${SKLEARN}=${servers.map((s) => s.url).join(',')}`,
       SCORING_SERVER_COOL_DOWN: '60',
       MODEL_REFRESH_INTERVAL: '0',
+      // UNSERVED stands for a model no runtime serves: not converted to ONNX either.
+      MODEL_ONNX_ACCELERATE: 'off',
     });
     await waitFor(
       () => request(`${server.url}/ping`),

@@ -1,10 +1,13 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import {
   IsBoolean,
+  IsIn,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   Matches,
+  Max,
   Min,
   ValidateBy,
   ValidationOptions,
@@ -19,6 +22,10 @@ import { ToBoolean, ToNumber } from './env.transforms';
 
 const MODEL_SCHEME = 'models:/';
 const URL_LIST = 'https?://[^\\s,;=]+(,https?://[^\\s,;=]+)*';
+/** Whether sklearn, xgboost and lightgbm models are converted to ONNX at load (see MODEL_ONNX_ACCELERATE). */
+export const ONNX_ACCELERATE_MODES = ['off', 'auto', 'require'] as const;
+export type OnnxAccelerateMode = (typeof ONNX_ACCELERATE_MODES)[number];
+
 const SCORING_SERVERS = new RegExp(`^\\s*[^\\s=;]+=${URL_LIST}(;[^\\s=;]+=${URL_LIST})*;?\\s*$`);
 
 export class ModelsEnvironment {
@@ -130,6 +137,43 @@ export class ModelsEnvironment {
   @IsInt()
   @Min(0)
   ONNX_INTRA_OP_THREADS = 0;
+
+  /**
+   * sklearn, xgboost and lightgbm models converted to ONNX at load and served
+   * in process, when the converted model answers as MLflow's pyfunc predict
+   * does: `auto` serves the others through pyfunc (saying why), `require`
+   * fails their load, `off` never converts.
+   */
+  @IsIn(ONNX_ACCELERATE_MODES, {
+    message: `MODEL_ONNX_ACCELERATE must be one of ${ONNX_ACCELERATE_MODES.join(', ')}`,
+  })
+  MODEL_ONNX_ACCELERATE: OnnxAccelerateMode = 'auto';
+
+  /**
+   * How far a converted model's scores may be from pyfunc's:
+   * |onnx − pyfunc| ≤ t + t·|pyfunc| (absolute and relative). Labels must be
+   * equal. 1e-5: float32 arithmetic (trees, boosters) keeps about 7 digits,
+   * and a sum over a hundred trees loses one or two of them.
+   */
+  @ToNumber()
+  @IsNumber({}, { message: 'MODEL_ONNX_TOLERANCE must be a number (absolute and relative)' })
+  @Min(0)
+  @Max(1)
+  MODEL_ONNX_TOLERANCE = 1e-5;
+
+  /** Generated rows (seeded, within the signature's types) the answers are compared on, beside the input example. */
+  @ToNumber()
+  @IsInt({ message: 'MODEL_ONNX_CHECK_ROWS must be a whole number of rows' })
+  @Min(0)
+  @Max(100_000)
+  MODEL_ONNX_CHECK_ROWS = 64;
+
+  /** Seconds one conversion (loading, converting, comparing) may take; past it the model is not converted. */
+  @ToNumber()
+  @IsInt({ message: 'MODEL_ONNX_CONVERT_TIMEOUT must be a whole number of seconds' })
+  @Min(1)
+  @Max(3600)
+  MODEL_ONNX_CONVERT_TIMEOUT = 180;
 }
 
 export const modelsConfig = registerAs('models', () => {
@@ -149,6 +193,12 @@ export const modelsConfig = registerAs('models', () => {
     refreshIntervalMs: env.MODEL_REFRESH_INTERVAL * 1000,
     drainTimeoutMs: env.MODEL_DRAIN_TIMEOUT * 1000,
     onnxIntraOpThreads: env.ONNX_INTRA_OP_THREADS,
+    onnxAccelerate: {
+      mode: env.MODEL_ONNX_ACCELERATE,
+      tolerance: env.MODEL_ONNX_TOLERANCE,
+      checkRows: env.MODEL_ONNX_CHECK_ROWS,
+      timeoutMs: env.MODEL_ONNX_CONVERT_TIMEOUT * 1000,
+    },
     admission: { maxConcurrent: env.MODEL_MAX_CONCURRENCY, maxQueued: env.MODEL_MAX_QUEUE },
     scoringServers: parseScoringServers(env.SCORING_SERVERS),
     scoringServerTimeoutMs: env.SCORING_SERVER_TIMEOUT * 1000,

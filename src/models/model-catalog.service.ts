@@ -16,6 +16,8 @@ export interface LoadedModelView {
   version?: string;
   flavor?: string;
   runtime?: string;
+  /** Why that runtime serves the version (e.g. why it was or was not converted to ONNX). */
+  runtimeReason?: string;
   signature?: ModelSignature;
   loadedAt?: string;
   loadDurationMs?: number;
@@ -48,6 +50,9 @@ export interface RegistryVersionView {
   runId?: string;
   createdAt?: string;
   loadedHere: boolean;
+  /** For a version loaded here: the runtime serving it, and why that one. */
+  runtime?: string;
+  runtimeReason?: string;
   run?:
     | { params: Record<string, string>; metrics: Record<string, number>; status?: string }
     | { error: string };
@@ -87,8 +92,8 @@ export class ModelCatalog {
     const versions: ModelVersion[] = [];
     for await (const version of this.mlflow.allModelVersions(name)) versions.push(version);
     versions.sort((a, b) => Number(b.version) - Number(a.version));
-    const loadedHere = new Set(
-      this.registry.list().flatMap((m) => (m.version && m.name === name ? [m.version] : [])),
+    const loadedHere = new Map(
+      this.registry.list().flatMap((m) => (m.version && m.name === name ? [[m.version, m]] : [])),
     );
     const views = await Promise.all(
       versions.map(async (v, index): Promise<RegistryVersionView> => ({
@@ -102,6 +107,8 @@ export class ModelCatalog {
         runId: v.runId,
         createdAt: v.createdAt?.toISOString(),
         loadedHere: loadedHere.has(v.version),
+        runtime: loadedHere.get(v.version)?.runtime,
+        runtimeReason: loadedHere.get(v.version)?.runtimeReason,
         run: v.runId && index < RUNS_READ ? await this.runSummary(v.runId) : undefined,
       })),
     );
@@ -135,6 +142,7 @@ function loadedModelView(m: ModelView): LoadedModelView {
     version: m.version,
     flavor: m.flavor,
     runtime: m.runtime,
+    runtimeReason: m.runtimeReason,
     signature: m.signature,
     loadedAt: m.loadedAt?.toISOString(),
     loadDurationMs: m.loadDurationMs,

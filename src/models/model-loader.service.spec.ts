@@ -13,6 +13,8 @@ import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
 import { ModelLoadError } from './model.errors';
 import { configServing } from './testing/model-fakes';
 import { ModelLoader } from './model-loader.service';
+import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
+import { FakeOnnxConverter } from './runtimes/onnx-accelerator/testing/fake-onnx-converter';
 import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onnx';
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
@@ -36,12 +38,17 @@ const PYFUNC: PyfuncConfig = {
   startTimeoutMs: 10_000,
 };
 
-function loader(directory: string): ModelLoader {
+function loader(
+  directory: string,
+  config: ModelsConfig = CONFIG,
+  converter = new FakeOnnxConverter(),
+): ModelLoader {
   return new ModelLoader(
     new FakeArtifactCache(directory) as unknown as ArtifactCache,
-    CONFIG,
+    config,
     PYFUNC,
     new PythonEnvironment(PYFUNC),
+    new OnnxAccelerator(config, converter),
   );
 }
 
@@ -190,6 +197,93 @@ describe(`${ModelLoader.name} warm-up`, () => {
 
     expect(error).toBeInstanceOf(ModelLoadError);
     expect((error as ModelLoadError).reason).toMatch(/^warm-up with the input example failed: /);
+  });
+});
+
+describe(`${ModelLoader.name} runtime choice for an sklearn model`, () => {
+  let directory: string;
+  let converter: FakeOnnxConverter;
+
+  /** As mlflow.sklearn writes it: two double columns, labels out. */
+  const SKLEARN_MLMODEL = [
+    'flavors:',
+    '  python_function:',
+    '    loader_module: mlflow.sklearn',
+    '  sklearn:',
+    '    sklearn_version: 1.9.1',
+    'signature:',
+    `  inputs: '[{"type": "double", "name": "a", "required": true}, {"type": "double", "name": "b", "required": true}]'`,
+    `  outputs: '[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]'`,
+    '  params: null',
+  ].join('\n');
+
+  beforeEach(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'modelgate-loader-'));
+    converter = new FakeOnnxConverter();
+    await writeFile(path.join(directory, 'MLmodel'), SKLEARN_MLMODEL);
+    Logger.overrideLogger(['error']);
+  });
+
+  afterEach(async () => {
+    Logger.overrideLogger(false);
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  function accelerating(mode: ModelsConfig['onnxAccelerate']['mode']): ModelLoader {
+    const config = configServing([], {
+      onnxAccelerate: { mode, tolerance: 1e-5, checkRows: 64, timeoutMs: 60_000 },
+    });
+    return loader(directory, config, converter);
+  }
+
+  it('serves its ONNX conversion in process with auto, saying why', async () => {
+    const model = await accelerating('auto').load(VERSION as unknown as ModelVersion);
+    await model.runtime.dispose();
+
+    expect(model.runtime.kind).toBe('onnx');
+    expect(model.info.flavor).toBe('sklearn');
+    expect(model.info.runtimeReason).toBe(
+      "converted to ONNX by skl2onnx 1.20.0; labels matched pyfunc's on 69 rows",
+    );
+  });
+
+  it('hands a version whose conversion did not match on to the Python workers', async () => {
+    converter.answerWith({ converted: false, reason: 'labels differ on 3 of 69 rows' });
+
+    const error = await accelerating('auto')
+      .load(VERSION as unknown as ModelVersion)
+      .catch((e: unknown) => e);
+
+    expect(converter.requests).toHaveLength(1);
+    expect(error).toBeInstanceOf(ModelLoadError);
+    // The workers' Python (PYFUNC) does not exist here: their start is what fails.
+    expect((error as ModelLoadError).reason).toContain('could not run /nonexistent/python3');
+  });
+
+  it('fails the load with require instead of handing it on, naming the reason', async () => {
+    converter.answerWith({ converted: false, reason: 'labels differ on 3 of 69 rows' });
+
+    const error = await accelerating('require')
+      .load(VERSION as unknown as ModelVersion)
+      .catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toBe(
+      'MODEL_ONNX_ACCELERATE=require, and it is not served through ONNX: not converted to ONNX: labels differ on 3 of 69 rows',
+    );
+  });
+
+  it('does not convert a model SCORING_SERVERS lists: that is the operator’s choice', async () => {
+    const config = configServing([], {
+      onnxAccelerate: { mode: 'auto', tolerance: 1e-5, checkRows: 64, timeoutMs: 60_000 },
+      scoringServers: { iris: ['http://127.0.0.1:9'] },
+      scoringServerTimeoutMs: 1_000,
+    });
+    const sut = loader(directory, config, converter);
+
+    await sut.load(VERSION as unknown as ModelVersion).catch(() => undefined);
+
+    expect(converter.requests).toHaveLength(0);
   });
 });
 

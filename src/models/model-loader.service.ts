@@ -21,6 +21,7 @@ import { ModelRuntime } from './runtimes/model-runtime';
 import { Tensor } from './tensor.types';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
+import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
 import { PyfuncRuntime } from './runtimes/pyfunc/pyfunc.runtime';
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 import { WorkerStartError } from './runtimes/pyfunc/pyfunc-worker';
@@ -50,6 +51,7 @@ export class ModelLoader {
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
     @Inject(pyfuncConfig.KEY) private readonly pyfunc: PyfuncConfig,
     private readonly python: PythonEnvironment,
+    private readonly accelerator: OnnxAccelerator,
   ) {}
 
   /** `inUse` names the versions loaded now: the disk cache keeps their files. */
@@ -167,8 +169,9 @@ export class ModelLoader {
   /**
    * Chooses the runtime, in this order: the ONNX flavor in process; the
    * scoring servers SCORING_SERVERS lists for the model (the operator's
-   * explicit choice); Python workers for a `python_function` flavor;
-   * otherwise the version cannot be served.
+   * explicit choice); its ONNX conversion (MODEL_ONNX_ACCELERATE) in process;
+   * Python workers for a `python_function` flavor, told why it was not
+   * converted; otherwise the version cannot be served, and the reason says why.
    */
   private async createRuntime(
     name: string,
@@ -190,13 +193,13 @@ export class ModelLoader {
         reason: `SCORING_SERVERS lists ${name}`,
       };
     }
-    // ONNX acceleration (MODEL_ONNX_ACCELERATE) goes here: a converted model
-    // that matches the pyfunc answers is served in process; otherwise it falls
-    // through to the Python workers below, saying why in runtimeReason.
+    const accelerated = await this.accelerator.accelerate({ name, version, directory }, mlmodel);
+    if (accelerated?.served) return accelerated;
     if ('python_function' in mlmodel.flavors) {
+      const workers = `its python_function flavor, in ${this.pyfunc.workers} Python worker process(es)`;
       return {
         runtime: await this.loadPyfunc(name, version, mlmodel, directory, flavor),
-        reason: `its python_function flavor, in ${this.pyfunc.workers} Python worker process(es)`,
+        reason: accelerated ? `${workers}; ${accelerated.reason}` : workers,
       };
     }
     const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
@@ -258,7 +261,7 @@ export class ModelLoader {
     }
   }
 
-  /** Any other flavor: delegated to the MLflow scoring servers configured for the model. */
+  /** Delegated to the MLflow scoring servers SCORING_SERVERS lists for the model. */
   private async delegate(
     name: string,
     version: string,

@@ -11,6 +11,9 @@ import { ModelReadiness } from './model-readiness.service';
 import { ModelRegistry } from './model-registry.service';
 import { ModelReloader } from './model-reloader.service';
 import { ModelResolver } from './model-resolver.service';
+import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
+import { OnnxConverter } from './runtimes/onnx-accelerator/onnx-converter';
+import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-converter';
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
 @Module({
@@ -19,6 +22,8 @@ import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service'
     ArtifactCache,
     ModelResolver,
     ModelLoader,
+    OnnxAccelerator,
+    { provide: OnnxConverter, useClass: PythonOnnxConverter },
     ModelBindings,
     LoadedVersions,
     ModelReloader,

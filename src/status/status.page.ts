@@ -168,7 +168,7 @@ function renderModels(view: StatusView): string {
   <td><code>${esc(m.reference)}</code>${m.pinned ? ' <span class="tag">MODELS</span>' : ''}</td>
   <td><span class="pill small ${m.state === 'ready' ? 'up' : m.state === 'failed' ? 'down' : 'wait'}">${esc(m.state)}</span></td>
   <td>${m.version ? `v${esc(m.version)}` : '—'}</td>
-  <td>${esc([m.flavor, m.runtime].filter(Boolean).join(' / ') || '—')}</td>
+  <td>${esc([m.flavor, m.runtime].filter(Boolean).join(' / ') || '—')}${m.runtimeReason ? `<div class="muted small">${esc(m.runtimeReason)}</div>` : ''}</td>
   <td class="num">${m.requests ?? '—'}</td>
   <td>${m.loadedAt ? esc(clock(m.loadedAt)) : '—'}</td>
   <td class="error">${m.error && m.state !== 'ready' ? esc(m.error) : ''}</td>

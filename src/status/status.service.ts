@@ -28,6 +28,7 @@ export class StatusService {
         state: m.state,
         version: m.version,
         runtime: m.runtime,
+        runtimeReason: m.runtimeReason,
         flavor: m.flavor,
         requests: m.requests,
         loadedAt: m.loadedAt?.toISOString(),

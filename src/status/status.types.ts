@@ -15,6 +15,8 @@ export interface StatusView {
     state: string;
     version?: string;
     runtime?: string;
+    /** Why that runtime serves it. */
+    runtimeReason?: string;
     flavor?: string;
     requests?: number;
     loadedAt?: string;

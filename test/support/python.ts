@@ -70,7 +70,7 @@ export async function openInferenceClients<T>(request: Record<string, unknown>):
   return lastJsonLine<T>(await python([script], JSON.stringify(request), {}, CLIENTS_PYTHON));
 }
 
-async function python(
+export async function python(
   args: string[],
   stdin?: string,
   env: Record<string, string> = {},
@@ -88,7 +88,7 @@ async function python(
   return stdout;
 }
 
-function lastJsonLine<T>(stdout: string): T {
+export function lastJsonLine<T>(stdout: string): T {
   const line = stdout
     .trim()
     .split('\n')

@@ -370,6 +370,36 @@ describe('encodeMlflowResponse', () => {
     );
   });
 
+  it("writes an ndarray predict's answer as a plain list, as MLflow writes an sklearn model's labels", () => {
+    const [answer, input] = result('table', [
+      {
+        name: 'predictions',
+        datatype: 'INT64',
+        shape: [3],
+        data: BigInt64Array.from([1n, 0n, 1n]),
+      },
+    ]);
+
+    const body = encodeMlflowResponse({ ...answer, extras: { mlflowForm: 'list' } }, input);
+
+    expect(body).toBe('{"predictions": [1, 0, 1]}');
+  });
+
+  it("writes an ndarray predict's [n, k] answer as nested lists, floats as Python writes them", () => {
+    const [answer, input] = result('tensors', [
+      {
+        name: 'predictions',
+        datatype: 'FP64',
+        shape: [2, 2],
+        data: Float64Array.from([1, 0.5, 2, 1e-7]),
+      },
+    ]);
+
+    const body = encodeMlflowResponse({ ...answer, extras: { mlflowForm: 'list' } }, input);
+
+    expect(body).toBe('{"predictions": [[1.0, 0.5], [2.0, 1e-07]]}');
+  });
+
   it('writes a tensor answer as a dict of nested lists, byte for byte as MLflow', () => {
     const body = encodeMlflowResponse(
       ...result('tensors', [

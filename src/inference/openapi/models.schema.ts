@@ -37,7 +37,15 @@ export const MODELS_SCHEMAS = {
             pinned: { type: 'boolean', description: 'Listed in MODELS (kept loaded)' },
             version: { type: 'string' },
             flavor: { type: 'string' },
-            runtime: { type: 'string' },
+            runtime: { type: 'string', enum: ['onnx', 'pyfunc', 'scoring-server'] },
+            runtimeReason: {
+              type: 'string',
+              description:
+                'Why that runtime serves the version: its onnx flavor, SCORING_SERVERS, or its ONNX conversion (MODEL_ONNX_ACCELERATE) and why it was or was not used',
+              examples: [
+                "converted to ONNX by skl2onnx 1.20.0; labels matched pyfunc's on 69 rows",
+              ],
+            },
             signature: { type: 'object', description: "The MLmodel file's signature" },
             loadedAt: { type: 'string', format: 'date-time' },
             loadDurationMs: { type: 'number' },
@@ -106,6 +114,11 @@ export const MODELS_SCHEMAS = {
             runId: { type: 'string' },
             createdAt: { type: 'string', format: 'date-time' },
             loadedHere: { type: 'boolean' },
+            runtime: { type: 'string', description: 'For a version loaded here: its runtime' },
+            runtimeReason: {
+              type: 'string',
+              description: 'For a version loaded here: why that runtime',
+            },
             run: {
               type: 'object',
               description:

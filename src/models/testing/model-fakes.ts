@@ -133,6 +133,7 @@ export function configServing(
     refreshIntervalMs: 0,
     drainTimeoutMs: 1_000,
     onnxIntraOpThreads: 0,
+    onnxAccelerate: { mode: 'off', tolerance: 1e-5, checkRows: 64, timeoutMs: 180_000 },
     admission: { maxConcurrent: 4, maxQueued: 64 },
     scoringServers: {},
     scoringServerTimeoutMs: 30_000,
