@@ -17,6 +17,7 @@ import { loggingConfig } from './config/logging.config';
 import { metricsConfig } from './config/metrics.config';
 import { mlflowConfig } from './config/mlflow.config';
 import { modelsConfig } from './config/models.config';
+import { pyfuncConfig } from './config/pyfunc.config';
 import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { shutdownConfig } from './config/shutdown.config';
@@ -52,6 +53,7 @@ export class AppModule {
             mlflowConfig,
             airflowConfig,
             modelsConfig,
+            pyfuncConfig,
             trainingConfig,
             healthConfig,
             shutdownConfig,

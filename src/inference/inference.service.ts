@@ -7,6 +7,7 @@ import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
 import { Admission } from './admission';
 import { bindInputs } from './binding/input-binder';
+import { bindParams } from './binding/params-binding';
 import { InvalidInputError } from './inference.error';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InferenceInput, InferenceResult } from './inference.types';
@@ -14,6 +15,8 @@ import { InferenceInput, InferenceResult } from './inference.types';
 export interface InferOptions {
   /** Only these outputs (Open Inference `outputs`); all when absent. */
   outputs?: readonly string[];
+  /** Inference params (MLflow `params`, Open Inference `parameters`), as the request gave them. */
+  params?: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -81,7 +84,10 @@ export class InferenceService {
     const requested = requestedOutputs(options.outputs, model.outputs);
     let answer: RuntimeAnswer;
     try {
-      answer = await model.runtime.predict(feeds, { outputs: requested });
+      answer = await model.runtime.predict(feeds, {
+        outputs: requested,
+        params: bindParams(options.params, model.info.signature),
+      });
     } catch (error) {
       model.failures++;
       throw error;

@@ -128,8 +128,8 @@ export class MlflowScoringController {
     contentType: string | undefined,
   ): Promise<string> {
     const raw = body instanceof MalformedJsonBody ? body.text : body;
-    const { input } = decodeMlflowRequest(raw, contentType, this.limits);
-    const result = await this.inference.infer(ref, input);
+    const { input, params } = decodeMlflowRequest(raw, contentType, this.limits);
+    const result = await this.inference.infer(ref, input, { params });
     setModelHeaders(reply, result);
     void reply.type('application/json');
     return encodeMlflowResponse(result, input);

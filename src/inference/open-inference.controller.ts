@@ -173,6 +173,7 @@ export class OpenInferenceController {
     const request = decodeInferRequest(body, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
+      params: request.parameters,
     });
     setModelHeaders(reply, result);
     return encodeInferResponse(result, { id: request.id });

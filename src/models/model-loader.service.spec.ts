@@ -7,12 +7,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ModelsConfig } from '../config/models.config';
+import { PyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
 import { ModelLoadError } from './model.errors';
 import { configServing } from './testing/model-fakes';
 import { ModelLoader } from './model-loader.service';
 import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onnx';
+import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
 /** Serves one prepared directory as every version's files. */
 class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
@@ -24,6 +26,24 @@ class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
 }
 
 const CONFIG: ModelsConfig = configServing([]);
+
+const PYFUNC: PyfuncConfig = {
+  workers: 1,
+  env: 'local',
+  python: '/nonexistent/python3',
+  maxRssBytes: 0,
+  predictTimeoutMs: 10_000,
+  startTimeoutMs: 10_000,
+};
+
+function loader(directory: string): ModelLoader {
+  return new ModelLoader(
+    new FakeArtifactCache(directory) as unknown as ArtifactCache,
+    CONFIG,
+    PYFUNC,
+    new PythonEnvironment(PYFUNC),
+  );
+}
 
 const VERSION = { name: 'iris', version: '3' } as const satisfies Partial<ModelVersion>;
 
@@ -67,7 +87,7 @@ describe(`${ModelLoader.name} warm-up`, () => {
       debug: () => undefined,
       verbose: () => undefined,
     });
-    sut = new ModelLoader(new FakeArtifactCache(directory) as unknown as ArtifactCache, CONFIG);
+    sut = loader(directory);
   });
 
   afterEach(async () => {
@@ -170,5 +190,53 @@ describe(`${ModelLoader.name} warm-up`, () => {
 
     expect(error).toBeInstanceOf(ModelLoadError);
     expect((error as ModelLoadError).reason).toMatch(/^warm-up with the input example failed: /);
+  });
+});
+
+describe(`${ModelLoader.name} runtime choice`, () => {
+  let directory: string;
+  let sut: ModelLoader;
+
+  beforeEach(async () => {
+    directory = await mkdtemp(path.join(tmpdir(), 'modelgate-loader-'));
+    Logger.overrideLogger(false);
+    sut = loader(directory);
+  });
+
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  const SIGNATURE = [
+    'signature:',
+    `  inputs: '[{"type": "double", "name": "a", "required": true}]'`,
+    '  outputs: null',
+    '  params: null',
+  ];
+
+  async function loadWith(mlmodelLines: string[]): Promise<unknown> {
+    await writeFile(path.join(directory, 'MLmodel'), mlmodelLines.join('\n'));
+    return sut.load(VERSION as unknown as ModelVersion).catch((e: unknown) => e);
+  }
+
+  it('refuses a version no runtime serves, naming its flavors', async () => {
+    const error = await loadWith(['flavors:', '  spark:', '    model_data: sparkml', ...SIGNATURE]);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toContain('no runtime serves its flavors (spark)');
+  });
+
+  it('gives a python_function version to Python workers, failing the load when they cannot start', async () => {
+    const error = await loadWith([
+      'flavors:',
+      '  sklearn:',
+      '    pickled_model: model.pkl',
+      '  python_function:',
+      '    loader_module: mlflow.sklearn',
+      ...SIGNATURE,
+    ]);
+
+    expect(error).toBeInstanceOf(ModelLoadError);
+    expect((error as ModelLoadError).reason).toContain('could not run /nonexistent/python3');
   });
 });

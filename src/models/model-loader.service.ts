@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
+import { PyfuncConfig, pyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache, InUse } from './artifact-cache.service';
 import { LoadedModel } from './loaded-model';
@@ -20,6 +21,9 @@ import { ModelRuntime } from './runtimes/model-runtime';
 import { Tensor } from './tensor.types';
 import { OnnxRuntime } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
+import { PyfuncRuntime } from './runtimes/pyfunc/pyfunc.runtime';
+import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
+import { WorkerStartError } from './runtimes/pyfunc/pyfunc-worker';
 import { messageOf } from '../common/values';
 
 /** The runtime that serves a version, and why that one. */
@@ -44,6 +48,8 @@ export class ModelLoader {
   constructor(
     private readonly cache: ArtifactCache,
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+    @Inject(pyfuncConfig.KEY) private readonly pyfunc: PyfuncConfig,
+    private readonly python: PythonEnvironment,
   ) {}
 
   /** `inUse` names the versions loaded now: the disk cache keeps their files. */
@@ -161,7 +167,8 @@ export class ModelLoader {
   /**
    * Chooses the runtime, in this order: the ONNX flavor in process; the
    * scoring servers SCORING_SERVERS lists for the model (the operator's
-   * explicit choice); otherwise the version cannot be served.
+   * explicit choice); Python workers for a `python_function` flavor;
+   * otherwise the version cannot be served.
    */
   private async createRuntime(
     name: string,
@@ -177,10 +184,56 @@ export class ModelLoader {
         reason: 'its onnx flavor, in process',
       };
     }
-    return {
-      runtime: await this.delegate(name, version, mlmodel, flavor),
-      reason: `SCORING_SERVERS lists ${name}`,
-    };
+    if (this.config.scoringServers[name]?.length) {
+      return {
+        runtime: await this.delegate(name, version, mlmodel, flavor),
+        reason: `SCORING_SERVERS lists ${name}`,
+      };
+    }
+    // ONNX acceleration (MODEL_ONNX_ACCELERATE) goes here: a converted model
+    // that matches the pyfunc answers is served in process; otherwise it falls
+    // through to the Python workers below, saying why in runtimeReason.
+    if ('python_function' in mlmodel.flavors) {
+      return {
+        runtime: await this.loadPyfunc(name, version, mlmodel, directory, flavor),
+        reason: `its python_function flavor, in ${this.pyfunc.workers} Python worker process(es)`,
+      };
+    }
+    const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
+    throw new ModelLoadError(
+      name,
+      version,
+      `no runtime serves its flavors (${flavors}): ONNX models are served in process and python_function ` +
+        `models by Python workers; for others run \`mlflow models serve\` and list it in SCORING_SERVERS ` +
+        `(${name}=http://host:port)`,
+    );
+  }
+
+  /** Any flavor with `python_function`: Python worker processes on the version's own artifacts. */
+  private async loadPyfunc(
+    name: string,
+    version: string,
+    mlmodel: MlModel,
+    directory: string,
+    flavor: string,
+  ): Promise<ModelRuntime> {
+    try {
+      const python = await this.python.pythonFor({ name, version, directory });
+      return await PyfuncRuntime.load(mlmodel.signature, {
+        flavor,
+        label: `${name} v${version}`,
+        python,
+        directory,
+        workers: this.pyfunc.workers,
+        maxRssBytes: this.pyfunc.maxRssBytes,
+        predictTimeoutMs: this.pyfunc.predictTimeoutMs,
+        startTimeoutMs: this.pyfunc.startTimeoutMs,
+      });
+    } catch (error) {
+      if (error instanceof ModelLoadError) throw error;
+      const reason = error instanceof WorkerStartError ? error.message : messageOf(error);
+      throw new ModelLoadError(name, version, reason);
+    }
   }
 
   private async loadOnnx(
@@ -212,16 +265,7 @@ export class ModelLoader {
     mlmodel: MlModel,
     flavor: string,
   ): Promise<ModelRuntime> {
-    const urls = this.config.scoringServers[name];
-    if (!urls?.length) {
-      const flavors = Object.keys(mlmodel.flavors).join(', ') || 'none';
-      throw new ModelLoadError(
-        name,
-        version,
-        `no runtime serves its flavors (${flavors}): ONNX models are served in process; for others run ` +
-          `\`mlflow models serve\` and list it in SCORING_SERVERS (${name}=http://host:port)`,
-      );
-    }
+    const urls = this.config.scoringServers[name] ?? [];
     try {
       return await ScoringServerRuntime.load(mlmodel.signature, {
         flavor,

@@ -11,6 +11,7 @@ import { ModelReadiness } from './model-readiness.service';
 import { ModelRegistry } from './model-registry.service';
 import { ModelReloader } from './model-reloader.service';
 import { ModelResolver } from './model-resolver.service';
+import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
 @Module({
   imports: [MlflowModule, EventsModule, LifecycleModule],
@@ -24,6 +25,7 @@ import { ModelResolver } from './model-resolver.service';
     ModelRegistry,
     ModelReadiness,
     ModelCatalog,
+    PythonEnvironment,
   ],
   exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog],
 })

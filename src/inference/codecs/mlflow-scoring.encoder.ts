@@ -11,7 +11,8 @@ import { pythonNested, pythonString, pythonValue } from './python-json.writer';
  * cannot (send it with `Content-Type: application/json`).
  *
  * A delegated scoring server's own predictions (`extras.mlflowPredictions`)
- * are passed through unchanged. Otherwise the shape is the one MLflow gives for
+ * are passed through unchanged; a Python model's result is written in the
+ * form `predict` gave it (`extras.mlflowForm`). Otherwise the shape is the one MLflow gives for
  * an ONNX-flavor model, which follows what reached MLflow's ONNX wrapper
  * (`_OnnxModelWrapper.predict`, mlflow/onnx/__init__.py), chosen here from the
  * request and the answering version's signature ({@link mlflowResultKind}):
@@ -33,7 +34,25 @@ export function encodeMlflowResponse(result: InferenceResult, input: InferenceIn
   if (passed !== undefined) {
     return JSON.stringify({ predictions: passed });
   }
+  const form = result.extras?.mlflowForm;
+  if (form !== undefined) return `{"predictions": ${pythonResultText(result.outputs, form)}}`;
   return `{"predictions": ${predictionsText(result.outputs, mlflowResultKind(input, result.signature))}}`;
+}
+
+/**
+ * A Python model's result as MLflow's server writes it (`_get_jsonable_obj`):
+ * an array as its nested lists, a data frame or series as records, a dict as
+ * a dict of lists.
+ */
+function pythonResultText(outputs: Tensor[], form: 'list' | 'records' | 'dict'): string {
+  if (form === 'dict') return dictText(outputs);
+  if (form === 'list' && outputs.length === 1) {
+    return pythonNested(outputs[0], outputs[0].shape, 0).text;
+  }
+  const rows = outputs[0]?.shape[0] ?? 0;
+  return outputs.every((o) => o.shape.length === 1)
+    ? flatRecordsText(outputs, rows)
+    : rowRecordsText(outputs, rows);
 }
 
 /**

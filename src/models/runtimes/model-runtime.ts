@@ -27,6 +27,12 @@ export interface RuntimeExtras {
    * MLflow-protocol callers (the tensors are what could be read of it).
    */
   mlflowPredictions?: unknown;
+  /**
+   * How MLflow's scoring server writes what a Python model's `predict` gave:
+   * `list` (an array: the only output's nested lists), `records` (a data
+   * frame or series: one object per row), `dict` (a dict of arrays).
+   */
+  mlflowForm?: 'list' | 'records' | 'dict';
 }
 
 /** One prediction's answer, whatever the runtime. */

@@ -208,8 +208,8 @@ export class ScoringServerRuntime implements ModelRuntime {
   }
 }
 
-/** What the binder binds a delegated model's input to: one spec per column, or the tensor specs. */
-function inputSpecs(signature: ModelSignature): TensorSpec[] {
+/** What the binder binds a model's input to: one spec per column, or the tensor specs. */
+export function inputSpecs(signature: ModelSignature): TensorSpec[] {
   return signature.inputs.map((spec, index) =>
     spec.kind === 'column'
       ? { name: spec.name ?? String(index), datatype: COLUMN_DATATYPE[spec.type], shape: [-1] }
