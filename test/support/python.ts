@@ -161,3 +161,34 @@ export async function startScoringServer(
   stop();
   throw new Error(`mlflow models serve did not answer /ping on ${url} within 120 s`);
 }
+
+/**
+ * Registers an iris classifier in the scikit-learn flavor whose logged pip
+ * requirements are this .venv's pins plus `extraRequirements`
+ * (test/fixtures/pyfunc_env_model.py), for PYFUNC_ENV=uv.
+ */
+export async function registerPinnedSklearnModel(
+  trackingUri: string,
+  name: string,
+  options: { c?: number; extraRequirements?: string[] } = {},
+): Promise<{ name: string; version: string }> {
+  const args = [path.join(__dirname, '../fixtures/pyfunc_env_model.py'), 'register', name];
+  if (options.c !== undefined) args.push('--C', String(options.c));
+  for (const requirement of options.extraRequirements ?? []) {
+    args.push('--extra-requirement', requirement);
+  }
+  return lastJsonLine(await python(args, undefined, { MLFLOW_TRACKING_URI: trackingUri }));
+}
+
+/** `mlflow.pyfunc.load_model(modelUri).predict` on iris rows, in the project's Python. */
+export async function mlflowPyfuncPredict(
+  trackingUri: string,
+  modelUri: string,
+  rows: number[][],
+): Promise<number[]> {
+  const script = path.join(__dirname, '../fixtures/pyfunc_env_model.py');
+  const stdout = await python([script, 'predict', modelUri], JSON.stringify(rows), {
+    MLFLOW_TRACKING_URI: trackingUri,
+  });
+  return lastJsonLine<{ predictions: number[] }>(stdout).predictions;
+}
