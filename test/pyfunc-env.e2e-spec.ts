@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { MlflowClient } from '../src/mlflow/mlflow.client';
 import { RunningServer, startServer, stackEnv } from './support/app';
 import { Reply, request, waitFor } from './support/http';
-import { mlflowPyfuncPredict, registerPinnedSklearnModel } from './support/python';
+import { pyfuncPredict, registerPinnedSklearnModel } from './support/python';
 import { StackInfo, sharedStack } from './support/shared-stack';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -106,11 +106,12 @@ describe('PYFUNC_ENV=uv: each pyfunc version in a venv built from its own requir
   });
 
   it("serves a version from a venv built from its requirements, answering what MLflow's predict answers", async () => {
-    const expected = await mlflowPyfuncPredict(
-      stack.mlflowUrl,
-      `models:/${NAME}/${v1.version}`,
-      ROWS,
-    );
+    const expected = (
+      await pyfuncPredict(stack.mlflowUrl, `models:/${NAME}/${v1.version}`, {
+        columns: COLUMNS,
+        rows: ROWS,
+      })
+    ).predictions;
 
     // Loading the first version builds the venv (tens of seconds): wait it out.
     const reply = await waitFor(
@@ -137,11 +138,12 @@ describe('PYFUNC_ENV=uv: each pyfunc version in a venv built from its own requir
   it('reuses that venv for a version with the same requirements, building nothing', async () => {
     const [env] = await envs();
     const before = await stampOf(env);
-    const expected = await mlflowPyfuncPredict(
-      stack.mlflowUrl,
-      `models:/${NAME}/${v2.version}`,
-      ROWS,
-    );
+    const expected = (
+      await pyfuncPredict(stack.mlflowUrl, `models:/${NAME}/${v2.version}`, {
+        columns: COLUMNS,
+        rows: ROWS,
+      })
+    ).predictions;
 
     const reply = await request<{ predictions: number[] }>(
       url(`/v1/models/${NAME}/versions/${v2.version}/invocations`),

@@ -22,7 +22,7 @@ describe('Models of other flavors, delegated to MLflow scoring servers', () => {
   beforeAll(async () => {
     stack = sharedStack();
     const { version } = await registerSklearnModel(stack.mlflowUrl, SKLEARN);
-    await registerSklearnModel(stack.mlflowUrl, UNSERVED);
+    await registerSklearnModel(stack.mlflowUrl, UNSERVED, { withoutPyfunc: true });
     const ports = [await freePort(), await freePort()];
     servers = await Promise.all(
       ports.map((port) =>
@@ -117,7 +117,7 @@ describe('Models of other flavors, delegated to MLflow scoring servers', () => {
     );
 
     expect(reply.status).toBe(503);
-    expect(reply.body.message).toContain('sklearn');
+    expect(reply.body.message).toContain('no runtime serves its flavors (sklearn)');
     expect(reply.body.message).toContain('SCORING_SERVERS');
   });
 });

@@ -85,15 +85,18 @@ function lastJsonLine<T>(stdout: string): T {
   return JSON.parse(line) as T;
 }
 
-/** Registers a scikit-learn-flavor iris model (no in-process runtime serves it). */
+/**
+ * Registers a scikit-learn-flavor iris model; `withoutPyfunc` drops its
+ * python_function flavor, leaving a model no runtime of Modelgate serves.
+ */
 export async function registerSklearnModel(
   trackingUri: string,
   name: string,
+  { withoutPyfunc = false }: { withoutPyfunc?: boolean } = {},
 ): Promise<{ name: string; version: string }> {
   const script = path.join(__dirname, '../fixtures/register_sklearn.py');
-  return lastJsonLine(
-    await python([script, name], undefined, { MLFLOW_TRACKING_URI: trackingUri }),
-  );
+  const args = withoutPyfunc ? [script, name, '--without-pyfunc'] : [script, name];
+  return lastJsonLine(await python(args, undefined, { MLFLOW_TRACKING_URI: trackingUri }));
 }
 
 export interface ScoringServer {
@@ -172,23 +175,62 @@ export async function registerPinnedSklearnModel(
   name: string,
   options: { c?: number; extraRequirements?: string[] } = {},
 ): Promise<{ name: string; version: string }> {
-  const args = [path.join(__dirname, '../fixtures/pyfunc_env_model.py'), 'register', name];
+  const args = [path.join(__dirname, '../fixtures/pyfunc_env_model.py'), name];
   if (options.c !== undefined) args.push('--C', String(options.c));
   for (const requirement of options.extraRequirements ?? []) {
     args.push('--extra-requirement', requirement);
   }
   return lastJsonLine(await python(args, undefined, { MLFLOW_TRACKING_URI: trackingUri }));
 }
+}
 
-/** `mlflow.pyfunc.load_model(modelUri).predict` on iris rows, in the project's Python. */
-export async function mlflowPyfuncPredict(
+export interface FlavorModel {
+  name: string;
+  version: string;
+  /** Rows to score (not the input example), in the signature's column order. */
+  columns: string[];
+  rows: number[][];
+}
+
+export type FlavorModels = Record<
+  | 'sk-classifier'
+  | 'sk-regressor'
+  | 'xgboost'
+  | 'lightgbm'
+  | 'custom'
+  | 'missing-package'
+  | 'custom-next',
+  FlavorModel
+>;
+
+/** Registers one model per flavor the pyfunc runtime serves (test/fixtures/flavor_models.py). */
+export async function registerFlavorModels(
+  trackingUri: string,
+  prefix: string,
+): Promise<FlavorModels> {
+  const script = path.join(__dirname, '../fixtures/flavor_models.py');
+  const stdout = await python([script, prefix], undefined, { MLFLOW_TRACKING_URI: trackingUri });
+  return lastJsonLine<{ models: FlavorModels }>(stdout).models;
+}
+
+/**
+ * MLflow's own answer: `mlflow.pyfunc.load_model(uri).predict` on the rows,
+ * as MLflow's scoring server writes it (`{"predictions": …}`).
+ */
+export async function pyfuncPredict(
   trackingUri: string,
   modelUri: string,
-  rows: number[][],
-): Promise<number[]> {
-  const script = path.join(__dirname, '../fixtures/pyfunc_env_model.py');
-  const stdout = await python([script, 'predict', modelUri], JSON.stringify(rows), {
+  table: { columns: string[]; rows: unknown[][] },
+  params?: Record<string, unknown>,
+): Promise<{ predictions: unknown }> {
+  const script = path.join(__dirname, '../fixtures/pyfunc_predict.py');
+  const request = {
+    model_uri: modelUri,
+    dataframe_split: { columns: table.columns, data: table.rows },
+    params,
+  };
+  const stdout = await python([script], JSON.stringify(request), {
     MLFLOW_TRACKING_URI: trackingUri,
   });
-  return lastJsonLine<{ predictions: number[] }>(stdout).predictions;
+  return lastJsonLine(stdout);
 }

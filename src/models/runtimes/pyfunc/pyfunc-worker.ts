@@ -28,6 +28,8 @@ export interface WorkerAnswer {
 /** What the pool needs of one worker; PyfuncWorker is the real one. */
 export interface WorkerHandle {
   readonly pid: number;
+  /** False from the moment the process is known to be dying (before its prediction fails). */
+  readonly alive: boolean;
   /** Resolves when the process has exited, however it ended. */
   readonly exited: Promise<void>;
   /** One prediction at a time; past `timeoutMs` the worker is killed and the promise rejects. */
@@ -78,7 +80,7 @@ export class PyfuncWorker implements WorkerHandle {
   private readonly reader = new FrameReader();
   private pending?: Pending;
   private nextId = 1;
-  private alive = true;
+  alive = true;
   private exitText = 'exited';
   private onFrame?: (frame: Frame) => void;
 
@@ -144,9 +146,8 @@ export class PyfuncWorker implements WorkerHandle {
         const module = typeof header.module === 'string' ? header.module : undefined;
         done(
           new WorkerStartError(
-            module
-              ? `the model needs the Python module '${module}', which ${options.python} cannot import (${String(header.message)})`
-              : `the worker could not load the model: ${String(header.message)}`,
+            importFailure(module, options.python) ??
+              `the worker could not load the model: ${String(header.message)}`,
             module,
           ),
         );
@@ -164,14 +165,15 @@ export class PyfuncWorker implements WorkerHandle {
     const id = this.nextId++;
     const { tensors, buffers } = toWire(request.feeds);
     return new Promise<WorkerAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.fail(
-          new ModelUnavailableError(
-            `the prediction took longer than ${timeoutMs / 1000} s (PYFUNC_PREDICT_TIMEOUT): the Python worker of ${this.label} was killed and is being restarted`,
+      const timer = setTimeout(
+        () =>
+          this.kill(
+            new ModelUnavailableError(
+              `the prediction took longer than ${timeoutMs / 1000} s (PYFUNC_PREDICT_TIMEOUT): the Python worker of ${this.label} was killed and is being restarted`,
+            ),
           ),
-        );
-        this.child.kill('SIGKILL');
-      }, timeoutMs);
+        timeoutMs,
+      );
       this.pending = { resolve, reject, timer };
       this.onFrame = (frame) => this.answer(id, frame);
       const header: Record<string, unknown> = { type: 'predict', id, inputs: tensors };
@@ -255,6 +257,13 @@ export class PyfuncWorker implements WorkerHandle {
     } else this.fail(new ModelRuntimeError(`predict failed: ${message}`, message));
   }
 
+  /** Fails the prediction held, then kills the process (the pool restarts it on exit). */
+  private kill(error: Error): void {
+    this.alive = false;
+    this.fail(error);
+    this.child.kill('SIGKILL');
+  }
+
   private settle(answer: WorkerAnswer): void {
     const pending = this.take();
     pending?.resolve(answer);
@@ -275,4 +284,12 @@ export class PyfuncWorker implements WorkerHandle {
 function formOf(value: unknown): MlflowForm {
   if (value === 'list' || value === 'records' || value === 'dict') return value;
   throw new FrameError(`an answer of unknown form ${JSON.stringify(value)}`);
+}
+
+function importFailure(module: string | undefined, python: string): string | undefined {
+  if (module === undefined) return undefined;
+  if (module === 'mlflow' || module.startsWith('mlflow.')) {
+    return `${python} (PYFUNC_PYTHON) has no mlflow: install it there, or point PYFUNC_PYTHON at a Python that has`;
+  }
+  return `the model needs the Python module '${module}', which ${python} cannot import`;
 }

@@ -88,7 +88,7 @@ export class WorkerPool {
     }
     return new Promise<WorkerAnswer>((resolve, reject) => {
       const job = { request, resolve, reject };
-      const slot = this.slots.find((s) => s.worker && !s.busy);
+      const slot = this.slots.find((s) => s.worker?.alive && !s.busy);
       if (slot) return this.dispatch(slot, job);
       if (this.queue.length >= this.options.queueLimit) {
         return reject(
@@ -157,7 +157,8 @@ export class WorkerPool {
       }
     }
     slot.busy = false;
-    if (slot.worker === worker) this.next(slot);
+    // A dying worker takes nothing more: its exit restarts the slot, and the queue waits for that.
+    if (slot.worker === worker && worker.alive) this.next(slot);
   }
 
   private next(slot: Slot): void {
