@@ -182,7 +182,6 @@ export async function registerPinnedSklearnModel(
   }
   return lastJsonLine(await python(args, undefined, { MLFLOW_TRACKING_URI: trackingUri }));
 }
-}
 
 export interface FlavorModel {
   name: string;
