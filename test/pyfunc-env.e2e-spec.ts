@@ -19,6 +19,9 @@ const ROWS = [
 const BODY = { dataframe_split: { columns: COLUMNS, data: ROWS } };
 const MISSING_PACKAGE = 'modelgate-no-such-package==1.0';
 const STAMP = '.modelgate-env.json';
+/** One load: building a venv (~80 s measured here under load) and starting its worker (~60 s). */
+const LOAD_TIMEOUT_MS = 540_000;
+const TEST_TIMEOUT_MS = 600_000;
 
 interface Stamp {
   key: string;
@@ -72,8 +75,21 @@ describe('PYFUNC_ENV=uv: each pyfunc version in a venv built from its own requir
     return reply.body.outcomes;
   }
 
+  /**
+   * The predictions at `path` once its version has loaded: a first load builds
+   * or reuses the venv and starts a worker (a minute or more on 2 busy cores),
+   * answering 503 until then.
+   */
+  function served(path: string): Promise<Reply<{ predictions: number[] }>> {
+    return waitFor(
+      () => request<{ predictions: number[] }>(url(path), { body: BODY }),
+      (r) => r.status !== 503,
+      LOAD_TIMEOUT_MS,
+    );
+  }
+
   function champion(): Promise<Reply<{ predictions: number[] }>> {
-    return request(url(`/v1/models/${NAME}@champion/invocations`), { body: BODY });
+    return served(`/v1/models/${NAME}@champion/invocations`);
   }
 
   beforeAll(async () => {
@@ -105,79 +121,79 @@ describe('PYFUNC_ENV=uv: each pyfunc version in a venv built from its own requir
     await rm(root, { recursive: true, force: true });
   });
 
-  it("serves a version from a venv built from its requirements, answering what MLflow's predict answers", async () => {
-    const expected = (
-      await pyfuncPredict(stack.mlflowUrl, `models:/${NAME}/${v1.version}`, {
-        columns: COLUMNS,
-        rows: ROWS,
-      })
-    ).predictions;
+  it(
+    "serves a version from a venv built from its requirements, answering what MLflow's predict answers",
+    async () => {
+      const expected = (
+        await pyfuncPredict(stack.mlflowUrl, `models:/${NAME}/${v1.version}`, {
+          columns: COLUMNS,
+          rows: ROWS,
+        })
+      ).predictions;
 
-    // Loading the first version builds the venv (tens of seconds): wait it out.
-    const reply = await waitFor(
-      () =>
-        request<{ predictions: number[] }>(
-          url(`/v1/models/${NAME}/versions/${v1.version}/invocations`),
-          { body: BODY },
-        ),
-      (r) => r.status !== 503,
-      280_000,
-    );
+      const reply = await served(`/v1/models/${NAME}/versions/${v1.version}/invocations`);
 
-    expect(reply.status).toBe(200);
-    expect(reply.body.predictions).toEqual(expected);
-    const built = await envs();
-    expect(built).toHaveLength(1);
-    const stamp = await stampOf(built[0]);
-    expect(stamp.requirements).toEqual(expect.arrayContaining(['mlflow==3.17.2']));
-    expect(stamp.python).toMatch(/^3\.11\./);
-    // The figure the issue's closing note asks for.
-    console.log(`uv environment built in ${(stamp.buildMs / 1000).toFixed(1)} s`);
-  });
+      expect(reply.status).toBe(200);
+      expect(reply.body.predictions).toEqual(expected);
+      const built = await envs();
+      expect(built).toHaveLength(1);
+      const stamp = await stampOf(built[0]);
+      expect(stamp.requirements).toEqual(expect.arrayContaining(['mlflow==3.17.2']));
+      expect(stamp.python).toMatch(/^3\.11\./);
+      // The figure the issue's closing note asks for.
+      console.log(`uv environment built in ${(stamp.buildMs / 1000).toFixed(1)} s`);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('reuses that venv for a version with the same requirements, building nothing', async () => {
-    const [env] = await envs();
-    const before = await stampOf(env);
-    const expected = (
-      await pyfuncPredict(stack.mlflowUrl, `models:/${NAME}/${v2.version}`, {
-        columns: COLUMNS,
-        rows: ROWS,
-      })
-    ).predictions;
+  it(
+    'reuses that venv for a version with the same requirements, building nothing',
+    async () => {
+      const [env] = await envs();
+      const before = await stampOf(env);
+      const expected = (
+        await pyfuncPredict(stack.mlflowUrl, `models:/${NAME}/${v2.version}`, {
+          columns: COLUMNS,
+          rows: ROWS,
+        })
+      ).predictions;
 
-    const reply = await request<{ predictions: number[] }>(
-      url(`/v1/models/${NAME}/versions/${v2.version}/invocations`),
-      { body: BODY },
-    );
+      const reply = await served(`/v1/models/${NAME}/versions/${v2.version}/invocations`);
 
-    expect(reply.status).toBe(200);
-    expect(reply.body.predictions).toEqual(expected);
-    expect(await envs()).toEqual([env]);
-    expect(await stampOf(env)).toEqual(before);
-  });
+      expect(reply.status).toBe(200);
+      expect(reply.body.predictions).toEqual(expected);
+      expect(await envs()).toEqual([env]);
+      expect(await stampOf(env)).toEqual(before);
+    },
+    TEST_TIMEOUT_MS,
+  );
 
-  it('fails to load a version whose requirements name a package that does not exist, naming it, while the old one serves', async () => {
-    await mlflow.setAlias(NAME, 'champion', v2.version);
-    expect((await champion()).headers.get('x-model-version')).toBe(v2.version);
-    await mlflow.setAlias(NAME, 'champion', broken.version);
+  it(
+    'fails to load a version whose requirements name a package that does not exist, naming it, while the old one serves',
+    async () => {
+      await mlflow.setAlias(NAME, 'champion', v2.version);
+      expect((await champion()).headers.get('x-model-version')).toBe(v2.version);
+      await mlflow.setAlias(NAME, 'champion', broken.version);
 
-    const outcome = (await reload()).find((o) => o.reference === `${NAME}@champion`);
-    const prediction = await champion();
-    const models = await request<LoadedModelsBody>(url('/v1/models'));
-    const binding = models.body.models.find((m) => m.reference === `${NAME}@champion`)!;
+      const outcome = (await reload()).find((o) => o.reference === `${NAME}@champion`);
+      const prediction = await champion();
+      const models = await request<LoadedModelsBody>(url('/v1/models'));
+      const binding = models.body.models.find((m) => m.reference === `${NAME}@champion`)!;
 
-    expect(outcome).toMatchObject({
-      status: 'failed',
-      error: expect.stringContaining(MISSING_PACKAGE),
-    });
-    expect(prediction.status).toBe(200);
-    expect(prediction.headers.get('x-model-version')).toBe(v2.version);
-    expect(binding.version).toBe(v2.version);
-    expect(binding.lastError).toMatchObject({
-      version: broken.version,
-      message: expect.stringContaining(`package ${MISSING_PACKAGE} cannot be installed`),
-    });
-    // The failed build left nothing that a later load could take for complete.
-    expect(await envs()).toHaveLength(1);
-  });
+      expect(outcome).toMatchObject({
+        status: 'failed',
+        error: expect.stringContaining(MISSING_PACKAGE),
+      });
+      expect(prediction.status).toBe(200);
+      expect(prediction.headers.get('x-model-version')).toBe(v2.version);
+      expect(binding.version).toBe(v2.version);
+      expect(binding.lastError).toMatchObject({
+        version: broken.version,
+        message: expect.stringContaining(`package ${MISSING_PACKAGE} cannot be installed`),
+      });
+      // The failed build left nothing that a later load could take for complete.
+      expect(await envs()).toHaveLength(1);
+    },
+    TEST_TIMEOUT_MS,
+  );
 });
