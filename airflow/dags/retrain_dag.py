@@ -3,8 +3,9 @@
 ``train_model`` → ``register_model`` → ``promote`` → ``notify_api``
 
 1. **train_model** trains a LogisticRegression on scikit-learn's iris (fixed
-   split), converts it to ONNX, and logs params, metrics (accuracy, f1_macro)
-   and the model to MLflow in one run.
+   split), converts it to ONNX (or, with ``flavor`` ``sklearn``, keeps MLflow's
+   sklearn flavor, which the API serves with Python workers), and logs params,
+   metrics (accuracy, f1_macro) and the model to MLflow in one run.
 2. **register_model** registers that model as a new version of ``model_name``.
 3. **promote** compares the new version's ``metric`` with the version the
    ``alias`` points at (its run's metric) and moves the alias only if the new
@@ -16,7 +17,7 @@
 
 Params (the run's conf overrides them): ``model_name``, ``alias``, ``C``,
 ``max_iter``, ``metric`` (``accuracy`` or ``f1_macro``, higher is better),
-``force``, ``experiment``.
+``force``, ``experiment``, ``flavor`` (``onnx`` or ``sklearn``).
 
 Environment of the Airflow server: ``MLFLOW_TRACKING_URI`` (required),
 ``API_SERVER_URL`` and ``API_CALLBACK_TOKEN`` (required by notify_api),
@@ -103,6 +104,12 @@ def _tracking_uri() -> str:
         ),
         "force": Param(_defaults["force"], type="boolean", description="Move the alias even if not better"),
         "experiment": Param(_defaults["experiment"], type="string", minLength=1, description="MLflow experiment"),
+        "flavor": Param(
+            _defaults["flavor"],
+            type="string",
+            enum=list(logic.FLAVORS),
+            description="onnx: converted, served in process; sklearn: as trained, served by Python workers",
+        ),
     },
 )
 def modelgate_retrain():

@@ -85,6 +85,7 @@ def test_params_have_the_documented_defaults(retrain):
         "metric": "accuracy",
         "force": False,
         "experiment": "modelgate-retrain",
+        "flavor": "onnx",
     }
 
 
@@ -96,7 +97,8 @@ def test_model_name_default_comes_from_the_environment(monkeypatch):
 
 @pytest.mark.parametrize(
     "conf",
-    [{"C": -1}, {"C": "big"}, {"max_iter": 0}, {"metric": "loss"}, {"force": "maybe"}, {"model_name": "a/b"}],
+    [{"C": -1}, {"C": "big"}, {"max_iter": 0}, {"metric": "loss"}, {"force": "maybe"}, {"model_name": "a/b"},
+     {"flavor": "pytorch"}],
 )
 def test_a_bad_conf_is_refused_by_the_param_schemas(retrain, conf):
     params = copy.deepcopy(retrain.params)
@@ -108,6 +110,7 @@ def test_a_bad_conf_is_refused_by_the_param_schemas(retrain, conf):
 def test_a_good_conf_passes_the_param_schemas(retrain):
     params = copy.deepcopy(retrain.params)
 
-    params.update({"C": 0.5, "max_iter": 200, "metric": "f1_macro", "force": True})
+    good = {"C": 0.5, "max_iter": 200, "metric": "f1_macro", "force": True, "flavor": "sklearn"}
+    params.update(good)
 
-    assert params.validate() == {**dict(retrain.params), "C": 0.5, "max_iter": 200, "metric": "f1_macro", "force": True}
+    assert params.validate() == {**dict(retrain.params), **good}

@@ -190,6 +190,7 @@ def test_settings_from_default_params():
         metric="accuracy",
         force=False,
         experiment="modelgate-retrain",
+        flavor="onnx",
     )
 
 
@@ -211,13 +212,20 @@ def test_bad_settings_name_every_bad_key():
         "metric": "loss",
         "force": "maybe",
         "experiment": "",
+        "flavor": "pytorch",
     }
 
     with pytest.raises(RetrainConfigError) as error:
         logic.settings_from_params(params)
 
-    for key in ("model_name", "alias", "C", "max_iter", "metric", "force", "experiment"):
+    for key in ("model_name", "alias", "C", "max_iter", "metric", "force", "experiment", "flavor"):
         assert f"{key} must" in str(error.value)
+
+
+def test_settings_take_the_sklearn_flavor():
+    sut = logic.settings_from_params({**logic.default_params({}), "flavor": "sklearn"})
+
+    assert sut.flavor == "sklearn"
 
 
 def test_retry_policy_defaults_to_three_retries_ten_seconds_apart_and_reads_the_environment():

@@ -81,14 +81,16 @@ def wait_until_serving(uri: str, server: subprocess.Popen, log_path: Path) -> No
     raise RuntimeError(f"mlflow server did not answer within {SERVER_START_TIMEOUT} s:\n{log_path.read_text()[-3000:]}")
 
 
-def settings(name: str, C: float, force: bool = False, metric: str = "accuracy") -> logic.RetrainSettings:
+def settings(
+    name: str, C: float, force: bool = False, metric: str = "accuracy", flavor: str = "onnx"
+) -> logic.RetrainSettings:
     params = {**logic.default_params({}), "model_name": name, "C": C, "force": force, "metric": metric}
-    return logic.settings_from_params(params)
+    return logic.settings_from_params({**params, "flavor": flavor})
 
 
-def retrain(uri: str, name: str, C: float, force: bool = False):
+def retrain(uri: str, name: str, C: float, force: bool = False, flavor: str = "onnx"):
     """What the DAG's first three tasks do, in order."""
-    s = settings(name, C, force)
+    s = settings(name, C, force, flavor=flavor)
     trained = pipeline.train_and_log(s, uri, run_tags={logic.TAG_DAG_RUN_ID: f"test-{name}-{C}"})
     version = pipeline.register_version(uri, s.model_name, trained["model_uri"], trained["run_id"])
     decision = pipeline.promote_version(uri, s.model_name, version, s.alias, s.metric, s.force)
@@ -130,6 +132,38 @@ def test_first_version_is_registered_with_the_onnx_model_the_api_expects_and_tak
     assert not [t.name for t in graph.initializer if uses_external_data(t)]
     assert [(i.name, i.type.tensor_type.elem_type) for i in graph.input] == [("float_input", onnx.TensorProto.FLOAT)]
     assert [o.name for o in graph.output] == ["label", "probabilities"]
+
+
+def test_the_sklearn_flavor_registers_the_unconverted_model_with_the_requirements_to_rebuild_its_environment(
+    tracking_uri,
+):
+    trained, version, decision = retrain(tracking_uri, "iris-sklearn", BASE_C, flavor="sklearn")
+
+    assert (version, decision.promoted) == ("1", True)
+    assert trained["metrics"]["accuracy"] == pytest.approx(0.8222, abs=1e-3)
+
+    import mlflow
+    import sklearn
+    import yaml
+
+    uri = f"models:/iris-sklearn/{version}"
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    mlmodel = yaml.safe_load((local / "MLmodel").read_text())
+    assert set(mlmodel["flavors"]) == {"python_function", "sklearn"}
+    assert mlmodel["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
+    assert json.loads(mlmodel["signature"]["outputs"]) == [
+        {"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}, "name": "label"}
+    ]
+    requirements = (local / "requirements.txt").read_text().split()
+    assert f"mlflow=={mlflow.__version__}" in requirements
+    assert f"scikit-learn=={sklearn.__version__}" in requirements
+    assert "-r requirements.txt" in (local / "python_env.yaml").read_text()
+
+    # What the API's Python workers answer: MLflow's pyfunc over the model as trained.
+    _, x_test, _, _ = pipeline.load_data()
+    served = mlflow.pyfunc.load_model(uri).predict(x_test)
+    trained_again = pipeline.fit(*pipeline.load_data()[::2], settings("iris-sklearn", BASE_C))
+    assert list(served) == list(trained_again.predict(x_test))
 
 
 def test_a_worse_version_is_registered_but_leaves_the_alias_where_it_was(tracking_uri):

@@ -35,6 +35,7 @@ describe('trainingConfig', () => {
       metric: 'string',
       force: 'boolean',
       experiment: 'string',
+      flavor: 'string',
     });
   });
 

@@ -34,7 +34,7 @@ export type ConfKeyRules = ReadonlyMap<string, ReadonlyMap<string, ConfValueType
  * `modelgate_retrain` itself.
  */
 export const RETRAIN_DAG_CONF_KEYS =
-  'modelgate_retrain:model_name=string,alias=string,C=number,max_iter=integer,metric=string,force=boolean,experiment=string';
+  'modelgate_retrain:model_name=string,alias=string,C=number,max_iter=integer,metric=string,force=boolean,experiment=string,flavor=string';
 
 /** `a,b,c` → DAG ids; throws naming the rule (never the value) on a bad list. */
 export function parseDagList(text: string): string[] {

@@ -69,7 +69,7 @@ describe(TrainingPolicy.name, () => {
       expect(error.code).toBe('invalid_request');
       expect(error.message).toBe(
         'conf keys not accepted by modelgate_retrain: gamma, kernel ' +
-          '(accepted: C, alias, experiment, force, max_iter, metric, model_name)',
+          '(accepted: C, alias, experiment, flavor, force, max_iter, metric, model_name)',
       );
     });
 

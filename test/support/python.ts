@@ -210,6 +210,24 @@ export async function startScoringServer(
   throw new Error(`mlflow models serve did not answer /ping on ${url} within 120 s`);
 }
 
+/**
+ * Registers an iris classifier in the scikit-learn flavor whose logged pip
+ * requirements are this .venv's pins plus `extraRequirements`
+ * (test/fixtures/pyfunc_env_model.py), for PYFUNC_ENV=uv.
+ */
+export async function registerPinnedSklearnModel(
+  trackingUri: string,
+  name: string,
+  options: { c?: number; extraRequirements?: string[] } = {},
+): Promise<{ name: string; version: string }> {
+  const args = [path.join(__dirname, '../fixtures/pyfunc_env_model.py'), name];
+  if (options.c !== undefined) args.push('--C', String(options.c));
+  for (const requirement of options.extraRequirements ?? []) {
+    args.push('--extra-requirement', requirement);
+  }
+  return lastJsonLine(await python(args, undefined, { MLFLOW_TRACKING_URI: trackingUri }));
+}
+
 export interface FlavorModel {
   name: string;
   version: string;

@@ -20,6 +20,11 @@ DEFAULT_MAX_ITER = 1000
 DEFAULT_METRIC = "accuracy"
 # Metrics the training step logs; for both, higher is better.
 METRICS = ("accuracy", "f1_macro")
+# How the trained model is logged: "onnx" (converted by skl2onnx, served in
+# process by the API's ONNX runtime) or "sklearn" (MLflow's sklearn flavor
+# as is, served by the API's Python workers through its pyfunc flavor).
+FLAVORS = ("onnx", "sklearn")
+DEFAULT_FLAVOR = "onnx"
 
 # Airflow retries of every task (the callback above all: the API may be
 # restarting). The issue asks for 3 retries 10 s apart by default.
@@ -64,6 +69,7 @@ class RetrainSettings:
     metric: str
     force: bool
     experiment: str
+    flavor: str = DEFAULT_FLAVOR
 
 
 def default_params(env: Mapping[str, str]) -> dict[str, Any]:
@@ -76,6 +82,7 @@ def default_params(env: Mapping[str, str]) -> dict[str, Any]:
         "metric": DEFAULT_METRIC,
         "force": False,
         "experiment": env.get("MODELGATE_EXPERIMENT") or DEFAULT_EXPERIMENT,
+        "flavor": DEFAULT_FLAVOR,
     }
 
 
@@ -116,6 +123,11 @@ def settings_from_params(params: Mapping[str, Any]) -> RetrainSettings:
         errors.append(f"metric must be one of {', '.join(METRICS)}")
         metric = DEFAULT_METRIC
 
+    flavor = params.get("flavor", DEFAULT_FLAVOR)
+    if flavor not in FLAVORS:
+        errors.append(f"flavor must be one of {', '.join(FLAVORS)}")
+        flavor = DEFAULT_FLAVOR
+
     try:
         force = parse_bool(params.get("force", False))
     except ValueError:
@@ -132,6 +144,7 @@ def settings_from_params(params: Mapping[str, Any]) -> RetrainSettings:
         metric=metric,
         force=force,
         experiment=experiment,
+        flavor=flavor,
     )
 
 

@@ -12,6 +12,13 @@ refuses non-tensor outputs), input ``float_input`` float32 [None, 4], outputs
 ``save_as_external_data=False`` so model.onnx is one self-contained file, with a
 column-based signature (four ``double`` columns) and a DataFrame input example
 that the API uses to warm the model up.
+
+With ``flavor="sklearn"`` the same LogisticRegression is logged as MLflow's
+sklearn flavor instead, unconverted (its ``python_function`` flavor is what
+the API's Python workers serve), output ``label`` int64 [N], with explicit pip
+requirements (scikit-learn, skops, numpy, pandas, scipy at the versions that
+trained it; mlflow adds itself) so a ``PYFUNC_ENV=uv`` server can rebuild its
+environment.
 """
 
 from __future__ import annotations
@@ -135,6 +142,26 @@ def _pip_requirements() -> list[str]:
     return [f"onnx=={onnx.__version__}", f"onnxruntime=={onnxruntime.__version__}"]
 
 
+def sklearn_signature():
+    """Four double columns in, the predicted class out (what ``predict`` returns)."""
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema, TensorSpec
+
+    return ModelSignature(
+        inputs=Schema([ColSpec("double", name) for name in FEATURES]),
+        outputs=Schema([TensorSpec(np.dtype("int64"), (-1,), "label")]),
+    )
+
+
+def sklearn_pip_requirements() -> list[str]:
+    """The packages that unpickle and run the model, at the versions that trained
+    it: named, not inferred (inference loads the model in a subprocess, ~4 s),
+    and pinned, so a PYFUNC_ENV=uv server builds the same environment."""
+    from importlib.metadata import version
+
+    return [f"{package}=={version(package)}" for package in ("scikit-learn", "skops", "numpy", "pandas", "scipy")]
+
+
 @contextmanager
 def _quiet_serving_input_check():
     """log_model checks the input example by predicting through MLflow's ONNX
@@ -155,8 +182,9 @@ def _quiet_serving_input_check():
 def train_and_log(
     settings: logic.RetrainSettings, tracking_uri: str, run_tags: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Trains, converts to ONNX, and logs params, metrics and the model in one
-    MLflow run. Returns {run_id, experiment_id, model_uri, model_id, metrics}."""
+    """Trains, converts to ONNX (flavor "onnx"), and logs params, metrics and
+    the model in one MLflow run. Returns {run_id, experiment_id, model_uri,
+    model_id, metrics}."""
     _client(tracking_uri)
     mlflow.set_experiment(settings.experiment)
 
@@ -164,8 +192,6 @@ def train_and_log(
     model = fit(x_train, y_train, settings)
     predicted = model.predict(x_test)
     metrics = evaluate(y_test, predicted)
-    onx = to_onnx(model)
-    check_onnx(onx, x_test, predicted, model.predict_proba(x_test))
     signature, example = signature_and_example(x_test)
 
     with mlflow.start_run(run_name=f"{settings.model_name}-C{settings.C:g}", tags=run_tags or {}) as run:
@@ -178,23 +204,16 @@ def train_and_log(
                 "metric": settings.metric,
                 "force": settings.force,
                 "alias": settings.alias,
+                "flavor": settings.flavor,
             }
         )
         mlflow.log_metrics(metrics)
-        with _quiet_serving_input_check():
-            info = mlflow.onnx.log_model(
-                onx,
-                name="model",
-                signature=signature,
-                input_example=example,
-                save_as_external_data=False,
-                # mlflow's default lists CUDA first, which only warns on CPU builds.
-                onnx_execution_providers=["CPUExecutionProvider"],
-                # Named, not inferred: inference loads the model in a subprocess
-                # and predicts on the example (~4 s, and the same failing
-                # DataFrame conversion as below).
-                pip_requirements=_pip_requirements(),
-            )
+        if settings.flavor == "sklearn":
+            info = log_sklearn(model, example)
+        else:
+            onx = to_onnx(model)
+            check_onnx(onx, x_test, predicted, model.predict_proba(x_test))
+            info = log_onnx(onx, signature, example)
     log.info("run %s logged %s with %s", run.info.run_id, info.model_uri, metrics)
     return {
         "run_id": run.info.run_id,
@@ -203,6 +222,35 @@ def train_and_log(
         "model_id": info.model_id,
         "metrics": metrics,
     }
+
+
+def log_onnx(onx, signature, example):
+    with _quiet_serving_input_check():
+        return mlflow.onnx.log_model(
+            onx,
+            name="model",
+            signature=signature,
+            input_example=example,
+            save_as_external_data=False,
+            # mlflow's default lists CUDA first, which only warns on CPU builds.
+            onnx_execution_providers=["CPUExecutionProvider"],
+            # Named, not inferred: inference loads the model in a subprocess
+            # and predicts on the example (~4 s, and the same failing
+            # DataFrame conversion as below).
+            pip_requirements=_pip_requirements(),
+        )
+
+
+def log_sklearn(model, example):
+    import mlflow.sklearn
+
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=sklearn_signature(),
+        input_example=example,
+        pip_requirements=sklearn_pip_requirements(),
+    )
 
 
 # --- register ----------------------------------------------------------------
