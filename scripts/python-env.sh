@@ -14,6 +14,8 @@
 #   fuzz     .venv-fuzz/     requirements-fuzz.txt: schemathesis
 #   clients  .venv-clients/  requirements-clients.txt: the inference clients
 #                            users bring (tritonclient, kserve), for the tests
+#   k8s      .venv-k8s/      requirements-k8s.txt: kubernetes-validate, the
+#                            schema check of scripts/k8s-validate.sh
 #
 # Idempotent: a stamp in the venv holds the SHA-256 of its requirements file
 # and the interpreter version; when both match, nothing is installed (well
@@ -39,8 +41,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 name=${1:-dev}
 case "$name" in
   dev) default_venv=$repo/.venv ;;
-  fuzz | clients) default_venv=$repo/.venv-$name ;;
-  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz or clients)\n' "$name" >&2; exit 2 ;;
+  fuzz | clients | k8s) default_venv=$repo/.venv-$name ;;
+  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz, clients or k8s)\n' "$name" >&2; exit 2 ;;
 esac
 PYTHON=${PYTHON:-python3}
 venv=${MODELGATE_VENV:-$default_venv}

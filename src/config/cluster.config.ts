@@ -1,6 +1,7 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import {
   IsBoolean,
+  IsIn,
   IsInt,
   IsNumber,
   IsOptional,
@@ -16,6 +17,15 @@ import { parseEnvironment } from './env.validation';
 import { ToBoolean, ToNumber } from './env.transforms';
 import { ServerEnvironment } from './server.config';
 
+/** What may hold the shared state in distributed mode: Redis, and nothing else yet. */
+export const DISTRIBUTED_BACKENDS = ['redis'] as const;
+export type DistributedBackend = (typeof DISTRIBUTED_BACKENDS)[number];
+
+/** One message for the three backend variables of the distributed-configuration guide. */
+const onlyRedis = (variable: string): { message: string } => ({
+  message: `${variable}: only redis is supported (set it to redis or leave it unset)`,
+});
+
 /**
  * Distributed mode: several instances behind a load balancer share state in
  * Redis (heartbeats, reload broadcast, leases, rate-limit counters). Off, one
@@ -26,6 +36,23 @@ export class ClusterEnvironment {
   @ToBoolean()
   @IsBoolean()
   API_ENABLE_DISTRIBUTED = false;
+
+  /**
+   * The distributed-configuration guide's backend choices: where shared state
+   * (API_DISTRIBUTED_BACKEND), sessions (API_SESSION_STORE) and shared
+   * counters (API_MEMORY_BACKEND) live. Redis is the only backend, and the
+   * default; any other value (the guide's `mongodb`) stops the start. Without
+   * API_ENABLE_DISTRIBUTED the state stays in the process and these only
+   * have to be valid.
+   */
+  @IsIn(DISTRIBUTED_BACKENDS, onlyRedis('API_DISTRIBUTED_BACKEND'))
+  API_DISTRIBUTED_BACKEND: DistributedBackend = 'redis';
+
+  @IsIn(DISTRIBUTED_BACKENDS, onlyRedis('API_SESSION_STORE'))
+  API_SESSION_STORE: DistributedBackend = 'redis';
+
+  @IsIn(DISTRIBUTED_BACKENDS, onlyRedis('API_MEMORY_BACKEND'))
+  API_MEMORY_BACKEND: DistributedBackend = 'redis';
 
   /** One URL instead of the parts below: redis://[:password@]host:port/db, or rediss:// for TLS. */
   @IsOptional()

@@ -9,7 +9,7 @@ import { LifecycleState } from './lifecycle.state';
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** Time app.close() (models unloaded, clients closed) gets before the process exits anyway. */
-const CLOSE_TIMEOUT_MS = 10_000;
+export const CLOSE_TIMEOUT_MS = 10_000;
 
 /**
  * Counts requests in flight and, once the instance drains, answers every
