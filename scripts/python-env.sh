@@ -14,6 +14,8 @@
 #   fuzz     .venv-fuzz/     requirements-fuzz.txt: schemathesis
 #   clients  .venv-clients/  requirements-clients.txt: the inference clients
 #                            users bring (tritonclient, kserve), for the tests
+#   bench    .venv-bench/    requirements-bench.txt: MLServer and its MLflow
+#                            runtime, one of the servers bench/ compares
 #
 # Idempotent: a stamp in the venv holds the SHA-256 of its requirements file
 # and the interpreter version; when both match, nothing is installed (well
@@ -39,8 +41,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 name=${1:-dev}
 case "$name" in
   dev) default_venv=$repo/.venv ;;
-  fuzz | clients) default_venv=$repo/.venv-$name ;;
-  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz or clients)\n' "$name" >&2; exit 2 ;;
+  fuzz | clients | bench) default_venv=$repo/.venv-$name ;;
+  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz, clients or bench)\n' "$name" >&2; exit 2 ;;
 esac
 PYTHON=${PYTHON:-python3}
 venv=${MODELGATE_VENV:-$default_venv}
