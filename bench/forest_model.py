@@ -84,7 +84,15 @@ def log_sklearn(model, x):
 
     example = x.head(2).reset_index(drop=True)
     signature = infer_signature(example, model.predict(example))
-    return mlflow.sklearn.log_model(model, name="model", signature=signature, input_example=example)
+    # MLflow 3 saves with skops, which loads tree storage only when trusted by
+    # name; this file is our own.
+    return mlflow.sklearn.log_model(
+        model,
+        name="model",
+        signature=signature,
+        input_example=example,
+        skops_trusted_types=["sklearn.tree._tree.Tree"],
+    )
 
 
 def log_onnx(model, x):
