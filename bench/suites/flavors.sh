@@ -17,7 +17,8 @@
 #   mg-uv         no load: seconds from start to GET /ping with PYFUNC_ENV=uv,
 #                 first with an empty environment directory and uv cache
 #                 (mg-uv-first: the venv is built), then restarted on the same
-#                 ones (mg-uv-reuse)
+#                 ones (mg-uv-reuse); uv trusts the system CA store
+#                 (UV_NATIVE_TLS=1, as scripts/python-env.sh sets it)
 # Each Modelgate target must be served by the runtime it is named after (GET
 # /v1/models), else it is recorded as not measured, with what served it.
 # Every target's seconds to ready are recorded too (start-up table).
@@ -99,7 +100,8 @@ uv_startups() {
   for target in mg-uv-first mg-uv-reuse; do
     port=$(free_port)
     start_modelgate "$target" "$port" MODELS="$MODEL_URI" PYFUNC_ENV=uv PYFUNC_ENV_DIR="$envs" \
-      UV_CACHE_DIR="$uv_cache" MODEL_ONNX_ACCELERATE=off PYFUNC_START_TIMEOUT=600 || return 1
+      UV_CACHE_DIR="$uv_cache" UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}" MODEL_ONNX_ACCELERATE=off \
+      PYFUNC_START_TIMEOUT=600 || return 1
     served=$(served_runtime "$port" "$MODEL_NAME")
     stop_group "$started_pid"
     if [ "${served%%:*}" != pyfunc ]; then
