@@ -141,12 +141,13 @@ start_modelgate() {
   ready_seconds=$(elapsed_since "$t0")
 }
 
-# served_runtime PORT MODEL: "runtime: reason" of MODEL in our GET /v1/models.
+# served_runtime PORT MODEL: "RUNTIME" or "RUNTIME (why)" of MODEL in our GET /v1/models.
 served_runtime() {
   curl -sf --max-time 5 "http://127.0.0.1:$1/v1/models" | MODEL=$2 node -e '
     let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
       const m = (JSON.parse(s).models ?? []).find((v) => v.name === process.env.MODEL);
-      console.log(m ? `${m.runtime ?? "?"}: ${m.runtimeReason ?? ""}` : "not loaded");
+      const why = m?.runtimeReason ? ` (${m.runtimeReason})` : "";
+      console.log(m ? `${m.runtime ?? "?"}${why}` : "not-loaded");
     });'
 }
 

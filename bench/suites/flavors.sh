@@ -49,7 +49,7 @@ modelgate_target() {
     || return 1
   served=$(served_runtime "$port" "$MODEL_NAME")
   log "$target: served by $served"
-  if [ "${served%%:*}" != "$runtime" ]; then
+  if [ "${served%% *}" != "$runtime" ]; then
     skip "$target" "expected the $runtime runtime, GET /v1/models says $served"
     stop_group "$started_pid"
     return 1
@@ -104,7 +104,7 @@ uv_startups() {
       PYFUNC_START_TIMEOUT=600 || return 1
     served=$(served_runtime "$port" "$MODEL_NAME")
     stop_group "$started_pid"
-    if [ "${served%%:*}" != pyfunc ]; then
+    if [ "${served%% *}" != pyfunc ]; then
       skip "$target" "expected the pyfunc runtime, GET /v1/models says $served"
       return 1
     fi
