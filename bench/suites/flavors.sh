@@ -45,8 +45,9 @@ run timeout 300 "$PY" bench/forest_model.py --tracking-uri "$tracking_uri" --fla
 modelgate_target() {
   local target=$1 port=$2 runtime=$3 served
   shift 3
-  start_modelgate "$target" "$port" MODELS="$MODEL_URI" PYFUNC_ENV=local PYFUNC_PYTHON="$PY" "$@" \
-    || return 1
+  # Workers may take as long to load as the bench waits for /ping (a busy machine).
+  start_modelgate "$target" "$port" MODELS="$MODEL_URI" PYFUNC_ENV=local PYFUNC_PYTHON="$PY" \
+    PYFUNC_START_TIMEOUT="$OURS_WAIT" "$@" || return 1
   served=$(served_runtime "$port" "$MODEL_NAME")
   log "$target: served by $served"
   if [ "${served%% *}" != "$runtime" ]; then
