@@ -102,7 +102,7 @@ uv_startups() {
     port=$(free_port)
     start_modelgate "$target" "$port" MODELS="$MODEL_URI" PYFUNC_ENV=uv PYFUNC_ENV_DIR="$envs" \
       UV_CACHE_DIR="$uv_cache" UV_NATIVE_TLS="${UV_NATIVE_TLS:-1}" MODEL_ONNX_ACCELERATE=off \
-      PYFUNC_START_TIMEOUT=600 || return 1
+      PYFUNC_ENV_BUILD_TIMEOUT="$UV_WAIT" PYFUNC_START_TIMEOUT="$UV_WAIT" || return 1
     served=$(served_runtime "$port" "$MODEL_NAME")
     stop_group "$started_pid"
     if [ "${served%% *}" != pyfunc ]; then
