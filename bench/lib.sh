@@ -80,6 +80,17 @@ wait_http() {
   return 1
 }
 
+# skip_unready TARGET PID WHAT: TARGET did not get WHAT in $START_TIMEOUT s, or exited first.
+skip_unready() {
+  log_tail "$1"
+  if kill -0 "$2" 2>/dev/null; then
+    skip "$1" "$3 not within ${START_TIMEOUT}s"
+  else
+    skip "$1" "exited before $3 (see its log)"
+  fi
+  stop_group "$2"
+}
+
 log_tail() { tail -n "${2:-15}" "$work/$1.log" | sed "s/^/    [$1] /" >&2; }
 
 # json_line KEY=VALUE...: one JSON object of strings (numbers for VALUEs that are numbers).

@@ -128,12 +128,13 @@ function main(): void {
   };
   const busy = Number(loadAtStart.split(' ')[0]) > machine.cores;
   const rowsMeasured = [...new Set(measurements.map((m) => m.rows).filter((r) => r > 0))];
-  const ratios = rowsMeasured.flatMap((rows) => [
-    ...suite.targets
-      .filter((t) => t !== suite.baseline)
-      .map((t) => ratio(measurements, t, suite.baseline, rows)),
-    ...suite.ratios.map(([a, b]) => ratio(measurements, a, b, rows)),
-  ]);
+  const pairs = [
+    ...suite.targets.filter((t) => t !== suite.baseline).map((t) => [t, suite.baseline]),
+    ...suite.ratios.filter(([, b]) => b !== suite.baseline),
+  ];
+  const ratios = rowsMeasured.flatMap((rows) =>
+    pairs.map(([a, b]) => ratio(measurements, a, b, rows)),
+  );
   const measured = measurements.find((m) => m.status === 'measured');
   const table = loadTable(measurements, suite);
   const startup = startupTable(startups);

@@ -13,7 +13,7 @@ export interface Suite {
   targets: string[];
   /** Measured in the same run; each target's req/s is given as a multiple of its. */
   baseline: string;
-  /** [a, b]: a's req/s / b's, besides the baseline column. */
+  /** [a, b]: a's req/s / b's, printed besides every target's against the baseline. */
   ratios: [string, string][];
 }
 
@@ -39,7 +39,6 @@ export const SUITES: Record<SuiteName, Suite> = {
     ratios: [
       ['mg-pyfunc-2', 'mg-pyfunc-1'],
       ['mg-onnx', 'mg-pyfunc-1'],
-      ['mlserver', 'mlflow-serve'],
     ],
   },
   protocols: {

@@ -84,9 +84,7 @@ mlserver_target() {
     MLSERVER_GRPC_PORT="$(free_port)" MLSERVER_METRICS_PORT="$(free_port)" \
     MLFLOW_DISABLE_TELEMETRY=true "${bench_py%/python}/mlserver" start "$work/mlserver"
   if ! wait_http "http://127.0.0.1:$port/v2/models/$MODEL_NAME/ready" "$started_pid" "$START_TIMEOUT"; then
-    log_tail mlserver
-    skip mlserver "MLServer did not report $MODEL_NAME ready within ${START_TIMEOUT}s"
-    stop_group "$started_pid"
+    skip_unready mlserver "$started_pid" "GET /v2/models/$MODEL_NAME/ready answered 200"
     return 1
   fi
   record_startup mlserver "$(elapsed_since "$t0")" "GET /v2/models/$MODEL_NAME/ready"
@@ -94,7 +92,7 @@ mlserver_target() {
 
 # uv_startups: mg-uv-first then mg-uv-reuse, on one environment dir and uv cache.
 uv_startups() {
-  local envs=$work/pyfunc-envs uv_cache=$work/uv-cache target port served
+  local envs=$work/pyfunc-envs uv_cache=$work/uv-cache target port served built
   # Building a venv with mlflow in it takes minutes on 2 cores, not seconds.
   local OURS_WAIT=$UV_WAIT
   mkdir -p "$envs" "$uv_cache"
@@ -107,6 +105,12 @@ uv_startups() {
     stop_group "$started_pid"
     if [ "${served%% *}" != pyfunc ]; then
       skip "$target" "expected the pyfunc runtime, GET /v1/models says $served"
+      return 1
+    fi
+    # What was timed must be a uv environment: built by the first start, reused by the second.
+    built=$(find "$envs" -mindepth 1 -maxdepth 1 -type d | wc -l)
+    if [ "$built" -ne 1 ]; then
+      skip "$target" "expected one environment in PYFUNC_ENV_DIR after the start, found $built"
       return 1
     fi
     record_startup "$target" "$ready_seconds" \
@@ -132,9 +136,7 @@ for target in $TARGETS; do
         "$venv_bin/mlflow" models serve -m "$MODEL_URI" --env-manager local \
         --host 127.0.0.1 -p "$port" ${MLFLOW_WORKERS:+-w "$MLFLOW_WORKERS"}
       if ! wait_http "http://127.0.0.1:$port/ping" "$started_pid" "$START_TIMEOUT"; then
-        log_tail mlflow-serve
-        skip mlflow-serve "mlflow models serve did not answer GET /ping within ${START_TIMEOUT}s"
-        stop_group "$started_pid"
+        skip_unready mlflow-serve "$started_pid" "GET /ping answered 200"
         continue
       fi
       record_startup mlflow-serve "$(elapsed_since "$t0")" "GET /ping"
