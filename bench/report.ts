@@ -1,8 +1,9 @@
 /**
- * Turns the JSON lines of bench/load.ts into bench/results/<timestamp>.{md,json}
- * and latest.{md,json}, and prints the table and the throughput ratios.
+ * Turns the JSON lines of bench/load.ts, bench/grpc-load.ts and run.sh's
+ * suites into bench/results/<suite>-<timestamp>.{md,json} and
+ * <suite>-latest.{md,json}, and prints the table and the throughput ratios.
  *
- *   node report.js --in results.jsonl --out-dir bench/results --meta meta.json
+ *   node report.js --suite flavors --in results.jsonl --out-dir bench/results --meta meta.json
  *
  * meta.json: free-form facts about the run (written by run.sh) that the
  * report copies; the machine's facts are added here.
@@ -11,9 +12,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Measurement } from './load';
-
-const TARGETS = ['ours', 'ours-key', 'mlflow-serve', 'bare-fastify'];
+import { isStartup, Measurement, ResultLine, roundTo, Startup } from './measurement';
+import { Suite, suiteNamed } from './suites';
 
 interface Ratio {
   name: string;
@@ -29,37 +29,48 @@ function find(ms: Measurement[], target: string, rows: number): Measurement | un
 function ratio(ms: Measurement[], a: string, b: string, rows: number): Ratio {
   const name = `${a} / ${b}`;
   const [ma, mb] = [find(ms, a, rows), find(ms, b, rows)];
-  for (const m of [ma, mb]) {
-    if (m?.status !== 'measured' || !m.reqPerSec) {
-      const who = m?.target ?? (m === ma ? a : b);
+  for (const [m, who] of [
+    [ma, a],
+    [mb, b],
+  ] as const) {
+    if (m?.status !== 'measured' || !m.reqPerSec)
       return { name, rows, value: null, why: `${who} not measured` };
-    }
   }
-  return {
-    name,
-    rows,
-    value: Math.round(((ma?.reqPerSec ?? 0) / (mb?.reqPerSec ?? 1)) * 100) / 100,
-  };
+  return { name, rows, value: roundTo((ma?.reqPerSec ?? 0) / (mb?.reqPerSec ?? 1), 2) };
 }
 
 function cell(v: number | undefined): string {
   return v === undefined ? '' : String(v);
 }
 
-function table(ms: Measurement[]): string {
+function loadTable(ms: Measurement[], suite: Suite): string {
   const head =
-    '| target | rows | req/s | p50 ms | p99 ms | non-2xx | errors | timeouts | idle RSS MiB | peak RSS MiB | ΣVmHWM MiB | procs |\n' +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    `| target | rows | req/s | × ${suite.baseline} | p50 ms | p99 ms | non-2xx | errors | timeouts | idle RSS MiB | peak RSS MiB | ΣVmHWM MiB | procs |\n` +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const lines = ms.map((m) => {
     if (m.status !== 'measured') {
-      return `| ${m.target} | ${m.rows || ''} | ${m.status.toUpperCase()}: ${m.reason?.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |||||||||`;
+      const reason = m.reason?.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+      return `| ${m.target} | ${m.rows || ''} | ${m.status.toUpperCase()}: ${reason} ||||||||||`;
     }
+    const vsBaseline = ratio(ms, m.target, suite.baseline, m.rows).value ?? undefined;
     return (
-      `| ${m.target} | ${m.rows} | ${cell(m.reqPerSec)} | ${cell(m.latencyMs?.p50)} | ${cell(m.latencyMs?.p99)} | ` +
+      `| ${m.target} | ${m.rows} | ${cell(m.reqPerSec)} | ${vsBaseline === undefined ? 'n/a' : `${vsBaseline}×`} | ` +
+      `${cell(m.latencyMs?.p50)} | ${cell(m.latencyMs?.p99)} | ` +
       `${cell(m.non2xx)} | ${cell(m.errors)} | ${cell(m.timeouts)} | ${cell(m.memory?.idleMiB)} | ` +
       `${cell(m.memory?.peakMiB)} | ${cell(m.memory?.hwmSumMiB)} | ${cell(m.memory?.processes)} |`
     );
   });
+  return [head, ...lines].join('\n');
+}
+
+function startupTable(startups: Startup[]): string {
+  if (startups.length === 0) return '';
+  const head = '| target | seconds to ready | note |\n|---|---:|---|';
+  const lines = startups.map((s) =>
+    s.status === 'measured'
+      ? `| ${s.target} | ${s.seconds} | ${s.note ?? ''} |`
+      : `| ${s.target} | SKIPPED | ${s.reason ?? ''} |`,
+  );
   return [head, ...lines].join('\n');
 }
 
@@ -69,22 +80,37 @@ function ratioLines(ratios: Ratio[]): string[] {
   );
 }
 
+function readLines(path: string): ResultLine[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as ResultLine);
+}
+
 function main(): void {
   const { values } = parseArgs({
     options: {
+      suite: { type: 'string', default: 'serving' },
       in: { type: 'string' },
       'out-dir': { type: 'string' },
       meta: { type: 'string' },
     },
   });
   if (!values.in || !values['out-dir']) {
-    throw new Error('usage: report.js --in results.jsonl --out-dir DIR [--meta meta.json]');
+    throw new Error(
+      'usage: report.js --suite NAME --in results.jsonl --out-dir DIR [--meta meta.json]',
+    );
   }
-  const measurements = readFileSync(values.in, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as Measurement)
-    .sort((a, b) => TARGETS.indexOf(a.target) - TARGETS.indexOf(b.target) || a.rows - b.rows);
+  const suite = suiteNamed(values.suite);
+  const order = (target: string) => {
+    const i = suite.targets.indexOf(target);
+    return i < 0 ? suite.targets.length : i;
+  };
+  const lines = readLines(values.in);
+  const startups = lines.filter(isStartup);
+  const measurements = lines
+    .filter((l): l is Measurement => !isStartup(l))
+    .sort((a, b) => order(a.target) - order(b.target) || a.rows - b.rows);
   const meta = values.meta
     ? (JSON.parse(readFileSync(values.meta, 'utf8')) as Record<string, unknown>)
     : {};
@@ -102,22 +128,24 @@ function main(): void {
   };
   const busy = Number(loadAtStart.split(' ')[0]) > machine.cores;
   const rowsMeasured = [...new Set(measurements.map((m) => m.rows).filter((r) => r > 0))];
-  const ratios = rowsMeasured.flatMap((rows) => [
-    // The cost of authentication on the hot path: the same load with an API key vs API_AUTH=off.
-    ratio(measurements, 'ours-key', 'ours', rows),
-    ratio(measurements, 'ours', 'mlflow-serve', rows),
-    ratio(measurements, 'ours', 'bare-fastify', rows),
-    ratio(measurements, 'mlflow-serve', 'bare-fastify', rows),
-  ]);
+  const pairs = [
+    ...suite.targets.filter((t) => t !== suite.baseline).map((t) => [t, suite.baseline]),
+    ...suite.ratios.filter(([, b]) => b !== suite.baseline),
+  ];
+  const ratios = rowsMeasured.flatMap((rows) =>
+    pairs.map(([a, b]) => ratio(measurements, a, b, rows)),
+  );
   const measured = measurements.find((m) => m.status === 'measured');
+  const table = loadTable(measurements, suite);
+  const startup = startupTable(startups);
 
   const md = [
-    `# Modelgate benchmark, ${finished.toISOString()}`,
+    `# Modelgate benchmark, suite ${suite.name}, ${finished.toISOString()}`,
     '',
-    `POST /invocations with dataframe_split bodies; ${measured?.connections ?? '?'} connections, ` +
+    `${suite.requests}; ${measured?.connections ?? '?'} connections, ` +
       `${measured?.warmupSec ?? '?'} s warm-up then ${measured?.durationSec ?? '?'} s measured per ` +
-      'body size; ' +
-      'autocannon and all targets share this machine.',
+      'body size; the load generator and all targets share this machine. ' +
+      `Baseline: ${suite.baseline}, measured in this run.`,
     `Machine: ${machine.cores} × ${machine.cpu}, ${machine.memoryGiB} GiB; node ${machine.node}; ` +
       `load average (1, 5, 15 min) ${machine.loadAverageAtStart} at start, ` +
       `${machine.loadAverageAtEnd} at end.`,
@@ -130,7 +158,7 @@ function main(): void {
         ]
       : []),
     '',
-    table(measurements),
+    table,
     '',
     'Throughput ratios (req/s):',
     '',
@@ -138,6 +166,7 @@ function main(): void {
     '',
     'RSS is summed over the target process and its descendants: idle before the warm-up, ' +
       'peak sampled every 250 ms under load, ΣVmHWM = sum of each process’s own high-water mark.',
+    ...(startup ? ['', '## Start-up', '', startup] : []),
     '',
     '## Run',
     '',
@@ -146,7 +175,16 @@ function main(): void {
     '```',
     '',
   ].join('\n');
-  const json = { finished: finished.toISOString(), machine, meta, measurements, ratios };
+  const json = {
+    suite: suite.name,
+    baseline: suite.baseline,
+    finished: finished.toISOString(),
+    machine,
+    meta,
+    measurements,
+    startups,
+    ratios,
+  };
 
   const outDir = values['out-dir'];
   mkdirSync(outDir, { recursive: true });
@@ -154,19 +192,24 @@ function main(): void {
     .toISOString()
     .replace(/\.\d+Z$/, 'Z')
     .replace(/:/g, '-');
-  for (const name of [stamp, 'latest']) {
+  // The serving suite keeps its historical names (<timestamp>, latest).
+  const prefix = suite.name === 'serving' ? '' : `${suite.name}-`;
+  for (const name of [`${prefix}${stamp}`, `${prefix}latest`]) {
     writeFileSync(join(outDir, `${name}.md`), md);
     writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   }
 
-  console.log(`\n${table(measurements)}\n`);
+  console.log(`\n${table}\n`);
+  if (startup) console.log(`${startup}\n`);
   if (busy) {
     console.log(
       `WARNING: load average at start ${loadAtStart} > ${machine.cores} cores: figures are noisy.\n`,
     );
   }
   console.log(ratioLines(ratios).join('\n'));
-  console.log(`\nwrote ${join(outDir, `${stamp}.md`)} (+ .json, latest.md, latest.json)`);
+  console.log(
+    `\nwrote ${join(outDir, `${prefix}${stamp}.md`)} (+ .json, ${prefix}latest.md, .json)`,
+  );
 }
 
 main();

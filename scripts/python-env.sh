@@ -16,6 +16,8 @@
 #                            users bring (tritonclient, kserve), for the tests
 #   k8s      .venv-k8s/      requirements-k8s.txt: kubernetes-validate, the
 #                            schema check of scripts/k8s-validate.sh
+#   bench    .venv-bench/    requirements-bench.txt: MLServer and its MLflow
+#                            runtime, one of the servers bench/ compares
 #
 # Idempotent: a stamp in the venv holds the SHA-256 of its requirements file
 # and the interpreter version; when both match, nothing is installed (well
@@ -41,8 +43,9 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 name=${1:-dev}
 case "$name" in
   dev) default_venv=$repo/.venv ;;
-  fuzz | clients | k8s) default_venv=$repo/.venv-$name ;;
-  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz, clients or k8s)\n' "$name" >&2; exit 2 ;;
+  fuzz | clients | k8s | bench) default_venv=$repo/.venv-$name ;;
+  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz, clients, k8s or bench)
+' "$name" >&2; exit 2 ;;
 esac
 PYTHON=${PYTHON:-python3}
 venv=${MODELGATE_VENV:-$default_venv}

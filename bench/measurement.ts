@@ -1,0 +1,52 @@
+/**
+ * What bench/load.ts and bench/grpc-load.ts append, one JSON line per target
+ * and body size, and what bench/report.ts reads.
+ */
+import type { MemoryStats } from './memory';
+
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  mean: number;
+  max: number;
+}
+
+export interface Measurement {
+  kind?: 'load';
+  target: string;
+  rows: number;
+  status: 'measured' | 'invalid' | 'skipped';
+  reason?: string;
+  connections?: number;
+  warmupSec?: number;
+  durationSec?: number;
+  reqPerSec?: number;
+  requests?: number;
+  latencyMs?: LatencyMs;
+  non2xx?: number;
+  errors?: number;
+  timeouts?: number;
+  memory?: MemoryStats;
+}
+
+/** Seconds from a target's start until it answered (run.sh's suites write these). */
+export interface Startup {
+  kind: 'startup';
+  target: string;
+  status: 'measured' | 'skipped';
+  seconds?: number;
+  reason?: string;
+  note?: string;
+}
+
+export type ResultLine = Measurement | Startup;
+
+export function isStartup(line: ResultLine): line is Startup {
+  return line.kind === 'startup';
+}
+
+export function roundTo(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
