@@ -44,8 +44,7 @@ name=${1:-dev}
 case "$name" in
   dev) default_venv=$repo/.venv ;;
   fuzz | clients | k8s | bench) default_venv=$repo/.venv-$name ;;
-  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz, clients, k8s or bench)
-' "$name" >&2; exit 2 ;;
+  *) printf '[python-env] ERROR: unknown environment %s (dev, fuzz, clients, k8s or bench)\n' "$name" >&2; exit 2 ;;
 esac
 PYTHON=${PYTHON:-python3}
 venv=${MODELGATE_VENV:-$default_venv}
