@@ -24,7 +24,18 @@ export class GrpcHealth implements OnModuleDestroy {
 
   /** Adds the service to `server` and keeps its status in step with readiness. */
   serveOn(server: Server): void {
-    this.health.addToServer(server);
+    // Check reads readiness first: a model that loaded a moment ago is SERVING
+    // now, not at the next tick (watchers hear of it at the tick).
+    this.health.addToServer({
+      addService: (definition, implementation) =>
+        server.addService(definition, {
+          ...implementation,
+          check: (call: unknown, callback: unknown) => {
+            this.sync();
+            (implementation.check as (call: unknown, callback: unknown) => void)(call, callback);
+          },
+        }),
+    });
     this.sync();
     this.timer ??= setInterval(() => this.sync(), SYNC_MS);
     this.timer.unref();
