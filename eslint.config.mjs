@@ -15,6 +15,7 @@ export default tseslint.config(
       'jest.config.js',
       '.dependency-cruiser.cjs',
       '.venv/',
+      '.venv-bench/',
       'test/artifacts/',
       'airflow/',
       'mlflow/',
