@@ -161,6 +161,11 @@ class RecordingReply {
     return this;
   }
 
+  type(contentType: string): this {
+    this.headers['content-type'] = contentType;
+    return this;
+  }
+
   send(body: unknown): this {
     this.body = body;
     return this;
