@@ -136,7 +136,7 @@ describe('ONNX acceleration of sklearn, xgboost and lightgbm models (MODEL_ONNX_
       const metadata = await request<{ platform: string }>(
         `${server!.url}/v2/models/${name('forest')}`,
       );
-      const status = await request(`${server!.url}/`, { headers: { Accept: 'text/html' } });
+      const status = await request(`${server!.url}/status`);
 
       expect(registered.body.versions).toContainEqual(
         expect.objectContaining({
