@@ -5,14 +5,14 @@
  *
  *   node grpc-load.js --target NAME --address 127.0.0.1:PORT --model NAME --pid PID \
  *     --rows 1,100 --connections 16 --warmup 3 --duration 10 --out results.jsonl \
- *     [--dataset rows.json] [--input-name float_input] [--proto grpc_predict_v2.proto]
+ *     [--dataset rows.json] [--input-name float_input] [--proto src/grpc/proto/open-inference.proto]
  *
  * Each request is one FP32 input of [rows, columns] in `raw_input_contents`
  * (what tritonclient.grpc sends). --connections clients, each on its own HTTP/2
  * connection, each with one call in flight (as autocannon's connections with
  * pipelining 1), for a fixed duration; calls have a 30 s deadline. --proto is
- * the service definition [bench/grpc_predict_v2.proto; run.sh passes the
- * server's own from src/grpc/ when there is one].
+ * the service definition [the server's own, src/grpc/proto/open-inference.proto
+ * from the working directory].
  *
  * Counted as autocannon counts: `requests` every answered call; `non2xx` calls
  * answered with a status other than OK; `errors` UNAVAILABLE (no connection);
@@ -221,7 +221,10 @@ function parseOptions(): Options {
       out: { type: 'string' },
       dataset: { type: 'string' },
       'input-name': { type: 'string', default: 'float_input' },
-      proto: { type: 'string', default: join(__dirname, 'grpc_predict_v2.proto') },
+      proto: {
+        type: 'string',
+        default: join(process.cwd(), 'src/grpc/proto/open-inference.proto'),
+      },
     },
   });
   const { target, address, model, pid, out } = values;

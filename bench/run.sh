@@ -93,7 +93,6 @@ ts_files=()
 for f in bench/*.ts; do [ "$f" = bench/probe-burst.ts ] || ts_files+=("$f"); done
 run node_modules/.bin/tsc --outDir "$work/js" --rootDir bench --module commonjs --target ES2023 \
   --esModuleInterop --skipLibCheck --strict --types node "${ts_files[@]}"
-cp bench/grpc_predict_v2.proto "$work/js/"
 export NODE_PATH="$repo/node_modules"  # the compiled files live in $work
 
 # --- 3. MLflow tracking server -----------------------------------------------

@@ -9,8 +9,7 @@
 #                (Inference-Header-Content-Length; outputs asked in binary too)
 #   grpc         inference.GRPCInferenceService/ModelInfer on API_GRPC_PORT,
 #                the input in raw_input_contents (bench/grpc-load.ts, with the
-#                server's proto from src/grpc/ when the tree has one, else
-#                bench/grpc_predict_v2.proto)
+#                server's own proto, src/grpc/proto/open-inference.proto)
 # The three share one server process (started once, stopped at the end), so
 # their RSS figures are that process's while each form is loaded.
 
@@ -30,9 +29,9 @@ run timeout 300 "$PY" bench/forest_model.py --tracking-uri "$tracking_uri" --fla
   --name "$MODEL_NAME" --dataset-out "$dataset" >>"$work/models.jsonl" 2>"$work/forest.log" \
   || { log_tail forest; die "registering $MODEL_NAME failed"; }
 
-# The server's own service definition, when it has one.
-proto=$(grep -rl --include='*.proto' 'service GRPCInferenceService' src/grpc 2>/dev/null | head -n 1 || true)
-proto=${proto:-$work/js/grpc_predict_v2.proto}
+# The server's own service definition: the load generator speaks what it serves.
+proto=src/grpc/proto/open-inference.proto
+[ -f "$proto" ] || die "no $proto: the gRPC service definition moved?"
 log "gRPC service definition: $proto"
 
 port=$(free_port)
