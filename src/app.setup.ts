@@ -8,6 +8,7 @@ import { registerAuthentication } from './auth/authentication.hook';
 import { Authenticator } from './auth/authenticator.service';
 import { ApiExceptionFilter } from './common/errors/error-filters';
 import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/body-parsers';
+import { registerErrorContentType } from './common/http/error-content-type.hook';
 import { registerMethodNotAllowed } from './common/http/method-not-allowed.hook';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
 import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
@@ -55,6 +56,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   const fastify = app.getHttpAdapter().getInstance();
   registerBodyParsers(fastify, app.get<LimitsConfig>(limitsConfig.KEY));
   registerMethodNotAllowed(fastify);
+  registerErrorContentType(fastify);
   // Request id and log line first: every later hook and handler logs with the id.
   registerRequestLogging(fastify, {
     requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,

@@ -135,6 +135,9 @@ describe("MLflow's ScoringServerClient against our MLflow scoring routes", () =>
         MODELS: Object.values(uris).join(','),
         SCORING_SERVERS: `${FRAME_MODEL}=${direct[FRAME_MODEL].url};${TENSOR_MODEL}=${direct[TENSOR_MODEL].url}`,
         MODEL_REFRESH_INTERVAL: '0',
+        // ScoringServerClient has no way to send credentials (it posts with
+        // plain `requests`): its users run with auth off, the operator's opt-out.
+        API_AUTH: 'off',
       },
       { logger },
     );
