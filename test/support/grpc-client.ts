@@ -43,11 +43,7 @@ export class TestGrpcClient {
   }
 
   /** Calls `method` with the harness's key unless `apiKey` says otherwise (null: none). */
-  call<T>(
-    method: string,
-    request: unknown,
-    options: { apiKey?: string | null; metadata?: Record<string, string> } = {},
-  ): Promise<CallOutcome<T>> {
+  call<T>(method: string, request: unknown, options: CallOptions = {}): Promise<CallOutcome<T>> {
     return unary<T>(this.inference, method, request, options);
   }
 
@@ -61,11 +57,19 @@ export class TestGrpcClient {
   }
 }
 
+export interface CallOptions {
+  /** The key sent as `x-api-key`: the harness's by default, none with null. */
+  apiKey?: string | null;
+  metadata?: Record<string, string>;
+  /** Called when the server's initial metadata arrives: its handler has taken the call. */
+  onAccepted?: () => void;
+}
+
 function unary<T>(
   client: Client,
   method: string,
   request: unknown,
-  options: { apiKey?: string | null; metadata?: Record<string, string> },
+  options: CallOptions,
 ): Promise<CallOutcome<T>> {
   const metadata = new Metadata();
   const key = options.apiKey === undefined ? TEST_API_KEY : options.apiKey;
@@ -84,6 +88,9 @@ function unary<T>(
       else outcome.response = response;
       resolve(outcome);
     });
-    call.on('metadata', (initial: Metadata) => (outcome.initial = initial));
+    call.on('metadata', (initial: Metadata) => {
+      outcome.initial = initial;
+      options.onAccepted?.();
+    });
   });
 }
