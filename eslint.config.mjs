@@ -14,8 +14,8 @@ export default tseslint.config(
       'eslint.config.mjs',
       'jest.config.js',
       '.dependency-cruiser.cjs',
-      '.venv/',
-      '.venv-bench/',
+      // Every Python venv of scripts/python-env.sh: .venv, .venv-fuzz, .venv-clients, …
+      '.venv*/',
       'test/artifacts/',
       'airflow/',
       'mlflow/',
