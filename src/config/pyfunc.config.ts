@@ -112,7 +112,13 @@ export class PyfuncEnvironment {
 
 export const pyfuncConfig = registerAs('pyfunc', () => {
   const env = parseEnvironment(PyfuncEnvironment, process.env);
+  const workerEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    PYTHONWARNINGS: process.env.PYTHONWARNINGS ?? 'ignore',
+  };
   return {
+    /** The workers' environment: this process's, Python's warnings off unless PYTHONWARNINGS says. */
+    workerEnv,
     workers: env.PYFUNC_WORKERS,
     env: env.PYFUNC_ENV,
     python: env.PYFUNC_PYTHON,

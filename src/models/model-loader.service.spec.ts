@@ -30,6 +30,7 @@ class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
 const CONFIG: ModelsConfig = configServing([]);
 
 const PYFUNC: PyfuncConfig = {
+  workerEnv: { ...process.env },
   workers: 1,
   env: 'local',
   python: '/nonexistent/python3',

@@ -231,6 +231,7 @@ export class ModelLoader {
         maxRssBytes: this.pyfunc.maxRssBytes,
         predictTimeoutMs: this.pyfunc.predictTimeoutMs,
         startTimeoutMs: this.pyfunc.startTimeoutMs,
+        env: this.pyfunc.workerEnv,
       });
     } catch (error) {
       if (error instanceof ModelLoadError) throw error;

@@ -115,7 +115,8 @@ export class PyfuncWorker implements WorkerHandle {
   /** Starts the process and resolves once it has loaded the model and said `ready`. */
   static start(options: WorkerStartOptions): Promise<PyfuncWorker> {
     const child = spawn(options.python, ['-u', ...options.args], {
-      env: { PYTHONUNBUFFERED: '1', ...(options.env ?? process.env) },
+      // No env: the child inherits this process's (and -u unbuffers it anyway).
+      env: options.env && { PYTHONUNBUFFERED: '1', ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new Promise<PyfuncWorker>((resolve, reject) => {

@@ -18,6 +18,8 @@ export interface PyfuncRuntimeOptions {
   maxRssBytes: number;
   predictTimeoutMs: number;
   startTimeoutMs: number;
+  /** The workers' environment (PyfuncConfig.workerEnv); this process's when absent. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** worker.py sits beside this file, in src/ as in dist/ (nest-cli.json copies it). */
@@ -71,7 +73,7 @@ export class PyfuncRuntime implements ModelRuntime {
           args: [WORKER_SCRIPT, options.directory],
           label: options.label,
           startTimeoutMs: options.startTimeoutMs,
-          env: { ...process.env, PYTHONWARNINGS: process.env.PYTHONWARNINGS ?? 'ignore' },
+          env: options.env,
         }),
     });
     return new PyfuncRuntime(

@@ -7,6 +7,7 @@ import { PythonEnvironment } from './python-environment.service';
 
 function config(env: PyfuncConfig['env'], root: string): PyfuncConfig {
   return {
+    workerEnv: { ...process.env },
     workers: 1,
     env,
     python: '/opt/python/bin/python3',
