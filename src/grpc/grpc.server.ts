@@ -43,6 +43,8 @@ export class GrpcServer implements OnModuleDestroy {
   private server?: Server;
   private bound?: GrpcListener;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** Settles when a drain's tryShutdown has closed every session (their answers flushed). */
+  private drained?: Promise<void>;
 
   constructor(
     @Inject(grpcConfig.KEY) private readonly config: GrpcConfig,
@@ -87,7 +89,12 @@ export class GrpcServer implements OnModuleDestroy {
     const server = this.server;
     if (!server) return;
     this.later(drainDelayMs, () => {
-      server.tryShutdown(() => this.logger.log('gRPC calls drained'));
+      this.drained = new Promise((resolve) =>
+        server.tryShutdown(() => {
+          this.logger.log('gRPC calls drained');
+          resolve();
+        }),
+      );
       this.later(gracePeriodMs, () => {
         this.logger.warn('grace period over: cancelling gRPC calls still running');
         server.forceShutdown();
@@ -95,8 +102,16 @@ export class GrpcServer implements OnModuleDestroy {
     });
   }
 
-  onModuleDestroy(): void {
+  /**
+   * Nest closes the modules once the drain saw no call in flight; but a call
+   * counts as finished when its handler answered, and its answer may still
+   * be on its way out. Cutting the sessions now would turn that answer into
+   * CANCELLED, so a drain's graceful close gets FLUSH_TIMEOUT_MS to finish
+   * first. Without a drain (app.close() alone) the sessions are cut at once.
+   */
+  async onModuleDestroy(): Promise<void> {
     this.timers.splice(0).forEach(clearTimeout);
+    if (this.drained) await settledWithin(this.drained, FLUSH_TIMEOUT_MS);
     this.server?.forceShutdown();
     this.server = undefined;
     this.bound = undefined;
@@ -109,6 +124,15 @@ export class GrpcServer implements OnModuleDestroy {
     timer.unref();
     this.timers.push(timer);
   }
+}
+
+/** How long app.close() lets a drained server's last answers flush before it cuts the sessions. */
+export const FLUSH_TIMEOUT_MS = 2_000;
+
+function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function credentialsOf(tls: GrpcTlsFiles | undefined): ServerCredentials {
