@@ -311,5 +311,5 @@ fi
 write_meta loads="$LOADS" models="$CORES_MODELS" load_generator="$wrk_version, $WRK_THREADS thread(s), closed loop" \
   forest="models:/bench-forest-onnx@champion (mlserver: models:/bench-forest@champion, sklearn flavor)" \
   iris="models:/iris-classifier-tensor@champion" \
-  batch_settings="${batch_env[*]:-the build's defaults}" onnx_intra_op_threads="$ONNX_THREADS" \
+  batch_settings="${batch_env[*]:-defaults of the build}" onnx_intra_op_threads="$ONNX_THREADS" \
   scaling="$scaling_note" cores="$cores"
