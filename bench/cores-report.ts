@@ -16,6 +16,11 @@ import { parseArgs } from 'node:util';
 import { isStartup, Measurement, ResultLine, roundTo, Startup } from './measurement';
 import type { ProcessMemory } from './memory';
 
+/** A fact of meta.json as text (the suites write strings). */
+function metaText(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
 export const CEILING = 'onnx-ceiling';
 /** "RSS with the demo model: ≤ 150 MB per worker": MB as 10^6 bytes, in MiB. */
 export const RSS_LIMIT_MIB = roundTo(150e6 / 2 ** 20, 1);
@@ -40,7 +45,8 @@ const loadName = (m: { rows: number; connections?: number }) => `${m.rows}x${m.c
 
 function clean(m: Measurement | undefined): string | undefined {
   if (m === undefined) return 'not run';
-  if (m.status !== 'measured' || !m.reqPerSec) return `${m.status}: ${m.reason ?? ''}`.trim();
+  // The reason is in the results table; a check names the status only.
+  if (m.status !== 'measured' || !m.reqPerSec) return `${m.status.toUpperCase()} (see the table)`;
   const failures = (m.non2xx ?? 0) + (m.errors ?? 0) + (m.timeouts ?? 0);
   return failures > 0 ? `${failures} failed requests during the run` : undefined;
 }
@@ -71,7 +77,11 @@ export class Results {
       [b, 'reference'],
     ] as const) {
       const problem = clean(m);
-      if (problem) return { value: null, why: `${who === 'target' ? a?.target : b?.target ?? CEILING} ${problem}` };
+      if (problem)
+        return {
+          value: null,
+          why: `${who === 'target' ? a?.target : (b?.target ?? CEILING)} ${problem}`,
+        };
     }
     const num = figure === 'reqPerSec' ? a?.reqPerSec : a?.latencyMs?.p99;
     const den = figure === 'reqPerSec' ? b?.reqPerSec : b?.latencyMs?.p99;
@@ -109,8 +119,22 @@ function check(
   kind: 'min' | 'max',
 ): TargetCheck {
   const verdict: Verdict =
-    r.value === null ? 'n/a' : (kind === 'min' ? r.value >= limit : r.value <= limit) ? 'MET' : 'MISSED';
-  return { goal, model, target, load, value: r.value, limit, kind, verdict, ...(r.why ? { why: r.why } : {}) };
+    r.value === null
+      ? 'n/a'
+      : (kind === 'min' ? r.value >= limit : r.value <= limit)
+        ? 'MET'
+        : 'MISSED';
+  return {
+    goal,
+    model,
+    target,
+    load,
+    value: r.value,
+    limit,
+    kind,
+    verdict,
+    ...(r.why ? { why: r.why } : {}),
+  };
 }
 
 /** Every target of issue 15 that a figure of this run decides. */
@@ -125,30 +149,58 @@ export function targetChecks(results: Results, models: string[]): TargetCheck[] 
     for (const target of oneWorker) {
       const a = results.find(target, model, 1, 16);
       out.push(
-        check('1 row, 16 conn, 1 worker: ≥ 0.7× the ceiling (req/s)', model, target, '1x16',
-          results.ratio(a, ceiling(1, 16), 'reqPerSec'), 0.7, 'min'),
+        check(
+          '1 row, 16 conn, 1 worker: ≥ 0.7× the ceiling (req/s)',
+          model,
+          target,
+          '1x16',
+          results.ratio(a, ceiling(1, 16), 'reqPerSec'),
+          0.7,
+          'min',
+        ),
       );
     }
     for (const target of oneWorker) {
       const a = results.find(target, model, 100, 16);
       out.push(
-        check('100 rows: ≥ 0.85× the ceiling (req/s)', model, target, '100x16',
-          results.ratio(a, ceiling(100, 16), 'reqPerSec'), 0.85, 'min'),
+        check(
+          '100 rows: ≥ 0.85× the ceiling (req/s)',
+          model,
+          target,
+          '100x16',
+          results.ratio(a, ceiling(100, 16), 'reqPerSec'),
+          0.85,
+          'min',
+        ),
       );
     }
     for (const target of batchTargets.length > 0 ? batchTargets : ['mg-1w-batch']) {
       const a = results.find(target, model, 1, 64);
       out.push(
-        check('1 row, 64 conn, batching on: ≥ 1.5× the ceiling (req/s)', model, target, '1x64',
-          results.ratio(a, ceiling(1, 64), 'reqPerSec'), 1.5, 'min'),
+        check(
+          '1 row, 64 conn, batching on: ≥ 1.5× the ceiling (req/s)',
+          model,
+          target,
+          '1x64',
+          results.ratio(a, ceiling(1, 64), 'reqPerSec'),
+          1.5,
+          'min',
+        ),
       );
     }
     for (const target of oneWorker) {
       for (const rows of [1, 100]) {
         const a = results.find(target, model, rows, 16);
         out.push(
-          check('p99 at 16 conn: ≤ 2× the ceiling’s', model, target, `${rows}x16`,
-            results.ratio(a, ceiling(rows, 16), 'p99'), 2, 'max'),
+          check(
+            'p99 at 16 conn: ≤ 2× the ceiling’s',
+            model,
+            target,
+            `${rows}x16`,
+            results.ratio(a, ceiling(rows, 16), 'p99'),
+            2,
+            'max',
+          ),
         );
       }
     }
@@ -163,11 +215,23 @@ export function targetChecks(results: Results, models: string[]): TargetCheck[] 
       );
       const measured = ms.filter((m) => m.status === 'measured');
       const peaks = measured.map(maxWorkerMiB).filter((v): v is number => v !== undefined);
-      const why = measured.length === 0 ? `${target} ${ms[0] ? `${ms[0].status}: ${ms[0].reason}` : 'not run'}` : undefined;
+      const why =
+        measured.length === 0
+          ? `${target} ${ms[0] ? `${ms[0].status.toUpperCase()} (see the table)` : 'not run'}`
+          : undefined;
       out.push(
-        check(`RSS with the demo model: ≤ 150 MB (${RSS_LIMIT_MIB} MiB) per worker, MiB`, 'iris', target,
-          'all', { value: peaks.length ? Math.max(...peaks) : null, why: why ?? (peaks.length ? undefined : 'no RSS') },
-          RSS_LIMIT_MIB, 'max'),
+        check(
+          `RSS with the demo model: ≤ 150 MB (${RSS_LIMIT_MIB} MiB) per worker, MiB`,
+          'iris',
+          target,
+          'all',
+          {
+            value: peaks.length ? Math.max(...peaks) : null,
+            why: why ?? (peaks.length ? undefined : 'no RSS'),
+          },
+          RSS_LIMIT_MIB,
+          'max',
+        ),
       );
     }
   }
@@ -204,7 +268,8 @@ function mainTable(results: Results, model: string): string {
 
 function checkLines(checks: TargetCheck[]): string[] {
   return checks.map((c) => {
-    const value = c.value === null ? `n/a (${c.why})` : `${c.value}${c.goal.endsWith('MiB') ? ' MiB' : '×'}`;
+    const value =
+      c.value === null ? `n/a (${c.why})` : `${c.value}${c.goal.endsWith('MiB') ? ' MiB' : '×'}`;
     return `- **${c.verdict}** ${c.goal} — ${c.model}, ${c.target}, ${c.load}: ${value} (limit ${c.kind === 'min' ? '≥' : '≤'} ${c.limit})`;
   });
 }
@@ -221,7 +286,8 @@ function scalingLines(results: Results, models: string[], note: string): string[
       lines.push(`- ${m.target} (${m.model}): ${m.status.toUpperCase()}: ${m.reason}`);
       continue;
     }
-    const vs = m.target === 'mg-1w' ? '' : `, ${results.ratio(m, oneW, 'reqPerSec').value ?? 'n/a'}× mg-1w`;
+    const vs =
+      m.target === 'mg-1w' ? '' : `, ${results.ratio(m, oneW, 'reqPerSec').value ?? 'n/a'}× mg-1w`;
     lines.push(
       `- ${m.target} (${m.model}, ${loadName(m)}; ${cpusText}): ${m.reqPerSec} req/s, p99 ${m.latencyMs?.p99} ms${vs}`,
     );
@@ -237,10 +303,17 @@ function scalingLines(results: Results, models: string[], note: string): string[
         (m) => m.target === target && m.model === model && m.group === undefined && m.rows > 0,
       );
       for (const m of loads) {
-        const r = results.ratio(m, results.find(base, model, m.rows, m.connections ?? 0), 'reqPerSec');
-        lines.push(`- ${target} / ${base}, ${model}, ${loadName(m)}: ${r.value === null ? `n/a (${r.why})` : `${r.value}×`}`);
+        const r = results.ratio(
+          m,
+          results.find(base, model, m.rows, m.connections ?? 0),
+          'reqPerSec',
+        );
+        lines.push(
+          `- ${target} / ${base}, ${model}, ${loadName(m)}: ${r.value === null ? `n/a (${r.why})` : `${r.value}×`}`,
+        );
       }
-      if (loads.length === 0) lines.push(`- ${target} / ${base}, ${model}: n/a (${target} not measured)`);
+      if (loads.length === 0)
+        lines.push(`- ${target} / ${base}, ${model}: n/a (${target} not measured)`);
     }
   }
   return lines;
@@ -249,7 +322,10 @@ function scalingLines(results: Results, models: string[], note: string): string[
 function startupTable(startups: Startup[]): string {
   if (startups.length === 0) return '';
   const head = '| target/model | seconds to ready | note |\n|---|---:|---|';
-  return [head, ...startups.map((s) => `| ${s.target} | ${cell(s.seconds)} | ${s.note ?? s.reason ?? ''} |`)].join('\n');
+  return [
+    head,
+    ...startups.map((s) => `| ${s.target} | ${cell(s.seconds)} | ${s.note ?? s.reason ?? ''} |`),
+  ].join('\n');
 }
 
 function main(): void {
@@ -274,7 +350,7 @@ function main(): void {
     ? (JSON.parse(readFileSync(values.meta, 'utf8')) as Record<string, unknown>)
     : {};
   const results = new Results(measurements);
-  const models = String(meta.models ?? 'forest iris').split(/\s+/).filter(Boolean);
+  const models = metaText(meta.models, 'forest iris').split(/\s+/).filter(Boolean);
   const checks = targetChecks(results, models);
   const finished = new Date();
   const loadAtStart = typeof meta.loadavg_at_start === 'string' ? meta.loadavg_at_start : '?';
@@ -291,7 +367,7 @@ function main(): void {
   const busy = Number(loadAtStart.split(' ')[0]) > machine.cores;
   const first = measurements.find((m) => m.status === 'measured');
   const tables = models.map((model) => `### ${model}\n\n${mainTable(results, model)}`);
-  const scaling = scalingLines(results, models, String(meta.scaling ?? ''));
+  const scaling = scalingLines(results, models, metaText(meta.scaling, ''));
   const tally = (v: Verdict) => checks.filter((c) => c.verdict === v).length;
   const summary = `${tally('MET')} MET, ${tally('MISSED')} MISSED, ${tally('n/a')} n/a`;
   const startup = startupTable(startups);
@@ -300,7 +376,7 @@ function main(): void {
     `# Modelgate benchmark, suite cores (issue 15), ${finished.toISOString()}`,
     '',
     'POST /invocations with dataframe_split bodies; every target serves the same registered model ' +
-      `(MLServer: the sklearn flavor of the same forest); load generator ${String(meta.load_generator ?? 'wrk')}, ` +
+      `(MLServer: the sklearn flavor of the same forest); load generator ${metaText(meta.load_generator, 'wrk')}, ` +
       `${first?.warmupSec ?? '?'} s warm-up then ${first?.durationSec ?? '?'} s measured per load; ` +
       'the load generator and the targets share this machine. Ratios are against onnx-ceiling ' +
       '(bench/onnx-ceiling.ts: Fastify + onnxruntime-node) on the same model and load, in this run.',
@@ -343,7 +419,16 @@ function main(): void {
     '```',
     '',
   ].join('\n');
-  const json = { suite: 'cores', baseline: CEILING, finished: finished.toISOString(), machine, meta, measurements, startups, targets: checks };
+  const json = {
+    suite: 'cores',
+    baseline: CEILING,
+    finished: finished.toISOString(),
+    machine,
+    meta,
+    measurements,
+    startups,
+    targets: checks,
+  };
 
   const outDir = values['out-dir'];
   mkdirSync(outDir, { recursive: true });
@@ -356,7 +441,10 @@ function main(): void {
     writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(json, null, 2)}\n`);
   }
   console.log(`\n${tables.join('\n\n')}\n`);
-  if (busy) console.log(`WARNING: load average at start ${loadAtStart} > ${machine.cores} cores: figures are noisy.\n`);
+  if (busy)
+    console.log(
+      `WARNING: load average at start ${loadAtStart} > ${machine.cores} cores: figures are noisy.\n`,
+    );
   console.log(`Targets of issue 15: ${summary}\n${checkLines(checks).join('\n')}\n`);
   console.log(scaling.join('\n'));
   console.log(`\nwrote ${join(outDir, `cores-${stamp}.md`)} (+ .json, cores-latest.md, .json)`);

@@ -54,7 +54,11 @@ function readParents(): Map<number, number> {
 /** The first words of a process's command line ("node dist/main.js"), '' once it exited. */
 export function commandOf(pid: number): string {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).slice(0, 3).join(' ');
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .slice(0, 3)
+      .join(' ');
   } catch {
     return '';
   }

@@ -62,8 +62,16 @@ async function checkWorkers(port: number, pid: number, expect: number): Promise<
   if (expect === 1) {
     const single = children.length === 0 || (children.length === 1 && (listed?.length ?? 1) === 1);
     return single
-      ? { ok: true, detail: `one server process (${children.length} node worker processes)`, ...facts }
-      : { ok: false, detail: `API_WORKERS=1 but ${children.length} node child processes`, ...facts };
+      ? {
+          ok: true,
+          detail: `one server process (${children.length} node worker processes)`,
+          ...facts,
+        }
+      : {
+          ok: false,
+          detail: `API_WORKERS=1 but ${children.length} node child processes`,
+          ...facts,
+        };
   }
   if (children.length !== expect) {
     return {
@@ -86,7 +94,11 @@ async function checkWorkers(port: number, pid: number, expect: number): Promise<
       ...facts,
     };
   }
-  return { ok: true, detail: `${expect} workers, pids ${children.join(', ')}, listed by GET /v1/cluster`, ...facts };
+  return {
+    ok: true,
+    detail: `${expect} workers, pids ${children.join(', ')}, listed by GET /v1/cluster`,
+    ...facts,
+  };
 }
 
 const BATCH_ROWS = 'modelgate_prediction_batch_rows';
@@ -103,7 +115,8 @@ export function histogramTotals(
   for (const line of text.split('\n')) {
     const m = /^(\w+)\{([^}]*)\}\s+(\S+)/.exec(line);
     if (!m || (m[1] !== `${name}_sum` && m[1] !== `${name}_count`)) continue;
-    if (!new RegExp(`(^|,)model="${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(m[2])) continue;
+    if (!new RegExp(`(^|,)model="${model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`).test(m[2]))
+      continue;
     seen = true;
     if (m[1].endsWith('_sum')) sum += Number(m[3]);
     else count += Number(m[3]);
@@ -120,7 +133,9 @@ async function checkBatching(
   rounds: number,
 ): Promise<Verdict> {
   const metrics = async () => {
-    const r = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(10_000) });
+    const r = await fetch(`http://127.0.0.1:${port}/metrics`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     return r.status === 200 ? await r.text() : '';
   };
   const before = histogramTotals(await metrics(), BATCH_ROWS, model) ?? { sum: 0, count: 0 };
@@ -147,7 +162,12 @@ async function checkBatching(
   const after = histogramTotals(await metrics(), BATCH_ROWS, model);
   const sent = burst * rounds;
   if (after === undefined) {
-    return { ok: false, detail: `no ${BATCH_ROWS}{model="${model}"} in GET /metrics`, sent, failed };
+    return {
+      ok: false,
+      detail: `no ${BATCH_ROWS}{model="${model}"} in GET /metrics`,
+      sent,
+      failed,
+    };
   }
   const calls = after.count - before.count;
   const rows = after.sum - before.sum;
@@ -158,7 +178,11 @@ async function checkBatching(
   if (expect === 'on') {
     return perCall > 1
       ? { ok: true, detail: `batching: ${seen}`, ...facts }
-      : { ok: false, detail: `no batching: ${seen} (the running build does not stack requests)`, ...facts };
+      : {
+          ok: false,
+          detail: `no batching: ${seen} (the running build does not stack requests)`,
+          ...facts,
+        };
   }
   return calls === rows
     ? { ok: true, detail: `unbatched: ${seen}`, ...facts }
@@ -183,7 +207,11 @@ async function main(): Promise<void> {
   let verdict: Verdict;
   if (what === 'workers' && values.pid && values.expect) {
     verdict = await checkWorkers(port, Number(values.pid), Number(values.expect));
-  } else if (what === 'batching' && values.model && (values.expect === 'on' || values.expect === 'off')) {
+  } else if (
+    what === 'batching' &&
+    values.model &&
+    (values.expect === 'on' || values.expect === 'off')
+  ) {
     verdict = await checkBatching(
       port,
       values.model,

@@ -51,7 +51,9 @@ async function main(): Promise<void> {
   app.post('/invocations', async (request, reply) => {
     const data = (request.body as ScoringBody | null)?.dataframe_split?.data;
     if (!Array.isArray(data) || data.length === 0 || !Array.isArray(data[0])) {
-      return reply.code(400).send({ error_code: 'BAD_REQUEST', message: 'no dataframe_split.data' });
+      return reply
+        .code(400)
+        .send({ error_code: 'BAD_REQUEST', message: 'no dataframe_split.data' });
     }
     const rows = data as number[][];
     const width = rows[0].length;

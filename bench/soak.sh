@@ -93,6 +93,10 @@ start_modelgate modelgate "$port" MODELS="models:/$MODEL_NAME@champion" API_WORK
   ${batch_env[@]+"${batch_env[@]}"} || { log_tail modelgate; die "Modelgate did not start"; }
 server_pid=$started_pid
 
+# detail_of OUTPUT: the `detail` of modelgate-checks.js's JSON line, else the output itself.
+detail_of() {
+  node -e 'try { console.log(JSON.parse(process.argv[1].trim().split("\n").pop()).detail) } catch { console.log(process.argv[1].replace(/\s+/g, " ").slice(0, 300)) }' "$1"
+}
 honoured=()
 problems=()
 for what in workers batching; do
@@ -102,9 +106,9 @@ for what in workers batching; do
     args=(batching --port "$port" --model "$MODEL_NAME" --expect on --dataset "$dataset")
   fi
   if verdict=$(node "$work/js/modelgate-checks.js" "${args[@]}" 2>&1); then
-    honoured+=("$what: $(tail -n 1 <<<"$verdict")")
+    honoured+=("$what: $(detail_of "$verdict");")
   else
-    problems+=("$what NOT honoured: $(tail -n 1 <<<"$verdict")")
+    problems+=("$what NOT honoured: $(detail_of "$verdict");")
   fi
 done
 if [ ${#problems[@]} -eq 0 ]; then

@@ -19,7 +19,8 @@
  *    over the workers) carries it in `x-model-version` within 30 s. Every
  *    --sample-every seconds: the RSS of the server's process tree (per
  *    process too) and GET /metrics' `nodejs_eventloop_lag_p99_seconds` (the
- *    highest series: the slowest worker; prom-client resets its histogram at
+ *    highest series when there are several; prom-client's cluster aggregator
+ *    averages this gauge over workers; prom-client resets its histogram at
  *    each scrape, so a sample is the p99 since the last one).
  * 3. Verdicts: 0 failed requests (non-2xx, errors, timeouts); mean RSS of the
  *    last --window seconds within 10% of the first --window's; every reload
@@ -37,6 +38,11 @@ import { httpRequest } from './http-requests';
 import { assertLoopback } from './loopback';
 import { roundTo } from './measurement';
 import { processTree, treeRssKiB } from './memory';
+
+/** A fact of meta.json as text (the suites write strings). */
+function metaText(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
 
 interface Options {
   url: string;
@@ -127,7 +133,12 @@ async function moveAlias(options: Options, version: string): Promise<void> {
   if (r.status !== 200) throw new Error(`MLflow set alias answered ${r.status}: ${await r.text()}`);
 }
 
-async function reload(options: Options, version: string, atSec: number, body: string): Promise<Reload> {
+async function reload(
+  options: Options,
+  version: string,
+  atSec: number,
+  body: string,
+): Promise<Reload> {
   const t0 = performance.now();
   try {
     await moveAlias(options, version);
@@ -135,12 +146,22 @@ async function reload(options: Options, version: string, atSec: number, body: st
       method: 'POST',
       signal: AbortSignal.timeout(120_000),
     });
-    const answer = (await r.json()) as { outcomes?: { status: string; to?: string; error?: string }[] };
+    const answer = (await r.json()) as {
+      outcomes?: { status: string; to?: string; error?: string }[];
+    };
     const seconds = roundTo((performance.now() - t0) / 1000, 2);
     const outcome = answer.outcomes?.find((o) => o.to === version) ?? answer.outcomes?.[0];
     const status = `${r.status} ${outcome?.status ?? 'no outcome'}`;
     if (r.status !== 200 || outcome?.status !== 'swapped' || outcome.to !== version) {
-      return { atSec, to: version, status, seconds, reachedAllSec: null, ok: false, detail: JSON.stringify(answer) };
+      return {
+        atSec,
+        to: version,
+        status,
+        seconds,
+        reachedAllSec: null,
+        ok: false,
+        detail: JSON.stringify(answer),
+      };
     }
     // Every answer carries the new version: 8 in a row on fresh connections.
     const url = new URL(options.url);
@@ -148,13 +169,36 @@ async function reload(options: Options, version: string, atSec: number, body: st
     while (performance.now() - t1 < 30_000) {
       const seen = await Promise.all(Array.from({ length: 8 }, () => versionOnce(url, body)));
       if (seen.every((v) => v === version)) {
-        return { atSec, to: version, status, seconds, reachedAllSec: roundTo((performance.now() - t1) / 1000, 2), ok: true };
+        return {
+          atSec,
+          to: version,
+          status,
+          seconds,
+          reachedAllSec: roundTo((performance.now() - t1) / 1000, 2),
+          ok: true,
+        };
       }
       await sleep(250);
     }
-    return { atSec, to: version, status, seconds, reachedAllSec: null, ok: false, detail: 'answers did not all carry the new version within 30 s' };
+    return {
+      atSec,
+      to: version,
+      status,
+      seconds,
+      reachedAllSec: null,
+      ok: false,
+      detail: 'answers did not all carry the new version within 30 s',
+    };
   } catch (error) {
-    return { atSec, to: version, status: 'error', seconds: roundTo((performance.now() - t0) / 1000, 2), reachedAllSec: null, ok: false, detail: String(error) };
+    return {
+      atSec,
+      to: version,
+      status: 'error',
+      seconds: roundTo((performance.now() - t0) / 1000, 2),
+      reachedAllSec: null,
+      ok: false,
+      detail: String(error),
+    };
   }
 }
 
@@ -173,13 +217,23 @@ async function main(): Promise<void> {
   const request = httpRequest('mlflow', loadDataset(options.dataset), 1, '');
   const body = request.body as string;
   const target = `${options.url}/invocations`;
-  const base = { url: target, method: 'POST', headers: request.headers, body, connections: options.connections, pipelining: 1, timeout: 30 };
+  const base = {
+    url: target,
+    method: 'POST',
+    headers: request.headers,
+    body,
+    connections: options.connections,
+    pipelining: 1,
+    timeout: 30,
+  };
 
   console.log(`[soak] maximum: ${options.maxSeconds} s at ${options.connections} connections`);
   const max = await autocannon({ ...base, duration: options.maxSeconds });
   const maxRate = max.requests.total / max.duration;
   const rate = Math.max(1, Math.floor(maxRate * options.fraction));
-  console.log(`[soak] maximum ${roundTo(maxRate, 1)} req/s (non-2xx ${max.non2xx}, errors ${max.errors}); soak at ${rate} req/s for ${options.duration} s, reload every ${options.reloadEvery} s`);
+  console.log(
+    `[soak] maximum ${roundTo(maxRate, 1)} req/s (non-2xx ${max.non2xx}, errors ${max.errors}); soak at ${rate} req/s for ${options.duration} s, reload every ${options.reloadEvery} s`,
+  );
 
   const started = performance.now();
   const now = () => (performance.now() - started) / 1000;
@@ -206,7 +260,9 @@ async function main(): Promise<void> {
       const version = options.versions[next++ % options.versions.length];
       const r = await reload(options, version, roundTo(now(), 1), body);
       reloads.push(r);
-      console.log(`[soak] +${r.atSec}s reload to version ${version}: ${r.status} in ${r.seconds}s; every answer on it after ${r.reachedAllSec ?? 'never'}s${r.detail ? ` (${r.detail})` : ''}`);
+      console.log(
+        `[soak] +${r.atSec}s reload to version ${version}: ${r.status} in ${r.seconds}s; every answer on it after ${r.reachedAllSec ?? 'never'}s${r.detail ? ` (${r.detail})` : ''}`,
+      );
     }
   })();
   const result = await soak;
@@ -225,12 +281,22 @@ async function main(): Promise<void> {
     rssWithin10Percent: rssChange !== null && Math.abs(rssChange) <= 0.1,
     reloadsOk: reloads.length > 0 && reloads.every((r) => r.ok),
   };
-  const meta = options.meta ? (JSON.parse(readFileSync(options.meta, 'utf8')) as Record<string, unknown>) : {};
+  const meta = options.meta
+    ? (JSON.parse(readFileSync(options.meta, 'utf8')) as Record<string, unknown>)
+    : {};
   const out = {
     finished: new Date().toISOString(),
-    loadAverageAtEnd: loadavg().map((l) => l.toFixed(2)).join(' '),
+    loadAverageAtEnd: loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' '),
     meta,
-    maximum: { reqPerSec: roundTo(maxRate, 1), seconds: options.maxSeconds, connections: options.connections, non2xx: max.non2xx, errors: max.errors },
+    maximum: {
+      reqPerSec: roundTo(maxRate, 1),
+      seconds: options.maxSeconds,
+      connections: options.connections,
+      non2xx: max.non2xx,
+      errors: max.errors,
+    },
     soak: {
       askedReqPerSec: rate,
       fraction: options.fraction,
@@ -243,7 +309,11 @@ async function main(): Promise<void> {
       latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
     },
     rss: { windowSec: window, firstMiB: first, lastMiB: last, change: rssChange },
-    eventLoopDelayP99Ms: { max: lags.length ? Math.max(...lags) : null, p50OfSamples: percentile(lags, 50), samples: lags.length },
+    eventLoopDelayP99Ms: {
+      max: lags.length ? Math.max(...lags) : null,
+      p50OfSamples: percentile(lags, 50),
+      samples: lags.length,
+    },
     reloads,
     samples,
     verdicts,
@@ -252,19 +322,22 @@ async function main(): Promise<void> {
   const md = [
     `# Modelgate soak (issue 15), ${out.finished}`,
     '',
-    `Settings: ${String(meta.settings ?? '?')}. ${String(meta.honoured ?? '')}`,
-    `Load average at start ${String(meta.loadavg_at_start ?? '?')}, at end ${out.loadAverageAtEnd}.`,
+    `Settings: ${metaText(meta.settings, '?')}. ${metaText(meta.honoured, '')}`,
+    `Load average at start ${metaText(meta.loadavg_at_start, '?')}, at end ${out.loadAverageAtEnd}.`,
     '',
     `- maximum (autocannon, 1 row, ${options.connections} connections, ${options.maxSeconds} s): ${out.maximum.reqPerSec} req/s`,
     `- soak: asked ${rate} req/s (${options.fraction} × the maximum) for ${roundTo(seconds, 1)} s; got ${out.soak.reqPerSec} req/s, ${out.soak.requests} requests, p50 ${out.soak.latencyMs.p50} ms, p99 ${out.soak.latencyMs.p99} ms, max ${out.soak.latencyMs.max} ms`,
     `- **${yes(verdicts.zeroFailed)}** 0 failed requests: non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}`,
     `- **${yes(verdicts.rssWithin10Percent)}** RSS of the last ${window} s within 10% of the first ${window} s: ${first} → ${last} MiB (${rssChange === null ? 'n/a' : `${roundTo(rssChange * 100, 1)}%`}; whole process tree)`,
     `- **${yes(verdicts.reloadsOk)}** reloads every ${options.reloadEvery} s: ${reloads.filter((r) => r.ok).length} of ${reloads.length} swapped and reached every answer`,
-    `- event-loop delay p99 (GET /metrics, slowest worker, per ${options.sampleEvery} s sample): max ${out.eventLoopDelayP99Ms.max ?? 'n/a'} ms, median ${out.eventLoopDelayP99Ms.p50OfSamples ?? 'n/a'} ms over ${lags.length} samples`,
+    `- event-loop delay p99 (GET /metrics nodejs_eventloop_lag_p99_seconds, highest series, one sample per ${options.sampleEvery} s): max ${out.eventLoopDelayP99Ms.max ?? 'n/a'} ms, median ${out.eventLoopDelayP99Ms.p50OfSamples ?? 'n/a'} ms over ${lags.length} samples`,
     '',
     '| reload at s | to version | answer | seconds | every answer on it after s |',
     '|---:|---:|---|---:|---:|',
-    ...reloads.map((r) => `| ${r.atSec} | ${r.to} | ${r.status} | ${r.seconds} | ${r.reachedAllSec ?? `never${r.detail ? `: ${r.detail.replace(/\|/g, '\\|').slice(0, 200)}` : ''}`} |`),
+    ...reloads.map(
+      (r) =>
+        `| ${r.atSec} | ${r.to} | ${r.status} | ${r.seconds} | ${r.reachedAllSec ?? `never${r.detail ? `: ${r.detail.replace(/\|/g, '\\|').slice(0, 200)}` : ''}`} |`,
+    ),
     '',
     '```json',
     JSON.stringify(meta, null, 2),
@@ -277,7 +350,9 @@ async function main(): Promise<void> {
     writeFileSync(join(options.outDir, `${name}.md`), md);
     writeFileSync(join(options.outDir, `${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
   }
-  console.log(`\n${md}\nwrote ${join(options.outDir, `soak-${stamp}.md`)} (+ .json, soak-latest.md, .json)`);
+  console.log(
+    `\n${md}\nwrote ${join(options.outDir, `soak-${stamp}.md`)} (+ .json, soak-latest.md, .json)`,
+  );
 }
 
 function parseOptions(): Options {
@@ -304,7 +379,9 @@ function parseOptions(): Options {
   const trackingUri = values['tracking-uri'];
   const outDir = values['out-dir'];
   if (!url || !pid || !model || !trackingUri || !versions || !outDir) {
-    throw new Error('usage: soak.js --url URL --pid PID --model NAME --tracking-uri URI --versions 1,2 --out-dir DIR [options]');
+    throw new Error(
+      'usage: soak.js --url URL --pid PID --model NAME --tracking-uri URI --versions 1,2 --out-dir DIR [options]',
+    );
   }
   assertLoopback(new URL(url).hostname);
   assertLoopback(new URL(trackingUri).hostname);

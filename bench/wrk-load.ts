@@ -74,7 +74,9 @@ const MARK = 'WRKJSON ';
 function wrkScript(bodyFile: string, headers: Record<string, string>): string {
   const lines = [
     'wrk.method = "POST"',
-    ...Object.entries(headers).map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`),
+    ...Object.entries(headers).map(
+      ([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`,
+    ),
     `local f = assert(io.open(${JSON.stringify(bodyFile)}, "rb"))`,
     'wrk.body = f:read("*a")',
     'f:close()',
@@ -151,9 +153,16 @@ async function measure(options: Options, load: Load, dir: string): Promise<Measu
   const threads = Math.min(options.threads, connections);
   const run = (seconds: number) =>
     runWrk(
-      ['-t', String(threads), '-c', String(connections), '-d', `${seconds}s`, '--timeout', '30s'].concat(
-        ['-s', script, options.url],
-      ),
+      [
+        '-t',
+        String(threads),
+        '-c',
+        String(connections),
+        '-d',
+        `${seconds}s`,
+        '--timeout',
+        '30s',
+      ].concat(['-s', script, options.url]),
       options.loadgenCpus,
       (seconds + 60) * 1000,
     );
