@@ -91,14 +91,15 @@ export class Results {
 }
 
 /**
- * A target's worker processes: with more than one node process in its tree,
- * the node children of the root (a node:cluster primary's workers); else the
- * root itself.
+ * A Node target's worker processes: with more than one node process in its
+ * tree, the node children of the root (a node:cluster primary's workers); else
+ * the root itself. None for other servers (their column stays empty).
  */
 export function workerProcesses(procs: ProcessMemory[]): ProcessMemory[] {
-  if (procs.length === 0) return [];
-  const root = procs[0];
   const nodes = procs.filter((p) => /(^|\/)node(\s|$)/.test(p.command));
+  // Not a Node server (mlflow models serve, MLServer): no worker of ours to size.
+  if (procs.length === 0 || nodes.length === 0) return [];
+  const root = procs[0];
   const children = nodes.filter((p) => p.ppid === root.pid);
   return nodes.length > 1 && children.length > 0 ? children : [root];
 }

@@ -133,14 +133,18 @@ for model in $CORES_MODELS; do
   fi
 done
 
+# The scaling runs record under group=scaling (cores-report.ts keeps them apart).
+current_group=
 # invalid TARGET MODEL REASON: a target that runs but is not what its name says.
 invalid() {
   log "INVALID $1 ($2): $3"
-  json_line target="$1" model="$2" rows=0 status=invalid reason="$3" >>"$work/results.jsonl"
+  json_line target="$1" model="$2" rows=0 status=invalid reason="$3" \
+    ${current_group:+"group=$current_group"} >>"$work/results.jsonl"
 }
 skip_model() {  # TARGET MODEL REASON
   log "SKIPPING $1 ($2): $3"
-  json_line target="$1" model="$2" rows=0 status=skipped reason="$3" >>"$work/results.jsonl"
+  json_line target="$1" model="$2" rows=0 status=skipped reason="$3" \
+    ${current_group:+"group=$current_group"} >>"$work/results.jsonl"
 }
 # lib.sh's start_modelgate records a server that does not come up with `skip
 # TARGET REASON`; here TARGET is "<target>-<model>": record it under both.
@@ -188,10 +192,10 @@ serve() {
     onnx-ceiling)
       log "$target ($model): node onnx-ceiling.js on :$port ${pin[*]}"
       t0=$(date +%s%N)
-      start "$target-$model" "${pin[@]}" node "$work/js/onnx-ceiling.js" "$port" "${model_file[$model]}" "$ONNX_THREADS"
+      start "$name" "${pin[@]}" node "$work/js/onnx-ceiling.js" "$port" "${model_file[$model]}" "$ONNX_THREADS"
       wait_http "http://127.0.0.1:$port/ping" "$started_pid" 60 \
-        || { log_tail "$target-$model"; skip_model "$target" "$model" "did not answer GET /ping"; stop_group "$started_pid"; return 1; }
-      record_startup "$target/$model" "$(elapsed_since "$t0")" "GET /ping"
+        || { log_tail "$name"; skip_model "$target" "$model" "did not answer GET /ping"; stop_group "$started_pid"; return 1; }
+      record_startup "$target/$model${current_group:+/$current_group}" "$(elapsed_since "$t0")" "GET /ping"
       ;;
     mg-*)
       workers=${target#mg-}
@@ -202,10 +206,10 @@ serve() {
       if [ "$batch" = on ]; then env+=("${batch_env[@]}"); else env+=(MODEL_BATCH_MAX_SIZE=0); fi
       # start_modelgate records a failed start itself, through skip (below).
       MG_PIN=("${pin[@]}")
-      start_modelgate "$target-$model" "$port" MODELS="models:/${model_name[$model]}@champion" \
+      start_modelgate "$name" "$port" MODELS="models:/${model_name[$model]}@champion" \
         "${env[@]}" || { MG_PIN=(); return 1; }
       MG_PIN=()
-      record_startup "$target/$model" "$ready_seconds" "GET /ping; ${env[*]}"
+      record_startup "$target/$model${current_group:+/$current_group}" "$ready_seconds" "GET /ping; ${env[*]}"
       check_modelgate "$target" "$model" "$port" "$started_pid" "$workers" "$batch" \
         || { stop_group "$started_pid"; return 1; }
       ;;
@@ -213,16 +217,16 @@ serve() {
       workers=${target#mlflow-serve-}
       log "$target ($model): mlflow models serve -w $workers on :$port ${pin[*]}"
       t0=$(date +%s%N)
-      start "$target-$model" "${pin[@]}" env MLFLOW_TRACKING_URI="$tracking_uri" \
+      start "$name" "${pin[@]}" env MLFLOW_TRACKING_URI="$tracking_uri" \
         "$venv_bin/mlflow" models serve -m "models:/${model_name[$model]}@champion" --env-manager local \
         --host 127.0.0.1 -p "$port" -w "$workers"
       if ! wait_http "http://127.0.0.1:$port/ping" "$started_pid" "$START_TIMEOUT"; then
-        log_tail "$target-$model"
+        log_tail "$name"
         skip_model "$target" "$model" "GET /ping did not answer 200 within ${START_TIMEOUT}s or it exited"
         stop_group "$started_pid"
         return 1
       fi
-      record_startup "$target/$model" "$(elapsed_since "$t0")" "GET /ping"
+      record_startup "$target/$model${current_group:+/$current_group}" "$(elapsed_since "$t0")" "GET /ping"
       ;;
     mlserver)
       serve_mlserver "$model" "$port" "${pin[@]}" || return 1
@@ -273,7 +277,7 @@ for model in $CORES_MODELS; do
     port=$(free_port)
     serve "$target" "$model" "$port" || continue
     wrk_load "$target" "$model" "$port" "$started_pid" \
-      || { log_tail "$target-$model"; skip_model "$target" "$model" "load generator failed (see above)"; }
+      || { log_tail "$name"; skip_model "$target" "$model" "load generator failed (see above)"; }
     stop_group "$started_pid"
   done
 done
@@ -296,15 +300,17 @@ if [ "$SCALING" = 1 ] && [[ " $CORES_MODELS " == *" forest "* ]]; then
     log "scaling: $scaling_note"
     saved_loads=$LOADS
     LOADS=1x16
+    current_group=scaling
     for target in onnx-ceiling mg-1w "mg-${scale_workers}w"; do
       port=$(free_port)
       serve "$target" forest "$port" taskset -c "$server_cpus" || continue
       wrk_load "$target" forest "$port" "$started_pid" --group scaling --loadgen-cpus 0 \
         --server-cpus "$server_cpus" \
-        || { log_tail "$target-forest"; skip_model "$target" forest "scaling: load generator failed"; }
+        || { log_tail "$name"; skip_model "$target" forest "scaling: load generator failed"; }
       stop_group "$started_pid"
     done
     LOADS=$saved_loads
+    current_group=
   fi
 fi
 
