@@ -186,8 +186,11 @@ cores_load_timeout=$(( (WARMUP + DURATION + 70) * n_loads + 60 ))
 serve() {
   local target=$1 model=$2 port=$3 workers batch t0
   shift 3
-  current_target=$target current_model=$model
   local pin=("$@")
+  current_target=$target current_model=$model
+  # Each server's log (and the name lib.sh's start_modelgate knows it by):
+  # $work/<target>-<model>[-scaling].log; global: the main loop tails it.
+  name=$target-$model${current_group:+-$current_group}
   case $target in
     onnx-ceiling)
       log "$target ($model): node onnx-ceiling.js on :$port ${pin[*]}"
