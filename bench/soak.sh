@@ -129,6 +129,7 @@ run timeout $((DURATION + MAX_SECONDS + 300)) node "$work/js/soak.js" --url "htt
   --pid "$server_pid" --model "$MODEL_NAME" --tracking-uri "$tracking_uri" --versions 1,2 \
   --duration "$DURATION" --reload-every "$RELOAD_EVERY" --window "$WINDOW" --fraction "$FRACTION" \
   --max-seconds "$MAX_SECONDS" --connections "$CONNECTIONS" --dataset "$dataset" \
+  --probes $(( expected_workers * 2 > 8 ? expected_workers * 2 : 8 )) \
   --out-dir "$RESULTS_DIR" --meta "$work/meta.json" \
   || { log_tail modelgate 30; die "the soak failed"; }
 stop_group "$server_pid"

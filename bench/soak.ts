@@ -15,8 +15,8 @@
  *    --duration seconds. Meanwhile, every --reload-every seconds: the alias
  *    `champion` is moved to the next of --versions in MLflow, then
  *    `POST /v1/models/NAME/reload`; the reload counts when it answers
- *    `swapped` to that version and every answer (new connections, so spread
- *    over the workers) carries it in `x-model-version` within 30 s. Every
+ *    `swapped` to that version and --probes answers [8] on new connections
+ *    (spread over the workers) all carry it in `x-model-version` within 30 s. Every
  *    --sample-every seconds: the RSS of the server's process tree (per
  *    process too) and GET /metrics' `nodejs_eventloop_lag_p99_seconds` (the
  *    highest series when there are several; prom-client's cluster aggregator
@@ -59,6 +59,8 @@ interface Options {
   maxSeconds: number;
   fraction: number;
   sampleEvery: number;
+  /** Answers on fresh connections that must all carry a new version (≥ 2 per worker). */
+  probes: number;
   meta?: string;
 }
 
@@ -163,11 +165,13 @@ async function reload(
         detail: JSON.stringify(answer),
       };
     }
-    // Every answer carries the new version: 8 in a row on fresh connections.
+    // Every answer carries the new version: --probes in a row on fresh connections.
     const url = new URL(options.url);
     const t1 = performance.now();
     while (performance.now() - t1 < 30_000) {
-      const seen = await Promise.all(Array.from({ length: 8 }, () => versionOnce(url, body)));
+      const seen = await Promise.all(
+        Array.from({ length: options.probes }, () => versionOnce(url, body)),
+      );
       if (seen.every((v) => v === version)) {
         return {
           atSec,
@@ -372,6 +376,7 @@ function parseOptions(): Options {
       'max-seconds': { type: 'string', default: '10' },
       fraction: { type: 'string', default: '0.7' },
       'sample-every': { type: 'string', default: '5' },
+      probes: { type: 'string', default: '8' },
       meta: { type: 'string' },
     },
   });
@@ -400,6 +405,7 @@ function parseOptions(): Options {
     maxSeconds: Number(values['max-seconds']),
     fraction: Number(values.fraction),
     sampleEvery: Number(values['sample-every']),
+    probes: Math.max(1, Number(values.probes)),
     meta: values.meta,
   };
 }
