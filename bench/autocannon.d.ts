@@ -15,6 +15,8 @@ declare module 'autocannon' {
     duration?: number;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
+    /** Requests per second over all connections (bench/soak.ts); absent = as fast as answered. */
+    overallRate?: number;
   }
 
   interface Histogram {

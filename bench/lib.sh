@@ -122,7 +122,8 @@ elapsed_since() {
 
 # start_modelgate TARGET PORT [ENV=VALUE...]: `node dist/main.js` on 127.0.0.1:PORT
 # against the run's MLflow, its own model cache, API_AUTH=off unless ENV says
-# otherwise; waits for GET /ping (every model of MODELS loaded). Sets
+# otherwise, under the command in the array MG_PIN when set (e.g. taskset -c 1);
+# waits for GET /ping (every model of MODELS loaded). Sets
 # $started_pid and $ready_seconds; returns 1 (target recorded as skipped) when
 # it does not come up.
 start_modelgate() {
@@ -135,7 +136,7 @@ start_modelgate() {
   log "$target: node dist/main.js on :$port, $* (dist/main.js built $(date -r dist/main.js '+%F %T'))"
   local t0
   t0=$(date +%s%N)
-  start "$target" env MLFLOW_TRACKING_URI="$tracking_uri" API_HOST=127.0.0.1 API_PORT="$port" \
+  start "$target" ${MG_PIN[@]+"${MG_PIN[@]}"} env MLFLOW_TRACKING_URI="$tracking_uri" API_HOST=127.0.0.1 API_PORT="$port" \
     API_AUTH=off MODEL_CACHE_DIR="$work/cache/$target" \
     AIRFLOW_BASE_URL=http://127.0.0.1:9 AIRFLOW_USERNAME=x AIRFLOW_PASSWORD=x \
     "$@" node dist/main.js

@@ -44,7 +44,7 @@ interface Options {
   apiKey?: string;
 }
 
-async function probe(url: string, request: HttpRequest, form: BodyForm, rows: number) {
+export async function probe(url: string, request: HttpRequest, form: BodyForm, rows: number) {
   try {
     const response = await fetch(url, {
       method: 'POST',

@@ -28,6 +28,14 @@ export interface Measurement {
   errors?: number;
   timeouts?: number;
   memory?: MemoryStats;
+  /** The cores suite: which model the target served (forest, iris). */
+  model?: string;
+  /** `autocannon` (default, absent) or `wrk` (bench/wrk-load.ts). */
+  loadGenerator?: string;
+  /** taskset CPU lists, when the load generator and the server were pinned apart. */
+  cpus?: { loadGenerator?: string; server?: string };
+  /** The cores suite's N-worker scaling runs carry `scaling`; the main table's none. */
+  group?: string;
 }
 
 /** Seconds from a target's start until it answered (run.sh's suites write these). */

@@ -14,6 +14,17 @@ export interface MemoryStats {
   /** Sum of each live process's VmHWM at the end: an upper bound of the true peak. */
   hwmSumMiB: number;
   processes: number;
+  /** Each process of the tree at the end: its own sampled peak and VmHWM (workers of a cluster). */
+  perProcess?: ProcessMemory[];
+}
+
+export interface ProcessMemory {
+  pid: number;
+  /** The parent's pid: a cluster's workers are the children of its primary. */
+  ppid: number;
+  command: string;
+  peakMiB: number;
+  hwmMiB: number;
 }
 
 function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -26,21 +37,39 @@ function readStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
-/** The root and all its descendants, from the parent pids in /proc/<pid>/stat. */
-export function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
+function readParents(): Map<number, number> {
+  const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
     try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
     } catch {
       continue;
     }
-    // Fields after the command name, which may itself hold spaces and parens.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  }
+  return parents;
+}
+
+/** The first words of a process's command line ("node dist/main.js"), '' once it exited. */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter(Boolean)
+      .slice(0, 3)
+      .join(' ');
+  } catch {
+    return '';
+  }
+}
+
+/** The root and all its descendants, from the parent pids in /proc/<pid>/stat. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const [pid, ppid] of readParents()) {
     const siblings = children.get(ppid) ?? [];
-    siblings.push(Number(entry));
+    siblings.push(pid);
     children.set(ppid, siblings);
   }
   const tree: number[] = [];
@@ -64,6 +93,7 @@ function mib(kib: number): number {
 /** Samples the tree's RSS every 250 ms from start() to stop(). */
 export class MemorySampler {
   private peakKiB = 0;
+  private readonly processPeakKiB = new Map<number, number>();
   private timer?: NodeJS.Timeout;
   private idleKiB = 0;
 
@@ -80,15 +110,29 @@ export class MemorySampler {
     this.sample();
     const tree = processTree(this.root);
     const hwm = tree.reduce((sum, pid) => sum + readStatusKiB(pid, 'VmHWM'), 0);
+    const parents = readParents();
     return {
       idleMiB: mib(this.idleKiB),
       peakMiB: mib(this.peakKiB),
       hwmSumMiB: mib(hwm),
       processes: tree.length,
+      perProcess: tree.map((pid) => ({
+        pid,
+        ppid: parents.get(pid) ?? 0,
+        command: commandOf(pid),
+        peakMiB: mib(this.processPeakKiB.get(pid) ?? 0),
+        hwmMiB: mib(readStatusKiB(pid, 'VmHWM')),
+      })),
     };
   }
 
   private sample(): void {
-    this.peakKiB = Math.max(this.peakKiB, treeRssKiB(this.root));
+    let sum = 0;
+    for (const pid of processTree(this.root)) {
+      const kib = readStatusKiB(pid, 'VmRSS');
+      sum += kib;
+      this.processPeakKiB.set(pid, Math.max(this.processPeakKiB.get(pid) ?? 0, kib));
+    }
+    this.peakKiB = Math.max(this.peakKiB, sum);
   }
 }

@@ -7,6 +7,7 @@
 #   npm run bench                         # suite serving (the default)
 #   npm run bench -- --suite flavors      # or BENCH_SUITE=flavors npm run bench
 #   npm run bench -- --suite protocols
+#   npm run bench -- --suite cores        # issue 15: workers, batching, the ceiling
 #
 # Suites (bench/suites/<name>.sh):
 #   serving    our MLflow scoring endpoint (with and without an API key) vs
@@ -16,6 +17,10 @@
 #              plus the time a PYFUNC_ENV=uv environment takes to build and reuse
 #   protocols  the forest as ONNX on one Modelgate: Open Inference REST JSON vs
 #              REST binary (tensor extension) vs gRPC
+#   cores      Modelgate with 1 and N workers, batching on and off, against a
+#              minimal Fastify + onnxruntime-node server (the ceiling),
+#              `mlflow models serve` -w 1 and 2 and MLServer, on the forest
+#              (ONNX) and iris, with wrk; targets of issue 15 MET / MISSED
 #
 # One run:
 #   1. .venv from requirements-dev.txt (scripts/python-env.sh);
@@ -31,8 +36,8 @@
 #   BENCH_TARGETS            targets, in order [the suite's, all]
 #   BENCH_ROWS               rows per request body, comma-separated [1,100]
 #   BENCH_CONNECTIONS        concurrent connections [16]
-#   BENCH_WARMUP             warm-up seconds per body size, discarded [3]
-#   BENCH_DURATION           measured seconds per body size [10]
+#   BENCH_WARMUP             warm-up seconds per body size, discarded [3; cores: 2]
+#   BENCH_DURATION           measured seconds per body size [10; cores: 5]
 #   BENCH_OURS_WAIT          seconds to wait for our /ping to answer 200 [60]
 #   BENCH_START_TIMEOUT      seconds for the MLflow server, `mlflow models serve`
 #                            and MLServer to answer [180]
@@ -49,16 +54,19 @@ while [ $# -gt 0 ]; do
     --suite) [ $# -ge 2 ] || { echo "--suite needs a name" >&2; exit 2; }; SUITE=$2; shift 2 ;;
     --suite=*) SUITE=${1#--suite=}; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "unknown argument '$1' (--suite serving|flavors|protocols)" >&2; exit 2 ;;
+    *) echo "unknown argument '$1' (--suite serving|flavors|protocols|cores)" >&2; exit 2 ;;
   esac
 done
 suite_file=$repo/bench/suites/$SUITE.sh
-[ -f "$suite_file" ] || { echo "unknown suite '$SUITE' (serving, flavors, protocols)" >&2; exit 2; }
+[ -f "$suite_file" ] || { echo "unknown suite '$SUITE' (serving, flavors, protocols, cores)" >&2; exit 2; }
 
 ROWS=${BENCH_ROWS:-1,100}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
-WARMUP=${BENCH_WARMUP:-3}
-DURATION=${BENCH_DURATION:-10}
+# cores runs ~50 loads (targets x models x loads): shorter by default to stay
+# near 15 minutes; BENCH_WARMUP / BENCH_DURATION lengthen them.
+if [ "$SUITE" = cores ]; then default_warmup=2 default_duration=5; else default_warmup=3 default_duration=10; fi
+WARMUP=${BENCH_WARMUP:-$default_warmup}
+DURATION=${BENCH_DURATION:-$default_duration}
 OURS_WAIT=${BENCH_OURS_WAIT:-60}
 RESULTS_DIR=${BENCH_RESULTS_DIR:-$repo/bench/results}
 # Seconds for MLflow's servers and MLServer to come up (~15 s on a quiet machine).
@@ -88,9 +96,12 @@ export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
 
 # --- 2. the load generators and the report ------------------------------------
 log "compiling bench/*.ts"
-# Every bench/*.ts but probe-burst.ts, which is run on its own (with ts-node) and imports test/support.
+# Every bench/*.ts but probe-burst.ts, which is run on its own (with ts-node) and
+# imports test/support, and soak.ts (bench/soak.sh compiles it).
 ts_files=()
-for f in bench/*.ts; do [ "$f" = bench/probe-burst.ts ] || ts_files+=("$f"); done
+for f in bench/*.ts; do
+  case $f in bench/probe-burst.ts | bench/soak.ts) ;; *) ts_files+=("$f") ;; esac
+done
 run node_modules/.bin/tsc --outDir "$work/js" --rootDir bench --module commonjs --target ES2023 \
   --esModuleInterop --skipLibCheck --strict --types node "${ts_files[@]}"
 export NODE_PATH="$repo/node_modules"  # the compiled files live in $work
@@ -111,6 +122,9 @@ source "$suite_file"
 
 # --- 5. report ---------------------------------------------------------------
 [ -s "$work/results.jsonl" ] || die "no target recorded anything"
-node "$work/js/report.js" --suite "$SUITE" --in "$work/results.jsonl" --out-dir "$RESULTS_DIR" \
+# cores has a report of its own: its targets are the issue's, MET / MISSED.
+report=$work/js/report.js
+[ "$SUITE" != cores ] || report=$work/js/cores-report.js
+node "$report" --suite "$SUITE" --in "$work/results.jsonl" --out-dir "$RESULTS_DIR" \
   --meta "$work/meta.json"
 log "done"
