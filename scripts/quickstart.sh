@@ -33,6 +33,9 @@
 #                          {"force": true, "flavor": "sklearn"} registers the
 #                          model unconverted, served by the API's Python workers
 #   QUICKSTART_TIMEOUT     seconds to wait for each step [600]
+#   QUICKSTART_PROJECT     the compose project name [modelgate]
+#   QUICKSTART_API_IMAGE   an API image to run as it is, instead of building one with
+#                          scripts/build-api-image.sh (e.g. a --slim build, for ONNX models)
 # With --cluster also:
 #   MODELGATE_HTTPS_PORT   nginx's HTTPS port [8443] (HTTP stays MODELGATE_API_PORT,
 #                          gRPC over TLS MODELGATE_GRPC_PORT)
@@ -43,7 +46,7 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PROJECT=modelgate
+PROJECT=${QUICKSTART_PROJECT:-modelgate}
 MODEL_NAME=iris-classifier
 ALIAS=champion
 API=http://127.0.0.1:${MODELGATE_API_PORT:-8000}
@@ -184,8 +187,14 @@ up() {
   # shellcheck disable=SC1091
   . "$repo/.images.env"
   set +a
-  log "image: API (scripts/build-api-image.sh)"
-  MODELGATE_API_IMAGE=$(bash "$repo/scripts/build-api-image.sh") || die "scripts/build-api-image.sh failed"
+  if [ -n "${QUICKSTART_API_IMAGE:-}" ]; then
+    podman image exists "$QUICKSTART_API_IMAGE" || die "QUICKSTART_API_IMAGE: no image $QUICKSTART_API_IMAGE"
+    log "image: API $QUICKSTART_API_IMAGE (QUICKSTART_API_IMAGE, not built)"
+    MODELGATE_API_IMAGE=$QUICKSTART_API_IMAGE
+  else
+    log "image: API (scripts/build-api-image.sh)"
+    MODELGATE_API_IMAGE=$(bash "$repo/scripts/build-api-image.sh") || die "scripts/build-api-image.sh failed"
+  fi
   export MODELGATE_API_IMAGE
   if $CLUSTER; then
     log "images: Redis and nginx for the cluster (scripts/cluster-images.sh)"

@@ -305,6 +305,7 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
       30_000,
     );
     const api2 = await containerOf('api2');
+    const stopping = Date.now();
     await run('podman', ['stop', '-t', '45', api2]);
     const stoppedAt = Date.now();
     // Some more load with api2 gone.
@@ -316,6 +317,24 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
     stopped = true;
     await load;
 
+    // What the run saw, for the report (CI keeps .cache/).
+    const count = (list: Answer[]) =>
+      Object.fromEntries(INSTANCES.map((i) => [i, list.filter((a) => a.instance === i).length]));
+    await mkdir(LOGS, { recursive: true });
+    await writeFile(
+      path.join(LOGS, 'figures.json'),
+      JSON.stringify(
+        {
+          requests: answers.length,
+          failed: answers.filter((a) => a.status !== 200).length,
+          byInstance: count(answers),
+          afterStop: count(answers.filter((a) => a.sentAt > stoppedAt)),
+          stopSeconds: (stoppedAt - stopping) / 1000,
+        },
+        null,
+        2,
+      ),
+    );
     const state = await run('podman', ['inspect', '-f', '{{.State.Running}}', api2]);
     const failed = answers.filter((a) => a.status !== 200);
     const after = answers.filter((a) => a.sentAt > stoppedAt);
