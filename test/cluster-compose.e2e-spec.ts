@@ -1,3 +1,5 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -5,6 +7,7 @@ import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { GRPC_LOADER_OPTIONS, PROTO_FILE } from '../src/grpc/grpc.server';
 import { TEST_API_KEY, TEST_API_KEYS } from './support/credentials';
 import { Reply, request, waitFor } from './support/http';
 import { readImages, useLocalContainerEngine } from './support/images';
@@ -81,6 +84,16 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
     });
   const instanceUrl = (name: (typeof INSTANCES)[number]) => `http://127.0.0.1:${ports[name]}`;
   const containerOf = async (service: string) => (await dc('ps', '-q', service)).stdout.trim();
+  /** The self-signed certificate nginx made at start (for 127.0.0.1 among others). */
+  const certificateOfNginx = async () =>
+    (
+      await run('podman', [
+        'exec',
+        await containerOf('nginx'),
+        'cat',
+        '/var/lib/modelgate-nginx/tls/cert.pem',
+      ])
+    ).stdout;
 
   beforeAll(async () => {
     useLocalContainerEngine();
@@ -241,10 +254,7 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
   }, 900_000);
 
   it('answers over HTTPS with the certificate nginx made for 127.0.0.1', async () => {
-    const nginx = await containerOf('nginx');
-    const ca = (
-      await run('podman', ['exec', nginx, 'cat', '/var/lib/modelgate-nginx/tls/cert.pem'])
-    ).stdout;
+    const ca = await certificateOfNginx();
 
     const reply = await new Promise<{ status: number; version?: string }>((resolve, reject) => {
       const req = https.request(
@@ -269,6 +279,46 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
     });
 
     expect(reply).toEqual({ status: 200, version });
+  });
+
+  it('takes gRPC over TLS on its gRPC port and spreads the calls over the instances', async () => {
+    const ca = Buffer.from(await certificateOfNginx());
+    const definition = loadSync(PROTO_FILE, GRPC_LOADER_OPTIONS);
+    const Service = grpc.loadPackageDefinition(definition).inference as grpc.GrpcObject;
+    const Client = Service.GRPCInferenceService as grpc.ServiceClientConstructor;
+    const client = new Client(`127.0.0.1:${ports.grpc}`, grpc.credentials.createSsl(ca));
+    const modelReady = () =>
+      new Promise<{ ready: boolean; instance: string }>((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('x-api-key', TEST_API_KEY);
+        let instance = '';
+        const call = (
+          client as unknown as Record<string, (...args: unknown[]) => grpc.ClientUnaryCall>
+        )['ModelReady'];
+        const pending = call.call(
+          client,
+          { name: MODEL },
+          metadata,
+          (error: unknown, answer: unknown) =>
+            error
+              ? reject(error as Error)
+              : resolve({ ...(answer as { ready: boolean }), instance }),
+        );
+        pending.on(
+          'metadata',
+          (m: grpc.Metadata) => (instance = String(m.get('x-modelgate-instance')[0])),
+        );
+      });
+
+    const answers = [];
+    try {
+      for (let i = 0; i < 6; i++) answers.push(await modelReady());
+    } finally {
+      client.close();
+    }
+
+    expect(answers.every((a) => a.ready)).toBe(true);
+    expect(new Set(answers.map((a) => a.instance))).toEqual(new Set(INSTANCES));
   });
 
   it('loses no request through nginx while one instance is stopped (podman stop) under load', async () => {
