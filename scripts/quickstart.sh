@@ -5,8 +5,14 @@
 #                                  and the API (docker-compose.yml), train through
 #                                  the API, wait until the API serves the new
 #                                  version, print a prediction
-#   scripts/quickstart.sh down     stop and remove the containers (MLflow's data
-#                                  and the API's model cache are kept)
+#   scripts/quickstart.sh --cluster
+#                                  the same with three API instances in distributed
+#                                  mode behind nginx, Redis with a password
+#                                  (deployment/compose/cluster.yml over
+#                                  docker-compose.yml); waits until every instance
+#                                  serves the new version and shows /v1/cluster
+#   scripts/quickstart.sh down     stop and remove the containers of either layout
+#                                  (MLflow's data and the API's model cache are kept)
 #   scripts/quickstart.sh down -v  ... and remove those volumes too
 #
 # Needs root on a machine without a Docker engine (it sets up Podman, see
@@ -27,10 +33,20 @@
 #                          {"force": true, "flavor": "sklearn"} registers the
 #                          model unconverted, served by the API's Python workers
 #   QUICKSTART_TIMEOUT     seconds to wait for each step [600]
+#   QUICKSTART_PROJECT     the compose project name [modelgate]
+#   QUICKSTART_API_IMAGE   an API image to run as it is, instead of building one with
+#                          scripts/build-api-image.sh (e.g. a --slim build, for ONNX models)
+# With --cluster also:
+#   MODELGATE_HTTPS_PORT   nginx's HTTPS port [8443] (HTTP stays MODELGATE_API_PORT,
+#                          gRPC over TLS MODELGATE_GRPC_PORT)
+#   MODELGATE_API1_PORT, MODELGATE_API2_PORT, MODELGATE_API3_PORT
+#                          each instance's own HTTP port [8101, 8102, 8103]
+#   API_REDIS_PASSWORD, API_CLUSTER_SECRET
+#                          [made on the first run, kept in .cache/quickstart-cluster.env]
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PROJECT=modelgate
+PROJECT=${QUICKSTART_PROJECT:-modelgate}
 MODEL_NAME=iris-classifier
 ALIAS=champion
 API=http://127.0.0.1:${MODELGATE_API_PORT:-8000}
@@ -39,6 +55,8 @@ AIRFLOW=http://127.0.0.1:${MODELGATE_AIRFLOW_PORT:-8080}
 CONF=${QUICKSTART_CONF:-'{"force": true}'}
 TIMEOUT=${QUICKSTART_TIMEOUT:-600}
 REDIS_IMAGE=localhost/modelgate-redis:latest
+CLUSTER=false
+INSTANCES=(api1 api2 api3)
 
 started=$(date +%s)
 log() { printf '[quickstart %4ss] %s\n' "$(( $(date +%s) - started ))" "$*" >&2; }
@@ -80,6 +98,40 @@ compose_cmd() {
     compose=(docker-compose)
   fi
   compose+=(-p "$PROJECT" -f "$repo/docker-compose.yml")
+  # Both layouts' services, in both directions: `down` then stops either.
+  if $CLUSTER || [ "${1:-}" = all ]; then
+    compose+=(-f "$repo/deployment/compose/cluster.yml")
+  fi
+  if [ "${1:-}" = all ]; then compose+=(--profile single); fi
+}
+
+# The cluster's secrets (Redis password, the instances' signing key): the
+# environment's, else those an earlier run made, else new random ones, kept in
+# .cache/quickstart-cluster.env for the next runs.
+cluster_secrets_setup() {
+  local file=$repo/.cache/quickstart-cluster.env
+  if [ ! -s "$file" ]; then
+    mkdir -p "$repo/.cache"
+    (umask 077 && printf 'API_REDIS_PASSWORD=%s\nAPI_CLUSTER_SECRET=%s\n' \
+      "$(python3 -c 'import secrets; print(secrets.token_hex(24))')" \
+      "$(python3 -c 'import secrets; print(secrets.token_hex(32))')" >"$file")
+    log "made a Redis password and a cluster secret, kept in $file"
+  fi
+  local redis_password cluster_secret
+  redis_password=$(sed -n 's/^API_REDIS_PASSWORD=//p' "$file")
+  cluster_secret=$(sed -n 's/^API_CLUSTER_SECRET=//p' "$file")
+  export API_REDIS_PASSWORD=${API_REDIS_PASSWORD:-$redis_password}
+  export API_CLUSTER_SECRET=${API_CLUSTER_SECRET:-$cluster_secret}
+}
+
+instance_url() {
+  local port_var
+  port_var="MODELGATE_$(tr '[:lower:]' '[:upper:]' <<<"$1")_PORT"
+  case "$1" in
+    api1) echo "http://127.0.0.1:${!port_var:-8101}" ;;
+    api2) echo "http://127.0.0.1:${!port_var:-8102}" ;;
+    api3) echo "http://127.0.0.1:${!port_var:-8103}" ;;
+  esac
 }
 
 # Runs "$@" every 2 s until it succeeds or $TIMEOUT seconds pass.
@@ -106,7 +158,7 @@ airflow_ready() {
     or sys.exit(1)'
 }
 
-api_live() { curl -fsS --max-time 5 "$API/health/live"; }
+api_live() { curl -fsS --max-time 5 "${1:-$API}/health/live"; }
 
 # The version the alias points at in MLflow, or nothing.
 champion_version() {
@@ -114,9 +166,9 @@ champion_version() {
     | json_get 'd["model_version"]["version"]' 2>/dev/null || true
 }
 
-# True when GET /v1/models shows MODEL_NAME ready at version $1.
+# True when GET /v1/models (of $2, else $API) shows MODEL_NAME ready at version $1.
 api_serves() {
-  curl -fsS --max-time 5 -H "X-API-Key: $API_KEY" "$API/v1/models" | json_get "
+  curl -fsS --max-time 5 -H "X-API-Key: $API_KEY" "${2:-$API}/v1/models" | json_get "
     any(m.get('name') == '$MODEL_NAME' and m.get('state') == 'ready' and str(m.get('version')) == '$1'
         for m in d.get('models', [])) or sys.exit(1)"
 }
@@ -135,15 +187,31 @@ up() {
   # shellcheck disable=SC1091
   . "$repo/.images.env"
   set +a
-  log "image: API (scripts/build-api-image.sh)"
-  MODELGATE_API_IMAGE=$(bash "$repo/scripts/build-api-image.sh") || die "scripts/build-api-image.sh failed"
-  export MODELGATE_API_IMAGE
-  if ! podman image exists "$REDIS_IMAGE"; then
-    log "image: Redis (deployment/redis/Dockerfile)"
-    podman build --format docker --build-arg BASE_IMAGE=localhost/modelgate-base:bookworm \
-      -t "$REDIS_IMAGE" "$repo/deployment/redis" >&2 || die "podman build of deployment/redis failed"
+  if [ -n "${QUICKSTART_API_IMAGE:-}" ]; then
+    podman image exists "$QUICKSTART_API_IMAGE" || die "QUICKSTART_API_IMAGE: no image $QUICKSTART_API_IMAGE"
+    log "image: API $QUICKSTART_API_IMAGE (QUICKSTART_API_IMAGE, not built)"
+    MODELGATE_API_IMAGE=$QUICKSTART_API_IMAGE
+  else
+    log "image: API (scripts/build-api-image.sh)"
+    MODELGATE_API_IMAGE=$(bash "$repo/scripts/build-api-image.sh") || die "scripts/build-api-image.sh failed"
   fi
-  export MODELGATE_REDIS_IMAGE=$REDIS_IMAGE
+  export MODELGATE_API_IMAGE
+  if $CLUSTER; then
+    log "images: Redis and nginx for the cluster (scripts/cluster-images.sh)"
+    local images
+    images=$(bash "$repo/scripts/cluster-images.sh") || die "scripts/cluster-images.sh failed"
+    set -a
+    eval "$images"
+    set +a
+    cluster_secrets_setup
+  else
+    if ! podman image exists "$REDIS_IMAGE"; then
+      log "image: Redis (deployment/redis/Dockerfile)"
+      podman build --format docker --build-arg BASE_IMAGE=localhost/modelgate-base:bookworm \
+        -t "$REDIS_IMAGE" "$repo/deployment/redis" >&2 || die "podman build of deployment/redis failed"
+    fi
+    export MODELGATE_REDIS_IMAGE=$REDIS_IMAGE
+  fi
 
   log "starting the topology (${compose[*]} up -d)"
   "${compose[@]}" up -d >&2 \
@@ -151,6 +219,12 @@ up() {
 
   wait_for "MLflow answers on $MLFLOW" mlflow_ready
   wait_for "Airflow is healthy on $AIRFLOW" airflow_ready
+  if $CLUSTER; then
+    local instance
+    for instance in "${INSTANCES[@]}"; do
+      wait_for "$instance answers on $(instance_url "$instance")" api_live "$(instance_url "$instance")"
+    done
+  fi
   wait_for "the API answers on $API" api_live
 
   # The DAG appears in Airflow a few seconds after the DAG processor starts:
@@ -188,7 +262,19 @@ up() {
   local version
   version=$(champion_version)
   [ -n "$version" ] || die "MLflow has no $MODEL_NAME@$ALIAS after the run"
-  wait_for "the API serves $MODEL_NAME version $version" api_serves "$version"
+  if $CLUSTER; then
+    for instance in "${INSTANCES[@]}"; do
+      wait_for "$instance serves $MODEL_NAME version $version" api_serves "$version" "$(instance_url "$instance")"
+    done
+    log "the cluster as each instance sees it (GET $API/v1/cluster, through nginx):"
+    curl -fsS --max-time 10 -H "X-API-Key: $API_KEY" "$API/v1/cluster" | json_get '
+"\n".join("  %-6s %-8s %s" % (i["id"], i.get("status", ""), ", ".join(
+    "%s v%s" % (m["reference"], m.get("version", "-")) for m in i.get("models", [])))
+    for i in sorted(d["instances"], key=lambda i: i["id"]))' >&2 \
+      || log "(could not read /v1/cluster)"
+  else
+    wait_for "the API serves $MODEL_NAME version $version" api_serves "$version"
+  fi
 
   local body='{"dataframe_split": {"columns": ["sepal_length", "sepal_width", "petal_length", "petal_width"],
     "data": [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]}}'
@@ -198,7 +284,7 @@ up() {
   answer=$(curl -fsS -D "$headers" -X POST "$API/invocations" -H "X-API-Key: $API_KEY" \
     -H 'content-type: application/json' -d "$body") \
     || { rm -f "$headers"; die "the prediction failed"; }
-  served=$(tr -d '\r' <"$headers" | awk -F': ' 'tolower($1) == "x-model-name" { n = $2 } tolower($1) == "x-model-version" { v = $2 } END { print n " version " v }')
+  served=$(tr -d '\r' <"$headers" | awk -F': ' 'tolower($1) == "x-model-name" { n = $2 } tolower($1) == "x-model-version" { v = $2 } tolower($1) == "x-modelgate-instance" { i = $2 } END { print n " version " v (i ? " on " i : "") }')
   rm -f "$headers"
   log "answered by $served:"
   python3 -m json.tool <<<"$answer"
@@ -207,6 +293,11 @@ up() {
   log "  npm run key -- <name> <scopes>), as X-API-Key or a bearer token:"
   log "  curl -H \"X-API-Key: \$(cat $repo/.cache/quickstart-api-key)\" $API/v1/models"
   log "  curl -H \"Authorization: Bearer \$(cat $repo/.cache/quickstart-api-key)\" $API/health/topology"
+  if $CLUSTER; then
+    log "cluster: nginx on $API (HTTP), https://127.0.0.1:${MODELGATE_HTTPS_PORT:-8443} (self-signed),"
+    log "  gRPC over TLS on 127.0.0.1:${MODELGATE_GRPC_PORT:-8001}; instances directly on $(instance_url api1), $(instance_url api2), $(instance_url api3)"
+    log "  stop one and watch nginx route around it: docker-compose -p $PROJECT -f docker-compose.yml -f deployment/compose/cluster.yml stop api2"
+  fi
   log "stop with: scripts/quickstart.sh down"
 }
 
@@ -214,13 +305,14 @@ down() {
   local engine_env
   engine_env=$("$repo/scripts/container-engine.sh") || die "scripts/container-engine.sh failed"
   eval "$engine_env"
-  compose_cmd
+  compose_cmd all
   "${compose[@]}" down "$@"
 }
 
 case "${1:-up}" in
   up) up ;;
+  --cluster) CLUSTER=true; up ;;
   down) shift; down "$@" ;;
   -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' ;;
-  *) die "unknown command '$1' (up, down [-v])" ;;
+  *) die "unknown command '$1' (up, --cluster, down [-v])" ;;
 esac

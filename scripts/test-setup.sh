@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything the tests need, on a fresh machine or an old one: the
 # container engine and the MLflow/Airflow images (scripts/build-images.sh,
-# which writes .images.env), Debian's Chromium for the status page's browser
+# which writes .images.env), the cluster compose test's Redis, nginx and slim
+# API images (scripts/cluster-images.sh: content-hashed, reused while the
+# lockfile and Dockerfiles are unchanged), Debian's Chromium for the status page's browser
 # test, nginx for the load-balancer tests, the build (the cluster tests run
 # `node dist/main.js`) and the Python environments (.venv, .venv-clients). Each step is
 # idempotent and quick when its result is already there. The first failure
@@ -15,6 +17,8 @@ stamp() { echo "== [$(( $(date +%s) - started ))s] $*"; }
 
 stamp "container engine and the MLflow/Airflow images"
 bash scripts/build-images.sh
+stamp "images of the cluster compose test: Redis, nginx, the slim API (scripts/cluster-images.sh)"
+bash scripts/cluster-images.sh --api-slim >/dev/null
 stamp "Chromium, for the status page's browser test"
 bash scripts/browser.sh
 stamp "nginx, for the load-balancer tests"

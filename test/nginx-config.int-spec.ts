@@ -390,6 +390,27 @@ describe('deployment/nginx configuration files', () => {
     },
   );
 
+  it('adds a plain-HTTP listener to the HTTPS server with MODELGATE_PLAIN_HTTP_PORT, on a port of its own', async () => {
+    const base = {
+      MODELGATE_UPSTREAMS: 'api1:8000,api2:8000',
+      MODELGATE_TLS_CERT: 'cert.pem',
+      MODELGATE_TLS_KEY: 'key.pem',
+      MODELGATE_LISTEN_ADDRESSES: '0.0.0.0',
+      MODELGATE_HTTPS_PORT: '8443',
+    };
+    const site = path.join(dir, 'plain.conf');
+
+    await renderNginxConfig(site, { ...base, MODELGATE_PLAIN_HTTP_PORT: '8000' });
+    const clash = renderNginxConfig(site + '.bad', { ...base, MODELGATE_PLAIN_HTTP_PORT: '8443' });
+
+    // In the HTTPS server (its locations, its proxy settings), not the redirecting one.
+    const https = readFileSync(site, 'utf8').split('# ---- HTTPS')[1];
+    expect(https).toMatch(/listen 0\.0\.0\.0:8443 ssl http2;\n.*\n\s+listen 0\.0\.0\.0:8000;\n/);
+    await expect(clash).rejects.toThrow(
+      'MODELGATE_PLAIN_HTTP_PORT must differ from MODELGATE_HTTPS_PORT',
+    );
+  });
+
   it("limits request bodies to the API's own default limit (API_MAX_BODY_BYTES)", () => {
     const template = readFileSync(
       path.resolve(__dirname, '../deployment/nginx/modelgate-lb.conf.template'),

@@ -17,6 +17,10 @@
 #   MODELGATE_SERVER_NAME        _ (any name); e.g. api.example.com
 #   MODELGATE_HTTP_PORT          80
 #   MODELGATE_HTTPS_PORT         443
+#   MODELGATE_PLAIN_HTTP_PORT    none: a port where the HTTPS server's locations also
+#                                answer without TLS, for clients inside a private
+#                                network only (the cluster compose file's Airflow
+#                                callback and local curl); never publish it beyond that
 #   MODELGATE_PUBLIC_HTTPS_PORT  the HTTPS port clients reach, for redirects
 #                                (MODELGATE_HTTPS_PORT; differs behind port mapping)
 #   MODELGATE_LISTEN_ADDRESSES   "0.0.0.0 [::]" (space-separated; "0.0.0.0" without IPv6)
@@ -47,6 +51,7 @@ export MODELGATE_BALANCING=${MODELGATE_BALANCING:-round-robin}
 export MODELGATE_SERVER_NAME=${MODELGATE_SERVER_NAME:-_}
 export MODELGATE_HTTP_PORT=${MODELGATE_HTTP_PORT:-80}
 export MODELGATE_HTTPS_PORT=${MODELGATE_HTTPS_PORT:-443}
+export MODELGATE_PLAIN_HTTP_PORT=${MODELGATE_PLAIN_HTTP_PORT:-}
 export MODELGATE_PUBLIC_HTTPS_PORT=${MODELGATE_PUBLIC_HTTPS_PORT:-$MODELGATE_HTTPS_PORT}
 export MODELGATE_LISTEN_ADDRESSES=${MODELGATE_LISTEN_ADDRESSES:-0.0.0.0 [::]}
 export MODELGATE_MAX_FAILS=${MODELGATE_MAX_FAILS:-3}
@@ -73,6 +78,12 @@ case "$MODELGATE_BALANCING" in round-robin | ip-hash) ;; *) bad "MODELGATE_BALAN
 for name in MODELGATE_HTTP_PORT MODELGATE_HTTPS_PORT MODELGATE_PUBLIC_HTTPS_PORT MODELGATE_GRPC_PORT; do
   is_port "${!name}" || bad "$name must be a port number (1-65535)"
 done
+if [ -n "$MODELGATE_PLAIN_HTTP_PORT" ]; then
+  is_port "$MODELGATE_PLAIN_HTTP_PORT" || bad "MODELGATE_PLAIN_HTTP_PORT must be a port number (1-65535) or empty"
+  for name in MODELGATE_HTTP_PORT MODELGATE_HTTPS_PORT MODELGATE_GRPC_PORT; do
+    [ "$MODELGATE_PLAIN_HTTP_PORT" != "${!name}" ] || bad "MODELGATE_PLAIN_HTTP_PORT must differ from $name"
+  done
+fi
 [[ $MODELGATE_MAX_FAILS =~ ^[0-9]+$ ]] || bad "MODELGATE_MAX_FAILS must be a whole number (0 turns failure counting off)"
 [[ $MODELGATE_FAIL_TIMEOUT =~ ^[1-9][0-9]*(ms|s|m)?$ ]] || bad "MODELGATE_FAIL_TIMEOUT must be an nginx time such as 10s"
 [[ $MODELGATE_NGINX_WORKERS =~ ^(auto|[1-9][0-9]*)$ ]] || bad "MODELGATE_NGINX_WORKERS must be auto or a number"
@@ -113,12 +124,13 @@ if [ -n "$MODELGATE_GRPC_UPSTREAMS" ]; then
   grpc_servers=$servers_out
 fi
 
-http_listen="" https_listen="" grpc_listen=""
+http_listen="" https_listen="" grpc_listen="" plain_listen=""
 for address in $MODELGATE_LISTEN_ADDRESSES; do
   if [[ $address =~ ^(\*|[0-9]{1,3}(\.[0-9]{1,3}){3}|\[[0-9A-Fa-f:.]+\])$ ]]; then
     http_listen+="    listen $address:$MODELGATE_HTTP_PORT;"$'\n'
     https_listen+="    listen $address:$MODELGATE_HTTPS_PORT ssl http2;"$'\n'
     grpc_listen+="    listen $address:$MODELGATE_GRPC_PORT ssl http2;"$'\n'
+    [ -z "$MODELGATE_PLAIN_HTTP_PORT" ] || plain_listen+="    listen $address:$MODELGATE_PLAIN_HTTP_PORT;"$'\n'
   else
     bad "MODELGATE_LISTEN_ADDRESSES: '$address' is not an IPv4 address, [IPv6 address] or *"
   fi
@@ -141,6 +153,10 @@ else
 fi
 export MODELGATE_UPSTREAM_SERVERS=${servers%$'\n'}
 export MODELGATE_HTTP_LISTEN=${http_listen%$'\n'}
+if [ -n "$plain_listen" ]; then
+  https_listen+="    # Without TLS, for clients inside the private network only (MODELGATE_PLAIN_HTTP_PORT)."$'\n'
+  https_listen+=$plain_listen
+fi
 export MODELGATE_HTTPS_LISTEN=${https_listen%$'\n'}
 if [ "$MODELGATE_PUBLIC_HTTPS_PORT" = 443 ]; then
   export MODELGATE_HTTPS_PORT_SUFFIX=""

@@ -62,12 +62,59 @@ describe('classifyFailure', () => {
   });
 
   it('fills the port from the scheme and offers the insecure switch for TLS, for testing only', () => {
-    const failure = sut(new UpstreamTlsError('airflow', 'tls', 'CERT_HAS_EXPIRED'), airflow);
+    const failure = sut(
+      new UpstreamTlsError('airflow', 'TLS failure', 'CERT_HAS_EXPIRED'),
+      airflow,
+    );
 
     expect(failure.kind).toBe('tls');
     expect(failure.hint).toContain('airflow.example.com:443');
     expect(failure.hint).toContain('AIRFLOW_INSECURE_TLS=true');
     expect(failure.hint).toContain('testing only');
+  });
+
+  describe('TLS: one hint per problem, each pointing where it is fixed', () => {
+    const tls = (code: string) =>
+      sut(new UpstreamTlsError('mlflow', `TLS failure (${code})`, code), {
+        ...mlflow,
+        target: 'https://mlflow.internal',
+      });
+
+    it.each([
+      ['CERT_HAS_EXPIRED', 'has expired', 'renew it'],
+      ['CERT_NOT_YET_VALID', 'not valid yet', 'clock'],
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed', 'NODE_EXTRA_CA_CERTS'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed', 'NODE_EXTRA_CA_CERTS'],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CA this server does not know', 'fullchain.pem'],
+      ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CA this server does not know', 'fullchain.pem'],
+      ['ERR_TLS_CERT_ALTNAME_INVALID', 'not issued for mlflow.internal', 'MLFLOW_TRACKING_URI'],
+    ])('%s: %s, fix: %s', (code, says, fix) => {
+      const failure = tls(code);
+
+      expect(failure.kind).toBe('tls');
+      expect(failure.hint).toContain(says);
+      expect(failure.hint).toContain(fix);
+      expect(failure.hint).toContain('mlflow.internal:443');
+      expect(failure.hint).toContain('MLFLOW_TRACKING_INSECURE_TLS=true');
+    });
+
+    it('gives expired, self-signed and wrong-name certificates three different hints', () => {
+      const hints = [
+        'CERT_HAS_EXPIRED',
+        'DEPTH_ZERO_SELF_SIGNED_CERT',
+        'ERR_TLS_CERT_ALTNAME_INVALID',
+      ].map((code) => tls(code).hint);
+
+      expect(new Set(hints).size).toBe(3);
+    });
+
+    it('sends a port without TLS to the URL’s scheme, not to the insecure switch', () => {
+      const failure = tls('ERR_SSL_WRONG_VERSION_NUMBER');
+
+      expect(failure.hint).toContain('plain HTTP');
+      expect(failure.hint).toContain('scheme and port of MLFLOW_TRACKING_URI');
+      expect(failure.hint).not.toContain('INSECURE_TLS');
+    });
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../cluster/state-store';
-import { UpstreamError } from '../common/upstream/upstream.error';
+import { TlsProblem, UpstreamError, UpstreamTlsError } from '../common/upstream/upstream.error';
 import { CheckFailure, FailureKind } from './health.types';
 import { messageOf } from '../common/values';
 
@@ -149,10 +149,11 @@ const HINTS: Record<FailureKind, (facts: HintFacts) => string> = {
     `and whether ${name} is overloaded`,
   dns: ({ hostname, urlSetting }) =>
     `The host name ${hostname} does not resolve from this server: check ${urlSetting}, /etc/hosts and DNS`,
-  tls: ({ host, settings }) =>
-    `The TLS handshake with ${host} failed (certificate expired, self-signed, or issued for another name): ` +
-    `fix the certificate or add its CA with NODE_EXTRA_CA_CERTS` +
-    (settings ? `; ${settings.insecureTls} skips the check, for testing only` : ''),
+  tls: (facts) =>
+    TLS_HINTS[facts.error instanceof UpstreamTlsError ? facts.error.problem : 'unknown'](facts) +
+    (facts.settings && facts.error instanceof UpstreamTlsError && facts.error.problem !== 'protocol'
+      ? `; ${facts.settings.insecureTls} skips the check, for testing only`
+      : ''),
   network: ({ host }) =>
     `${host} is unreachable from this server: check routes, VPN and security groups`,
   connection_reset: ({ name, host }) =>
@@ -195,6 +196,32 @@ const HINTS: Record<FailureKind, (facts: HintFacts) => string> = {
   model_load_failed: unexpected,
   draining: unexpected,
   unknown: unexpected,
+};
+
+/** One hint per TLS problem: each is fixed somewhere else. */
+const TLS_HINTS: Record<TlsProblem | 'unknown', (facts: HintFacts) => string> = {
+  expired: ({ name, host }) =>
+    `The certificate ${name} presents at ${host} has expired (or is not valid yet): renew it ` +
+    `on that server (certbot renew, or your CA) and reload its proxy; if it was just renewed, ` +
+    `check the clock of both servers`,
+  self_signed: ({ name, host }) =>
+    `${name} at ${host} presents a self-signed certificate this server does not trust: put that ` +
+    `certificate (or the CA that signed it) in a PEM file and start this server with ` +
+    `NODE_EXTRA_CA_CERTS=<that file>, or give ${name} a certificate from a trusted CA`,
+  untrusted_issuer: ({ name, host }) =>
+    `The certificate ${name} presents at ${host} is signed by a CA this server does not know: ` +
+    `have ${name}'s proxy send the whole chain (fullchain.pem, not cert.pem), or start this server ` +
+    `with NODE_EXTRA_CA_CERTS=<the CA's PEM file> for a private CA`,
+  wrong_name: ({ name, host, hostname, urlSetting }) =>
+    `The certificate ${name} presents at ${host} is not issued for ${hostname}: reach ${name} by a ` +
+    `name the certificate lists (check ${urlSetting}), or reissue it with ${hostname} among its ` +
+    `subject alternative names`,
+  protocol: ({ name, host, urlSetting }) =>
+    `No TLS handshake with ${host}: the port speaks plain HTTP or no common TLS version; ` +
+    `check the scheme and port of ${urlSetting} (http:// for a plain ${name})`,
+  unknown: ({ host }) =>
+    `The TLS handshake with ${host} failed: check its certificate (dates, issuer, names) ` +
+    `or add its CA with NODE_EXTRA_CA_CERTS`,
 };
 
 function unexpected({ name }: HintFacts): string {

@@ -157,6 +157,24 @@ describe(`${ModelRegistry.name} following peers`, () => {
     expect(versionOf('iris@champion')).toBe('4');
   });
 
+  it('loads the version told when its own first load failed (a peer’s news is its retry)', async () => {
+    // Not registered yet when this instance started (the quick start trains after the start).
+    resolver.names.delete('iris@champion');
+    serve(['iris@champion']);
+    await flush();
+    expect(binding('iris@champion').state).toBe('failed');
+    resolver.asked.length = 0;
+
+    const outcome = await sut.followVersion('iris@champion', '2', PEER);
+
+    expect(outcome).toEqual({ reference: 'iris@champion', status: 'loaded', to: '2' });
+    expect(resolver.asked).toEqual([{ name: 'iris', selector: { kind: 'version', version: '2' } }]);
+    expect(binding('iris@champion')).toMatchObject({ state: 'ready', version: '2' });
+    expect(sut.pinnedReady).toBe(true);
+    // Told, not resolved here: nothing goes out to the peers again.
+    expect(resolved).toEqual([]);
+  });
+
   it('never reports a resolution when following, while a reload does (so peers never echo)', async () => {
     await serving('iris@champion');
     expect(resolved).toEqual([

@@ -32,10 +32,18 @@ export class ModelReloader {
     private readonly events: EventBus,
   ) {}
 
-  /** The binding's first load, started once: later callers share it. */
-  firstLoad(binding: ModelBinding, trigger: string): Promise<LoadedModel> {
+  /**
+   * The binding's first load, started once: later callers share it.
+   * @param targetOf the version to load; what the reference names in MLflow
+   *   now (listeners hear of it) unless given.
+   */
+  firstLoad(
+    binding: ModelBinding,
+    trigger: string,
+    targetOf: () => Promise<ModelVersion> = () => this.resolve(binding, trigger),
+  ): Promise<LoadedModel> {
     if (!binding.pending) {
-      binding.pending = this.loadFirst(binding, trigger);
+      binding.pending = this.loadFirst(binding, trigger, targetOf);
       binding.pending.catch(() => undefined);
     }
     return binding.pending;
@@ -53,6 +61,9 @@ export class ModelReloader {
    * Moves one served reference to a version another instance resolved,
    * without asking MLflow what the reference names; after any reload of it
    * already under way. A reference not served here is left alone (undefined).
+   * One whose first load failed here (MLflow was down at start, or the model
+   * was not registered yet) loads that version now: in a cluster only the
+   * leader polls, so a peer's news is the only thing that would retry it.
    */
   async followVersion(
     reference: string,
@@ -64,24 +75,30 @@ export class ModelReloader {
     while (binding.reloading || binding.pending) {
       await Promise.allSettled([binding.reloading, binding.pending]);
     }
-    if (!binding.model || binding.model.version === version) {
-      return binding.model && { reference, status: 'unchanged', from: version, to: version };
+    if (binding.model?.version === version) {
+      return { reference, status: 'unchanged', from: version, to: version };
     }
     const exact: ModelReference = {
       name: binding.ref.name,
       selector: { kind: 'version', version },
     };
-    binding.reloading = this.follow(binding, trigger, () => this.resolver.resolve(exact)).finally(
+    // Not told on: only this instance's own resolutions go out (nothing echoes).
+    const target = () => this.resolver.resolve(exact);
+    binding.reloading = this.follow(binding, trigger, target, target).finally(
       () => (binding.reloading = undefined),
     );
     return binding.reloading;
   }
 
-  private async loadFirst(binding: ModelBinding, trigger: string): Promise<LoadedModel> {
+  private async loadFirst(
+    binding: ModelBinding,
+    trigger: string,
+    targetOf: () => Promise<ModelVersion>,
+  ): Promise<LoadedModel> {
     // Loads started at bootstrap must not tell their events before anyone listens.
     await this.events.whenListening();
     try {
-      const version = await this.resolve(binding, trigger);
+      const version = await targetOf();
       const model = await this.versions.load(version);
       binding.model = model;
       binding.state = 'ready';
@@ -117,16 +134,18 @@ export class ModelReloader {
     return version;
   }
 
+  /** @param firstTargetOf what a binding with nothing loaded yet loads (firstLoad's default). */
   private async follow(
     binding: ModelBinding,
     trigger: string,
     targetOf: () => Promise<ModelVersion>,
+    firstTargetOf?: () => Promise<ModelVersion>,
   ): Promise<ReloadOutcome> {
     const reference = binding.key;
     const current = binding.model;
     if (!current) {
       try {
-        const model = await this.firstLoad(binding, trigger);
+        const model = await this.firstLoad(binding, trigger, firstTargetOf);
         return { reference, status: 'loaded', to: model.version };
       } catch (error) {
         return { reference, status: 'failed', error: messageOf(error) };

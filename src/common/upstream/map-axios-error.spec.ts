@@ -263,6 +263,27 @@ describe('mapAxiosError', () => {
       expect(sut.retryable).toBe(false);
       expect(sut.message).toContain(code);
     });
+
+    it.each([
+      ['CERT_HAS_EXPIRED', 'expired'],
+      ['CERT_NOT_YET_VALID', 'expired'],
+      ['DEPTH_ZERO_SELF_SIGNED_CERT', 'self_signed'],
+      ['SELF_SIGNED_CERT_IN_CHAIN', 'self_signed'],
+      ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'untrusted_issuer'],
+      ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'untrusted_issuer'],
+      ['ERR_TLS_CERT_ALTNAME_INVALID', 'wrong_name'],
+      ['ERR_SSL_WRONG_VERSION_NUMBER', 'protocol'],
+    ])('reads %s as the TLS problem %s, and keeps it through withAttempts', (code, problem) => {
+      const sut = map(networkError(code, 'certificate problem')) as UpstreamTlsError;
+
+      expect(sut.code).toBe(code);
+      expect(sut.problem).toBe(problem);
+      expect(sut.withAttempts(2).problem).toBe(problem);
+    });
+
+    it('does not take an Object prototype key for a TLS code', () => {
+      expect(map(networkError('constructor', 'odd')).reason).toBe('network');
+    });
   });
 
   describe('secrets', () => {

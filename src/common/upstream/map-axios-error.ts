@@ -9,6 +9,7 @@ import {
   UpstreamTlsError,
   UpstreamTransientError,
   UpstreamUnauthorizedError,
+  tlsProblemOf,
 } from './upstream.error';
 
 /** What a service-specific parser could read out of an error body. */
@@ -21,20 +22,6 @@ export type ErrorBodyParser = (body: unknown) => UpstreamErrorBody;
 
 /** MLflow answers codes like this with odd statuses in some versions; the code wins. */
 const NOT_FOUND_CODES = new Set(['RESOURCE_DOES_NOT_EXIST', 'NOT_FOUND']);
-
-/** Node/OpenSSL error codes that mean the TLS handshake or certificate failed. */
-const TLS_CODES = new Set([
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
-  'EPROTO',
-]);
 
 /**
  * Maps anything a call through axios can throw to a typed {@link UpstreamError}.
@@ -109,8 +96,8 @@ function fromNetworkFailure(
 ): UpstreamError {
   const code = networkCode(error);
   const cause = error.message;
-  if (code && TLS_CODES.has(code)) {
-    return new UpstreamTlsError(service, 'tls', `${where}: TLS failure (${code}): ${cause}`);
+  if (code && tlsProblemOf(code)) {
+    return new UpstreamTlsError(service, `${where}: TLS failure (${code}): ${cause}`, code);
   }
   const reason = networkReason(code, error);
   const text: Record<string, string> = {

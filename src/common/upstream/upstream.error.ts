@@ -96,7 +96,49 @@ export class UpstreamTransientError extends UpstreamError {
   readonly retryable = true;
 }
 
+/**
+ * What about a TLS handshake failed, each fixed in its own place: the
+ * certificate's dates, this server's trust store, the name in the URL or the
+ * certificate, or the scheme/port (no TLS there at all).
+ */
+export type TlsProblem = 'expired' | 'self_signed' | 'untrusted_issuer' | 'wrong_name' | 'protocol';
+
+/** Node/OpenSSL error codes of a failed TLS handshake, by what they mean. */
+export const TLS_PROBLEMS: Readonly<Record<string, TlsProblem>> = {
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self_signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self_signed',
+  UNABLE_TO_GET_ISSUER_CERT: 'untrusted_issuer',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'untrusted_issuer',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'untrusted_issuer',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'wrong_name',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'protocol',
+  EPROTO: 'protocol',
+};
+
+/** What a Node/OpenSSL error code says about a TLS handshake; undefined: not a TLS code. */
+export function tlsProblemOf(code: string): TlsProblem | undefined {
+  return Object.prototype.hasOwnProperty.call(TLS_PROBLEMS, code) ? TLS_PROBLEMS[code] : undefined;
+}
+
 /** TLS handshake or certificate failure: a configuration problem, not retried. */
 export class UpstreamTlsError extends UpstreamError {
   readonly retryable = false;
+
+  /**
+   * @param code the Node/OpenSSL code (`CERT_HAS_EXPIRED`…); {@link problem}
+   *   is read from it, `protocol` for a code not in {@link TLS_PROBLEMS}.
+   */
+  constructor(
+    service: UpstreamService,
+    description: string,
+    readonly code: string,
+  ) {
+    super(service, 'tls', description);
+  }
+
+  get problem(): TlsProblem {
+    return tlsProblemOf(this.code) ?? 'protocol';
+  }
 }
