@@ -14,6 +14,7 @@ import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InvalidInputError } from './inference.error';
 import { InferenceInput } from './inference.types';
 import { Admission } from './admission';
+import { Batcher } from './batching/batcher.service';
 import { InferenceService } from './inference.service';
 import { eventBus } from '../models/testing/model-fakes';
 
@@ -112,6 +113,16 @@ function loaded(runtime: FakeRuntime, signature = SIGNATURE, version = '3'): Loa
   });
 }
 
+/** The real batcher, as the app wires it: batching on by default, the admission queue for the others. */
+function batcher(): Batcher {
+  const admission = { maxConcurrent: 4, maxQueued: 64 };
+  return new Batcher(
+    { admission, batching: { maxRows: 256, maxDelayMs: 2, maxQueued: 256, models: {} } },
+    new Admission({ admission }),
+    eventBus(),
+  );
+}
+
 describe(InferenceService.name, () => {
   const ref = parseModelReference('iris');
   let runtime: FakeRuntime;
@@ -128,7 +139,7 @@ describe(InferenceService.name, () => {
     sut = new InferenceService(
       registry as unknown as ModelRegistry,
       eventBus(),
-      new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+      batcher(),
     );
   });
 
@@ -146,7 +157,7 @@ describe(InferenceService.name, () => {
       sut = new InferenceService(
         registry as unknown as ModelRegistry,
         eventBus(),
-        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+        batcher(),
       );
 
       await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
@@ -159,7 +170,7 @@ describe(InferenceService.name, () => {
       sut = new InferenceService(
         registry as unknown as ModelRegistry,
         eventBus(),
-        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+        batcher(),
       );
 
       await expect(sut.infer(ref, ROWS, { params: { treshold: 0.9 } })).rejects.toThrow(
@@ -276,7 +287,7 @@ describe(InferenceService.name, () => {
       sut = new InferenceService(
         new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry,
         eventBus(),
-        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+        batcher(),
       );
 
       const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });
