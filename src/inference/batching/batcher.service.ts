@@ -1,5 +1,4 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { EventBus, OnAppEvent } from '../../common/events/event-bus';
 import { ModelsConfig, modelsConfig } from '../../config/models.config';
 import { LoadedModel } from '../../models/loaded-model';

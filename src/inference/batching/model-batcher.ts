@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { messageOf } from '../../common/values';
 import { PredictOptions, RuntimeAnswer } from '../../models/runtimes/model-runtime';
 import { Tensor } from '../../models/tensor.types';
