@@ -173,7 +173,8 @@ export class ModelsEnvironment {
    */
   @IsOptional()
   @Matches(BATCH_OVERRIDES, {
-    message: 'MODEL_BATCH must look like name:maxSize[,delayMs][;other:maxSize[,delayMs]] (whole numbers)',
+    message:
+      'MODEL_BATCH must look like name:maxSize[,delayMs][;other:maxSize[,delayMs]] (whole numbers)',
   })
   MODEL_BATCH?: string;
 

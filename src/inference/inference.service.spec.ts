@@ -136,11 +136,7 @@ describe(InferenceService.name, () => {
   beforeEach(() => {
     runtime = new FakeRuntime();
     registry = new FakeRegistry(loaded(runtime));
-    sut = new InferenceService(
-      registry as unknown as ModelRegistry,
-      eventBus(),
-      batcher(),
-    );
+    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
   });
 
   describe('params', () => {
@@ -154,11 +150,7 @@ describe(InferenceService.name, () => {
 
     it('passes the params given, and the defaults of the others, to the runtime', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = new InferenceService(
-        registry as unknown as ModelRegistry,
-        eventBus(),
-        batcher(),
-      );
+      sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
 
       await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
 
@@ -167,11 +159,7 @@ describe(InferenceService.name, () => {
 
     it('refuses a param the model does not declare before running it', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = new InferenceService(
-        registry as unknown as ModelRegistry,
-        eventBus(),
-        batcher(),
-      );
+      sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
 
       await expect(sut.infer(ref, ROWS, { params: { treshold: 0.9 } })).rejects.toThrow(
         "unknown param 'treshold'",

@@ -103,7 +103,12 @@ export class InferenceService {
     let answer: RuntimeAnswer;
     try {
       // Through the batcher: stacked with others when the version is batched, else admitted alone.
-      answer = await this.batcher.predict(model, feeds, { outputs: requested, params }, options.signal);
+      answer = await this.batcher.predict(
+        model,
+        feeds,
+        { outputs: requested, params },
+        options.signal,
+      );
     } catch (error) {
       model.failures++;
       throw error;

@@ -76,7 +76,7 @@ describe(`${ModelMetricsObserver.name} wired to the event bus`, () => {
     expect(text).toMatch(/modelgate_prediction_rows_total\{model="iris",version="1"\} 3/);
   });
 
-  it('observes rows and requests per runtime call and each request\'s queue wait', async () => {
+  it("observes rows and requests per runtime call and each request's queue wait", async () => {
     events.emit('prediction.batched', {
       name: 'iris',
       version: '1',
@@ -90,8 +90,12 @@ describe(`${ModelMetricsObserver.name} wired to the event bus`, () => {
     expect(text).toMatch(/modelgate_prediction_batch_rows_count\{model="iris"\} 1/);
     expect(text).toMatch(/modelgate_prediction_batch_requests_sum\{model="iris"\} 3/);
     expect(text).toMatch(/modelgate_prediction_queue_wait_seconds_count\{model="iris"\} 3/);
-    expect(text).toMatch(/modelgate_prediction_queue_wait_seconds_bucket\{le="0.001",model="iris"\} 1/);
-    expect(text).toMatch(/modelgate_prediction_queue_wait_seconds_bucket\{le="0.002",model="iris"\} 2/);
+    expect(text).toMatch(
+      /modelgate_prediction_queue_wait_seconds_bucket\{le="0.001",model="iris"\} 1/,
+    );
+    expect(text).toMatch(
+      /modelgate_prediction_queue_wait_seconds_bucket\{le="0.002",model="iris"\} 2/,
+    );
   });
 
   it("shows the queue depth per model, summed over its versions, and drops a version's once empty", async () => {

@@ -15,9 +15,7 @@ export interface BatchSettings {
 }
 
 /** Whether a version is batched, and why not when it is not (for the models view and logs). */
-export type BatchPolicy =
-  | ({ enabled: true } & BatchSettings)
-  | { enabled: false; reason: string };
+export type BatchPolicy = ({ enabled: true } & BatchSettings) | { enabled: false; reason: string };
 
 /** What the policy reads of a loaded version. */
 export interface BatchCandidate {

@@ -8,7 +8,10 @@ import { BatchSettings } from './batch-policy';
 import { rowsOf, splitAnswer, stackFeeds, stackKeyOf, UnsplittableAnswerError } from './stacking';
 
 /** One runtime call: the model's `predict`. */
-export type RuntimeCall = (feeds: readonly Tensor[], options: PredictOptions) => Promise<RuntimeAnswer>;
+export type RuntimeCall = (
+  feeds: readonly Tensor[],
+  options: PredictOptions,
+) => Promise<RuntimeAnswer>;
 
 /** What one runtime call of a batcher was made of, for the metrics. */
 export interface BatchObservation {
@@ -189,7 +192,7 @@ export class ModelBatcher {
     const batch = [head];
     let rows = head.rows;
     if (head.key !== undefined) {
-      for (let i = 0; i < this.queue.length && rows < this.settings.maxRows; ) {
+      for (let i = 0; i < this.queue.length && rows < this.settings.maxRows;) {
         const next = this.queue[i];
         if (next.key === head.key && rows + next.rows <= this.settings.maxRows) {
           this.queue.splice(i, 1);
@@ -220,15 +223,17 @@ export class ModelBatcher {
     let answers: RuntimeAnswer[];
     try {
       this.observe(batch);
-      const answer = await this.call(
-        stackFeeds(batch.map((p) => p.feeds)),
-        batch[0].options,
+      const answer = await this.call(stackFeeds(batch.map((p) => p.feeds)), batch[0].options);
+      answers = splitAnswer(
+        answer,
+        batch.map((p) => p.rows),
       );
-      answers = splitAnswer(answer, batch.map((p) => p.rows));
     } catch (error) {
       if (error instanceof UnsplittableAnswerError) {
         this.stackable = false;
-        this.logger.warn(`${this.model}: ${error.message}; its requests run one by one from now on`);
+        this.logger.warn(
+          `${this.model}: ${error.message}; its requests run one by one from now on`,
+        );
       } else {
         this.logger.warn(
           `${this.model}: a call of ${batch.length} stacked requests failed (${messageOf(error)}); running them one by one`,
