@@ -1,4 +1,8 @@
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
+import { Test } from '@nestjs/testing';
+import { EventBus } from '../../common/events/event-bus';
+import { EventsModule } from '../../common/events/events.module';
+import { modelsConfig } from '../../config/models.config';
 import { LoadedModel } from '../../models/loaded-model';
 import { ModelRuntime, RuntimeAnswer } from '../../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../../models/tensor.types';
@@ -138,5 +142,38 @@ describe(Batcher.name, () => {
     expect(runtime.calls).toEqual([1, 1, 1]);
     runtime.gate.open();
     await expect(Promise.all(answers)).resolves.toHaveLength(3);
+  });
+});
+
+describe(`${Batcher.name} wired to the event bus`, () => {
+  it('flushes its queues when the instance starts draining (instance.draining)', async () => {
+    const admission = { maxConcurrent: 1, maxQueued: 8 };
+    const app = await Test.createTestingModule({
+      imports: [EventEmitterModule.forRoot(), EventsModule],
+      providers: [
+        Batcher,
+        { provide: Admission, useValue: new Admission({ admission }) },
+        {
+          provide: modelsConfig.KEY,
+          useValue: {
+            admission,
+            batching: { maxRows: 1, maxDelayMs: 60_000, maxQueued: 8, models: {} },
+          },
+        },
+      ],
+    }).compile();
+    await app.init();
+    const sut = app.get(Batcher);
+    const runtime = new GatedRuntime('onnx', [X]);
+    const model = loaded(runtime);
+    const answers = [1, 2].map((v) => sut.predict(model, row(v), {}));
+    expect(runtime.calls).toEqual([1]);
+
+    app.get(EventBus).emit('instance.draining', { drainDelayMs: 0, gracePeriodMs: 1_000 });
+
+    expect(runtime.calls).toEqual([1, 1]);
+    runtime.gate.open();
+    await Promise.all(answers);
+    await app.close();
   });
 });
