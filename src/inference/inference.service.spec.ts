@@ -11,7 +11,7 @@ import { ModelRegistry } from '../models/model-registry.service';
 import { ModelSignature } from '../models/model-signature.types';
 import { ModelRuntime, PredictOptions, RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../models/tensor.types';
-import { InvalidInputError } from './inference.error';
+import { InvalidInputError, PredictionCancelledError } from './inference.error';
 import { InferenceInput } from './inference.types';
 import { Admission } from './admission';
 import { Batcher } from './batching/batcher.service';
@@ -314,6 +314,17 @@ describe(InferenceService.name, () => {
         expect(registry.released).toBe(1);
       },
     );
+
+    it("does not count a request whose caller left before its turn as the model's failure", async () => {
+      const error = await sut
+        .infer(ref, ROWS, { signal: AbortSignal.abort() })
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(PredictionCancelledError);
+      expect(runtime.calls).toHaveLength(0);
+      expect(registry.model.failures).toBe(0);
+      expect(registry.released).toBe(1);
+    });
 
     it('keeps the codes the edge maps to statuses', () => {
       expect(new ModelInputRejectedError('x').code).toBe('MODEL_INPUT_REJECTED');

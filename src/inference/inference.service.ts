@@ -5,10 +5,11 @@ import { ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
+import { ModelBusyError } from './admission';
 import { Batcher } from './batching/batcher.service';
 import { bindInputs } from './binding/input-binder';
 import { bindParams } from './binding/params';
-import { InvalidInputError } from './inference.error';
+import { InvalidInputError, PredictionCancelledError } from './inference.error';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InferenceInput, InferenceResult } from './inference.types';
 
@@ -110,7 +111,9 @@ export class InferenceService {
         options.signal,
       );
     } catch (error) {
-      model.failures++;
+      // A full queue or a caller gone is no failure of the model's.
+      const refused = error instanceof ModelBusyError || error instanceof PredictionCancelledError;
+      if (!refused) model.failures++;
       throw error;
     }
     return {
