@@ -1,5 +1,10 @@
 import { ConfigValidationError, assertValidEnvironment } from './env.validation';
-import { ModelsEnvironment, modelsConfig, parseModelList } from './models.config';
+import {
+  ModelsEnvironment,
+  modelsConfig,
+  parseBatchOverrides,
+  parseModelList,
+} from './models.config';
 
 describe('MODELS', () => {
   const original = process.env;
@@ -64,5 +69,40 @@ describe('MODELS', () => {
     expect(parseModelList('models:/iris/latest')).toEqual([
       { name: 'iris', selector: { kind: 'latest' } },
     ]);
+  });
+});
+
+describe('parseBatchOverrides', () => {
+  it('reads name:maxSize[,delayMs] entries', () => {
+    expect(parseBatchOverrides(' forest:512,5; ranker:0 ;')).toEqual({
+      forest: { maxRows: 512, maxDelayMs: 5 },
+      ranker: { maxRows: 0 },
+    });
+    expect(parseBatchOverrides(undefined)).toEqual({});
+  });
+});
+
+describe('MODEL_BATCH_*', () => {
+  const original = process.env;
+
+  afterEach(() => {
+    process.env = original;
+  });
+
+  it('reads the defaults and the per-model entries into `batching`', () => {
+    process.env = { MODEL_BATCH_QUEUE: '8', MODEL_BATCH: 'forest:512,5' };
+
+    expect(modelsConfig().batching).toEqual({
+      maxRows: 256,
+      maxDelayMs: 2,
+      maxQueued: 8,
+      models: { forest: { maxRows: 512, maxDelayMs: 5 } },
+    });
+  });
+
+  it('refuses a MODEL_BATCH that is not name:maxSize[,delayMs] entries, naming the form', () => {
+    process.env = { MODEL_BATCH: 'forest=512' };
+
+    expect(() => modelsConfig()).toThrow(/MODEL_BATCH must look like name:maxSize\[,delayMs\]/);
   });
 });

@@ -5,7 +5,7 @@
  */
 
 /** Codes of the errors below, for the filters that map them to a status. */
-export type InferenceErrorCode = 'INVALID_INPUT' | 'UNSUPPORTED_MEDIA_TYPE';
+export type InferenceErrorCode = 'INVALID_INPUT' | 'UNSUPPORTED_MEDIA_TYPE' | 'CANCELLED';
 
 /** The request is malformed or does not fit the model: the caller must fix it. */
 export class InvalidInputError extends Error {
@@ -32,6 +32,20 @@ export class UnsupportedMediaTypeError extends Error {
 
   constructor(message: string) {
     super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * The caller went away while its request waited for the model (its signal
+ * aborted): it was dropped from the queue and never ran. Nobody reads the
+ * answer; the edge logs it as the client's (499).
+ */
+export class PredictionCancelledError extends Error {
+  readonly code = 'CANCELLED' satisfies InferenceErrorCode;
+
+  constructor(readonly model: string) {
+    super(`the caller went away before model ${model} ran its request`);
     this.name = new.target.name;
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { EventsModule } from '../common/events/events.module';
 import { ModelsModule } from '../models/models.module';
 import { Admission } from './admission';
+import { Batcher } from './batching/batcher.service';
 import { InferenceService } from './inference.service';
 import { MlflowScoringController } from './mlflow-scoring.controller';
 import { ModelRepository } from './model-repository.service';
@@ -17,7 +18,7 @@ import { RepositoryController } from './repository.controller';
     RepositoryController,
     ModelsController,
   ],
-  providers: [InferenceService, Admission, ModelRepository],
+  providers: [InferenceService, Admission, Batcher, ModelRepository],
   // The gRPC adapter (src/grpc/) serves the same inference and repository.
   exports: [InferenceService, ModelRepository],
 })

@@ -11,9 +11,10 @@ import { ModelRegistry } from '../models/model-registry.service';
 import { ModelSignature } from '../models/model-signature.types';
 import { ModelRuntime, PredictOptions, RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../models/tensor.types';
-import { InvalidInputError } from './inference.error';
+import { InvalidInputError, PredictionCancelledError } from './inference.error';
 import { InferenceInput } from './inference.types';
 import { Admission } from './admission';
+import { Batcher } from './batching/batcher.service';
 import { InferenceService } from './inference.service';
 import { eventBus } from '../models/testing/model-fakes';
 
@@ -112,6 +113,16 @@ function loaded(runtime: FakeRuntime, signature = SIGNATURE, version = '3'): Loa
   });
 }
 
+/** The real batcher, as the app wires it: batching on by default, the admission queue for the others. */
+function batcher(): Batcher {
+  const admission = { maxConcurrent: 4, maxQueued: 64 };
+  return new Batcher(
+    { admission, batching: { maxRows: 256, maxDelayMs: 2, maxQueued: 256, models: {} } },
+    new Admission({ admission }),
+    eventBus(),
+  );
+}
+
 describe(InferenceService.name, () => {
   const ref = parseModelReference('iris');
   let runtime: FakeRuntime;
@@ -125,11 +136,7 @@ describe(InferenceService.name, () => {
   beforeEach(() => {
     runtime = new FakeRuntime();
     registry = new FakeRegistry(loaded(runtime));
-    sut = new InferenceService(
-      registry as unknown as ModelRegistry,
-      eventBus(),
-      new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
-    );
+    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
   });
 
   describe('params', () => {
@@ -143,11 +150,7 @@ describe(InferenceService.name, () => {
 
     it('passes the params given, and the defaults of the others, to the runtime', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = new InferenceService(
-        registry as unknown as ModelRegistry,
-        eventBus(),
-        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
-      );
+      sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
 
       await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
 
@@ -156,11 +159,7 @@ describe(InferenceService.name, () => {
 
     it('refuses a param the model does not declare before running it', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = new InferenceService(
-        registry as unknown as ModelRegistry,
-        eventBus(),
-        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
-      );
+      sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
 
       await expect(sut.infer(ref, ROWS, { params: { treshold: 0.9 } })).rejects.toThrow(
         "unknown param 'treshold'",
@@ -276,7 +275,7 @@ describe(InferenceService.name, () => {
       sut = new InferenceService(
         new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry,
         eventBus(),
-        new Admission({ admission: { maxConcurrent: 4, maxQueued: 64 } }),
+        batcher(),
       );
 
       const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });
@@ -315,6 +314,17 @@ describe(InferenceService.name, () => {
         expect(registry.released).toBe(1);
       },
     );
+
+    it("does not count a request whose caller left before its turn as the model's failure", async () => {
+      const error = await sut
+        .infer(ref, ROWS, { signal: AbortSignal.abort() })
+        .catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(PredictionCancelledError);
+      expect(runtime.calls).toHaveLength(0);
+      expect(registry.model.failures).toBe(0);
+      expect(registry.released).toBe(1);
+    });
 
     it('keeps the codes the edge maps to statuses', () => {
       expect(new ModelInputRejectedError('x').code).toBe('MODEL_INPUT_REJECTED');

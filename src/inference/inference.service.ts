@@ -5,10 +5,11 @@ import { ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
-import { Admission } from './admission';
+import { ModelBusyError } from './admission';
+import { Batcher } from './batching/batcher.service';
 import { bindInputs } from './binding/input-binder';
 import { bindParams } from './binding/params';
-import { InvalidInputError } from './inference.error';
+import { InvalidInputError, PredictionCancelledError } from './inference.error';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InferenceInput, InferenceResult } from './inference.types';
 
@@ -21,6 +22,11 @@ export interface InferOptions {
    * the model's params schema here.
    */
   params?: Readonly<Record<string, unknown>>;
+  /**
+   * Aborts when the caller goes away (its connection closed): a request still
+   * waiting in its model's batch queue is dropped, never run.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -29,7 +35,8 @@ export interface InferOptions {
  * outputs asked for, run it. No call to MLflow or Airflow happens here once a
  * model is loaded. Errors pass through as their owners typed them: the
  * binder's InvalidInputError, the runtime's ModelInputRejectedError (the
- * caller's fault), ModelRuntimeError and ModelUnavailableError (the model's).
+ * caller's fault), ModelRuntimeError and ModelUnavailableError (the model's),
+ * and the batcher's or the admission's ModelBusyError (a full queue).
  */
 @Injectable()
 export class InferenceService {
@@ -40,7 +47,7 @@ export class InferenceService {
   constructor(
     private readonly registry: ModelRegistry,
     private readonly events: EventBus,
-    private readonly admission: Admission,
+    private readonly batcher: Batcher,
   ) {}
 
   /** The reference `/invocations` serves: the first of MODELS. */
@@ -55,6 +62,10 @@ export class InferenceService {
     return ref;
   }
 
+  /**
+   * @throws ModelBusyError when the model runs and queues all it may (503).
+   * @throws PredictionCancelledError when `options.signal` aborted while the request waited.
+   */
   async infer(
     ref: ModelReference,
     input: InferenceInput,
@@ -65,7 +76,7 @@ export class InferenceService {
     this.events.emit('prediction.started', { name, version });
     let rows: number | undefined;
     try {
-      const result = await this.admission.run(model.key, () => this.run(model, input, options));
+      const result = await this.run(model, input, options);
       rows = result.rows;
       return result;
     } finally {
@@ -92,9 +103,17 @@ export class InferenceService {
     if (ignored.length > 0) this.warnIgnoredParams(model, ignored);
     let answer: RuntimeAnswer;
     try {
-      answer = await model.runtime.predict(feeds, { outputs: requested, params });
+      // Through the batcher: stacked with others when the version is batched, else admitted alone.
+      answer = await this.batcher.predict(
+        model,
+        feeds,
+        { outputs: requested, params },
+        options.signal,
+      );
     } catch (error) {
-      model.failures++;
+      // A full queue or a caller gone is no failure of the model's.
+      const refused = error instanceof ModelBusyError || error instanceof PredictionCancelledError;
+      if (!refused) model.failures++;
       throw error;
     }
     return {

@@ -14,8 +14,12 @@ const PREFIX = 'modelgate_';
 const REQUEST_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LOAD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const CHECK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-/** Rows in one prediction request. */
+/** Rows in one runtime call. */
 const ROW_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000];
+/** Requests stacked in one runtime call (MODEL_BATCH_MAX_SIZE is 256 rows by default). */
+const BATCH_REQUEST_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+/** Seconds a request waited for its runtime call: from nothing (an idle model) to a saturated one. */
+const QUEUE_WAIT_BUCKETS = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
 
 /**
  * The Prometheus registry of this process and every metric in it, with one
@@ -34,6 +38,10 @@ export class MetricsService {
   private readonly grpcDuration: Histogram<'method' | 'code' | 'model' | 'version'>;
   private readonly predictionRows: Counter<'model' | 'version'>;
   private readonly batchRows: Histogram<'model'>;
+  private readonly batchRequests: Histogram<'model'>;
+  private readonly queueWait: Histogram<'model'>;
+  /** Requests waiting per loaded version (`name/version`), summed per model at scrape. */
+  private readonly queueDepths = new Map<string, { model: string; depth: number }>();
   private readonly inFlight: Gauge<'model'>;
   private readonly modelLoads: Counter<'model' | 'outcome'>;
   private readonly modelLoadDuration: Histogram<'outcome'>;
@@ -84,14 +92,43 @@ export class MetricsService {
     });
     this.batchRows = new Histogram({
       name: `${PREFIX}prediction_batch_rows`,
-      help: 'Rows per model call (no server-side batcher yet: one request is one batch)',
+      help: 'Rows per runtime call: a batched call of stacked requests, or one request of an unbatched model',
       labelNames: ['model'],
       buckets: ROW_BUCKETS,
       registers,
     });
-    this.inFlight = new Gauge({
+    this.batchRequests = new Histogram({
+      name: `${PREFIX}prediction_batch_requests`,
+      help: 'Requests per runtime call (1 for an unbatched model)',
+      labelNames: ['model'],
+      buckets: BATCH_REQUEST_BUCKETS,
+      registers,
+    });
+    this.queueWait = new Histogram({
+      name: `${PREFIX}prediction_queue_wait_seconds`,
+      help: "Time a request waited for its runtime call (the batcher's or the admission queue)",
+      labelNames: ['model'],
+      buckets: QUEUE_WAIT_BUCKETS,
+      registers,
+    });
+    const depths = this.queueDepths;
+    new Gauge({
       name: `${PREFIX}prediction_queue_depth`,
-      help: 'Predictions in flight per model (no batching queue yet: requests running now)',
+      help: "Requests waiting in a batched model's queue for a runtime call",
+      labelNames: ['model'],
+      registers,
+      collect() {
+        this.reset();
+        const perModel = new Map<string, number>();
+        for (const { model, depth } of depths.values()) {
+          perModel.set(model, (perModel.get(model) ?? 0) + depth);
+        }
+        for (const [model, depth] of perModel) this.set({ model }, depth);
+      },
+    });
+    this.inFlight = new Gauge({
+      name: `${PREFIX}predictions_in_flight`,
+      help: 'Predictions in flight per model (decoded and not yet answered: queued or running)',
       labelNames: ['model'],
       registers,
     });
@@ -196,10 +233,23 @@ export class MetricsService {
   predictionFinished(model: string, version: string, rows: number | undefined): void {
     if (!this.enabled) return;
     this.inFlight.dec({ model });
-    if (rows !== undefined) {
-      this.predictionRows.inc({ model, version }, rows);
-      this.batchRows.observe({ model }, rows);
-    }
+    if (rows !== undefined) this.predictionRows.inc({ model, version }, rows);
+  }
+
+  /** One runtime call of `rows` rows from `requests` requests, each having waited `waitsMs`. */
+  predictionBatch(model: string, rows: number, requests: number, waitsMs: readonly number[]): void {
+    if (!this.enabled) return;
+    this.batchRows.observe({ model }, rows);
+    this.batchRequests.observe({ model }, requests);
+    for (const ms of waitsMs) this.queueWait.observe({ model }, ms / 1000);
+  }
+
+  /** Requests waiting now in the queue of version `version` of `model`. */
+  predictionQueue(model: string, version: string, depth: number): void {
+    if (!this.enabled) return;
+    const key = `${model}/${version}`;
+    if (depth === 0) this.queueDepths.delete(key);
+    else this.queueDepths.set(key, { model, depth });
   }
 
   modelLoaded(model: string, outcome: 'loaded' | 'failed', seconds: number): void {

@@ -68,12 +68,45 @@ describe(`${ModelMetricsObserver.name} wired to the event bus`, () => {
 
   it('counts predictions in flight and rows predicted', async () => {
     events.emit('prediction.started', { name: 'iris', version: '1' });
-    expect(await scrape()).toMatch(/modelgate_prediction_queue_depth\{model="iris"\} 1/);
+    expect(await scrape()).toMatch(/modelgate_predictions_in_flight\{model="iris"\} 1/);
 
     events.emit('prediction.finished', { name: 'iris', version: '1', rows: 3 });
     const text = await scrape();
-    expect(text).toMatch(/modelgate_prediction_queue_depth\{model="iris"\} 0/);
+    expect(text).toMatch(/modelgate_predictions_in_flight\{model="iris"\} 0/);
     expect(text).toMatch(/modelgate_prediction_rows_total\{model="iris",version="1"\} 3/);
+  });
+
+  it("observes rows and requests per runtime call and each request's queue wait", async () => {
+    events.emit('prediction.batched', {
+      name: 'iris',
+      version: '1',
+      rows: 7,
+      requests: 3,
+      queueWaitsMs: [0.05, 1.5, 3],
+    });
+
+    const text = await scrape();
+    expect(text).toMatch(/modelgate_prediction_batch_rows_sum\{model="iris"\} 7/);
+    expect(text).toMatch(/modelgate_prediction_batch_rows_count\{model="iris"\} 1/);
+    expect(text).toMatch(/modelgate_prediction_batch_requests_sum\{model="iris"\} 3/);
+    expect(text).toMatch(/modelgate_prediction_queue_wait_seconds_count\{model="iris"\} 3/);
+    expect(text).toMatch(
+      /modelgate_prediction_queue_wait_seconds_bucket\{le="0.001",model="iris"\} 1/,
+    );
+    expect(text).toMatch(
+      /modelgate_prediction_queue_wait_seconds_bucket\{le="0.002",model="iris"\} 2/,
+    );
+  });
+
+  it("shows the queue depth per model, summed over its versions, and drops a version's once empty", async () => {
+    events.emit('prediction.queue', { name: 'iris', version: '1', depth: 2 });
+    events.emit('prediction.queue', { name: 'iris', version: '2', depth: 5 });
+    expect(await scrape()).toMatch(/modelgate_prediction_queue_depth\{model="iris"\} 7/);
+
+    events.emit('prediction.queue', { name: 'iris', version: '1', depth: 0 });
+    expect(await scrape()).toMatch(/modelgate_prediction_queue_depth\{model="iris"\} 5/);
+    events.emit('prediction.queue', { name: 'iris', version: '2', depth: 0 });
+    expect(await scrape()).not.toMatch(/modelgate_prediction_queue_depth\{/);
   });
 
   it('reads the cache stats at scrape time', async () => {

@@ -4,7 +4,9 @@ import {
   ModelFailedEvent,
   ModelLoadedEvent,
   ModelSwappedEvent,
+  PredictionBatchedEvent,
   PredictionFinishedEvent,
+  PredictionQueueEvent,
   PredictionStartedEvent,
 } from '../common/events/event-map';
 import { ModelRegistry } from '../models/model-registry.service';
@@ -49,6 +51,16 @@ export class ModelMetricsObserver implements OnModuleInit {
   @OnAppEvent('prediction.finished')
   predictionFinished(e: PredictionFinishedEvent): void {
     this.metrics.predictionFinished(e.name, e.version, e.rows);
+  }
+
+  @OnAppEvent('prediction.batched')
+  predictionBatched(e: PredictionBatchedEvent): void {
+    this.metrics.predictionBatch(e.name, e.rows, e.requests, e.queueWaitsMs);
+  }
+
+  @OnAppEvent('prediction.queue')
+  predictionQueue(e: PredictionQueueEvent): void {
+    this.metrics.predictionQueue(e.name, e.version, e.depth);
   }
 
   private cacheMetrics(): void {

@@ -28,6 +28,8 @@ export interface CallOutcome<T> {
   response?: T;
   error?: { code: status; details: string };
   initial?: Metadata;
+  /** A failed call's trailing metadata (`retry-after`…). */
+  trailers?: Metadata;
 }
 
 /** A test's client of inference.GRPCInferenceService (our .proto) and grpc.health.v1. */
@@ -84,8 +86,10 @@ function unary<T>(
       >
     )[method];
     const call = fn.call(client, request, metadata, (error: ServiceError | null, response: T) => {
-      if (error) outcome.error = { code: error.code, details: error.details };
-      else outcome.response = response;
+      if (error) {
+        outcome.error = { code: error.code, details: error.details };
+        outcome.trailers = error.metadata;
+      } else outcome.response = response;
       resolve(outcome);
     });
     call.on('metadata', (initial: Metadata) => {

@@ -71,6 +71,26 @@ export interface PredictionFinishedEvent {
   rows?: number;
 }
 
+/**
+ * One runtime call of a model version: the rows and requests it took (one
+ * request when the version is not batched) and how long each request waited
+ * for it (none for a request run again alone after its stacked call failed).
+ */
+export interface PredictionBatchedEvent {
+  name: string;
+  version: string;
+  rows: number;
+  requests: number;
+  queueWaitsMs: number[];
+}
+
+/** Requests of a version waiting for a runtime call now (its batcher's queue). */
+export interface PredictionQueueEvent {
+  name: string;
+  version: string;
+  depth: number;
+}
+
 /** What this instance says of its health changed (the cluster's heartbeats carry it). */
 export interface InstanceStatusEvent {
   status: 'starting' | 'ok' | 'degraded' | 'unavailable' | 'draining';
@@ -96,6 +116,8 @@ export interface EventMap {
   'repository.changed': RepositoryChangedEvent;
   'prediction.started': PredictionStartedEvent;
   'prediction.finished': PredictionFinishedEvent;
+  'prediction.batched': PredictionBatchedEvent;
+  'prediction.queue': PredictionQueueEvent;
   'instance.status': InstanceStatusEvent;
   'instance.draining': InstanceDrainingEvent;
 }

@@ -135,6 +135,7 @@ export function configServing(
     onnxIntraOpThreads: 0,
     onnxAccelerate: { mode: 'off', tolerance: 1e-5, checkRows: 64, timeoutMs: 180_000 },
     admission: { maxConcurrent: 4, maxQueued: 64 },
+    batching: { maxRows: 256, maxDelayMs: 2, maxQueued: 256, models: {} },
     scoringServers: {},
     scoringServerTimeoutMs: 30_000,
     scoringServerCoolDownMs: 10_000,
