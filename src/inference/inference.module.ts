@@ -7,6 +7,7 @@ import { MlflowScoringController } from './mlflow-scoring.controller';
 import { ModelRepository } from './model-repository.service';
 import { ModelsController } from './models.controller';
 import { OpenInferenceController } from './open-inference.controller';
+import { PredictionRoutes } from './prediction.routes';
 import { RepositoryController } from './repository.controller';
 
 @Module({
@@ -17,8 +18,8 @@ import { RepositoryController } from './repository.controller';
     RepositoryController,
     ModelsController,
   ],
-  providers: [InferenceService, Admission, ModelRepository],
+  providers: [InferenceService, Admission, ModelRepository, PredictionRoutes],
   // The gRPC adapter (src/grpc/) serves the same inference and repository.
-  exports: [InferenceService, ModelRepository],
+  exports: [InferenceService, ModelRepository, PredictionRoutes],
 })
 export class InferenceModule {}
