@@ -396,8 +396,8 @@ function binaryDataSize(parameters: unknown, label: string, name: string): unkno
 }
 
 /**
- * Flat data as given; nested data flattened row-major; a lone value as a list
- * of one. The nesting is checked and its count compared with the shape's
+ * Flat data as given (a list, or a typed array from the gRPC adapter); nested
+ * data flattened row-major; a lone value as a list of one. The nesting is checked and its count compared with the shape's
  * claim before the flat list is allocated.
  */
 function flatData(
@@ -406,13 +406,19 @@ function flatData(
   label: string,
   name: string,
   limits: DecodeLimits,
-): unknown[] {
+): ArrayLike<unknown> {
   const claimed = claimedCount(shape);
   const mismatch = (got: number | bigint): InvalidInputError =>
     new InvalidInputError(
       `${label}: shape [${shape.join(', ')}] needs ${claimed} values, got ${got}`,
       name,
     );
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    // Numbers the gRPC adapter read from raw bytes, already flat and typed.
+    const length = (data as unknown as ArrayLike<unknown>).length;
+    if (claimed !== BigInt(length)) throw mismatch(length);
+    return data as unknown as ArrayLike<unknown>;
+  }
   if (!Array.isArray(data)) {
     if (claimed !== 1n) throw mismatch(1);
     return [data];
