@@ -425,7 +425,7 @@ function flatData(
   }
   if (!data.some(Array.isArray)) {
     if (claimed !== BigInt(data.length)) throw mismatch(data.length);
-    return data;
+    return data as unknown[];
   }
   const nested = nestedShape(data);
   if (nested.length > limits.maxDepth) throw tooDeepError(`${label}: data`, limits, name);
