@@ -1,5 +1,5 @@
 import { fromFloat16Bits, toFloat16Bits } from '../../inference/binding/float16';
-import { copyNative } from '../../inference/codecs/binary-tensor.codec';
+import { copyNative, nativeBytes } from '../../inference/codecs/binary-tensor.codec';
 import { InvalidInputError } from '../../inference/inference.error';
 import { DataType, Tensor } from '../../models/tensor.types';
 
@@ -66,6 +66,9 @@ export function readRawTensor(
 
 /** One byte string holding `tensor`, in the same form. */
 export function writeRawTensor(tensor: Tensor): Buffer {
+  // The runtime's own output buffer, viewed, not copied value by value.
+  const bytes = nativeBytes(tensor);
+  if (bytes) return bytes;
   const { datatype } = tensor;
   const data = datatype === 'FP16' ? halfBits(tensor) : (tensor.data as ArrayLike<unknown>);
   if (datatype === 'BYTES') return writeBytesElements(data);

@@ -294,13 +294,23 @@ export function copyNative(
   return out;
 }
 
+/**
+ * A tensor's wire bytes without a copy, when its typed array's memory already
+ * is the wire form (its datatype's own array, on a little-endian host): a view
+ * of the runtime's output buffer.
+ * @returns undefined when the values must be converted.
+ */
+export function nativeBytes({ datatype, data }: Tensor): Buffer | undefined {
+  const native = NATIVE[datatype];
+  if (!LITTLE_ENDIAN || !native || !(data instanceof native)) return undefined;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** One output tensor's bytes in the binary form. */
 export function encodeBinaryTensor(tensor: Tensor): Buffer {
   const { datatype, data } = tensor;
-  const native = NATIVE[datatype];
-  if (LITTLE_ENDIAN && native && data instanceof native) {
-    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  }
+  const bytes = nativeBytes(tensor);
+  if (bytes) return bytes;
   const values = data as ArrayLike<unknown>;
   if (datatype === 'BYTES') return encodeStrings(values);
   if (datatype === 'BOOL') return Buffer.from(Array.from(values, (v) => (v ? 1 : 0)));
