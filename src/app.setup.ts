@@ -15,6 +15,7 @@ import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
 import { ServerConfig, serverConfig } from './config/server.config';
 import { registerLoadShedding } from './inference/load-shedding.hook';
+import { PredictionRoutes, registerPredictionRoutes } from './inference/prediction.routes';
 import { LimitsConfig, LimitsSettings, limitsConfig, limitsOf } from './config/limits.config';
 import { LoggingConfig, loggingConfig } from './config/logging.config';
 import { enableGracefulShutdown, registerLifecycleHooks } from './health/graceful-shutdown';
@@ -58,8 +59,10 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerMethodNotAllowed(fastify);
   registerErrorContentType(fastify);
   // Request id and log line first: every later hook and handler logs with the id.
+  const logging = app.get<LoggingConfig>(loggingConfig.KEY);
   registerRequestLogging(fastify, {
-    requestBodies: app.get<LoggingConfig>(loggingConfig.KEY).requestBodies,
+    requestBodies: logging.requestBodies,
+    accessSample: logging.accessSample,
   });
   registerLifecycleHooks(fastify, app.get(LifecycleState));
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
@@ -69,6 +72,8 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   // after authentication: limits are keyed by the caller
   registerRateLimit(fastify, app.get(RateLimiter));
   registerLoadShedding(fastify, app.get<ServerConfig>(serverConfig.KEY).maxEventLoopDelayMs);
+  // Predictions skip Nest's per-request pipeline; every hook above still runs for them.
+  registerPredictionRoutes(fastify, app.get(PredictionRoutes));
   app.useGlobalInterceptors(new MalformedJsonInterceptor(app.get(Reflector)));
   app.useGlobalFilters(new ApiExceptionFilter(APP_ERROR_MAP));
   app.useGlobalPipes(

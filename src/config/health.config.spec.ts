@@ -20,7 +20,7 @@ describe('health, shutdown, logging and metrics configuration', () => {
       readinessRequires: { mlflow: false, airflow: false },
     });
     expect(shutdownConfig()).toEqual({ gracePeriodMs: 25_000, drainDelayMs: 0 });
-    expect(loggingConfig()).toEqual({ format: 'json', requestBodies: false });
+    expect(loggingConfig()).toEqual({ format: 'json', requestBodies: false, accessSample: 1 });
     expect(metricsConfig()).toEqual({ enabled: true });
   });
 
@@ -34,6 +34,7 @@ describe('health, shutdown, logging and metrics configuration', () => {
       SHUTDOWN_DRAIN_DELAY: '3',
       LOG_FORMAT: 'pretty',
       LOG_REQUEST_BODIES: 'yes',
+      LOG_ACCESS_SAMPLE: '0.1',
       METRICS_ENABLED: 'false',
     };
 
@@ -43,7 +44,7 @@ describe('health, shutdown, logging and metrics configuration', () => {
       readinessRequires: { mlflow: true, airflow: true },
     });
     expect(shutdownConfig()).toEqual({ gracePeriodMs: 10_000, drainDelayMs: 3_000 });
-    expect(loggingConfig()).toEqual({ format: 'pretty', requestBodies: true });
+    expect(loggingConfig()).toEqual({ format: 'pretty', requestBodies: true, accessSample: 0.1 });
     expect(metricsConfig()).toEqual({ enabled: false });
   });
 
@@ -52,6 +53,8 @@ describe('health, shutdown, logging and metrics configuration', () => {
     ['HEALTH_CHECK_TIMEOUT', 'soon'],
     ['SHUTDOWN_GRACE_PERIOD', '-1'],
     ['LOG_FORMAT', 'xml'],
+    ['LOG_ACCESS_SAMPLE', '1.5'],
+    ['LOG_ACCESS_SAMPLE', 'some'],
     ['METRICS_ENABLED', 'maybe'],
   ])('refuses %s=%s, naming it', (name, value) => {
     process.env = { [name]: value };

@@ -1,7 +1,7 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import { IsBoolean, IsIn } from 'class-validator';
+import { IsBoolean, IsIn, IsNumber, Max, Min } from 'class-validator';
 import { Environment, parseEnvironment } from './env.validation';
-import { ToBoolean } from './env.transforms';
+import { ToBoolean, ToNumber } from './env.transforms';
 import { LOG_LEVELS, ServerEnvironment } from './server.config';
 
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -17,11 +17,27 @@ export class LoggingEnvironment {
   @ToBoolean()
   @IsBoolean()
   LOG_REQUEST_BODIES = false;
+
+  /**
+   * Share of the answers below 400 that get an access log line (0…1; 1: every
+   * one). 4xx and 5xx answers are always logged. Under heavy prediction
+   * traffic the line costs a share of each request's CPU (bench/profile.sh);
+   * metrics count every request whatever this says.
+   */
+  @ToNumber()
+  @IsNumber({}, { message: 'LOG_ACCESS_SAMPLE must be a number from 0 to 1' })
+  @Min(0, { message: 'LOG_ACCESS_SAMPLE must be a number from 0 to 1' })
+  @Max(1, { message: 'LOG_ACCESS_SAMPLE must be a number from 0 to 1' })
+  LOG_ACCESS_SAMPLE = 1;
 }
 
 export const loggingConfig = registerAs('logging', () => {
   const env = parseEnvironment(LoggingEnvironment, process.env);
-  return { format: env.LOG_FORMAT, requestBodies: env.LOG_REQUEST_BODIES };
+  return {
+    format: env.LOG_FORMAT,
+    requestBodies: env.LOG_REQUEST_BODIES,
+    accessSample: env.LOG_ACCESS_SAMPLE,
+  };
 });
 
 export type LoggingConfig = ConfigType<typeof loggingConfig>;

@@ -8,6 +8,7 @@ import { MlflowScoringController } from './mlflow-scoring.controller';
 import { ModelRepository } from './model-repository.service';
 import { ModelsController } from './models.controller';
 import { OpenInferenceController } from './open-inference.controller';
+import { PredictionRoutes } from './prediction.routes';
 import { RepositoryController } from './repository.controller';
 
 @Module({
@@ -18,8 +19,8 @@ import { RepositoryController } from './repository.controller';
     RepositoryController,
     ModelsController,
   ],
-  providers: [InferenceService, Admission, Batcher, ModelRepository],
+  providers: [InferenceService, Admission, Batcher, ModelRepository, PredictionRoutes],
   // The gRPC adapter (src/grpc/) serves the same inference and repository.
-  exports: [InferenceService, ModelRepository],
+  exports: [InferenceService, ModelRepository, PredictionRoutes],
 })
 export class InferenceModule {}

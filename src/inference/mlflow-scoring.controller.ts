@@ -5,14 +5,12 @@ import {
   Get,
   Headers,
   HttpCode,
-  Inject,
   Param,
   Post,
   Res,
   UseFilters,
 } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import {
   ApiAnswer,
   ApiCredentials,
@@ -21,17 +19,13 @@ import {
 } from '../common/openapi/api-errors.decorator';
 import { ApiRequestBody } from '../common/openapi/api-request-body.decorator';
 import type { FastifyReply } from 'fastify';
-import { MlflowScoringExceptionFilter } from '../common/errors/error-filters';
-import { LenientJson, MalformedJsonBody } from '../common/http/body-parsers';
+import { LenientJson } from '../common/http/body-parsers';
 import { SERVICE_VERSION } from '../common/version';
 import { ModelNotReadyError } from '../models/model.errors';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { ModelReadiness } from '../models/model-readiness.service';
-import { decodeMlflowRequest } from './codecs/mlflow-scoring.codec';
-import { encodeMlflowResponse } from './codecs/mlflow-scoring.encoder';
-import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
-import { setModelHeaders } from './model-headers';
+import { MLFLOW_SCORING_ERRORS, PredictionRoutes } from './prediction.routes';
 import { SCORING_BODY, PREDICTIONS } from './openapi/mlflow-scoring.schema';
 import { ApiModelRefParam, ApiModelVersionParams } from './openapi/route-params';
 
@@ -48,16 +42,20 @@ const ApiScoringRoute = (): MethodDecorator =>
     ApiCredentials('mlflow'),
   );
 
-/** MLflow's scoring protocol (`mlflow models serve`), so MLflow's own clients work unchanged. */
+/**
+ * MLflow's scoring protocol (`mlflow models serve`), so MLflow's own clients
+ * work unchanged. The prediction routes are answered by PredictionRoutes: on
+ * the HTTP server Fastify calls its handlers directly (prediction.routes.ts).
+ */
 @ApiTags('mlflow-scoring')
 @Controller()
-@UseFilters(new MlflowScoringExceptionFilter(INFERENCE_ERROR_MAP))
+@UseFilters(MLFLOW_SCORING_ERRORS)
 @LenientJson()
 export class MlflowScoringController {
   constructor(
     private readonly inference: InferenceService,
     private readonly readiness: ModelReadiness,
-    @Inject(limitsConfig.KEY) private readonly limits: LimitsConfig,
+    private readonly predictions: PredictionRoutes,
   ) {}
 
   @Get('ping')
@@ -120,18 +118,12 @@ export class MlflowScoringController {
     return this.score(versionReference(name, version), body, reply, contentType);
   }
 
-  /** The answer is JSON text written as MLflow's server writes it (NaN, Infinity included). */
-  private async score(
+  private score(
     ref: ModelReference,
     body: unknown,
     reply: FastifyReply,
     contentType: string | undefined,
   ): Promise<string> {
-    const raw = body instanceof MalformedJsonBody ? body.text : body;
-    const { input, params } = decodeMlflowRequest(raw, contentType, this.limits);
-    const result = await this.inference.infer(ref, input, { params });
-    setModelHeaders(reply, result);
-    void reply.type('application/json');
-    return encodeMlflowResponse(result, input);
+    return this.predictions.score(ref, body, reply, contentType);
   }
 }

@@ -4,7 +4,6 @@ import {
   Controller,
   Get,
   HttpCode,
-  Inject,
   Param,
   Post,
   Res,
@@ -13,7 +12,6 @@ import {
 import { ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
 import { ApiRequestBody } from '../common/openapi/api-request-body.decorator';
-import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import {
   ApiAnswer,
   ApiCredentials,
@@ -21,22 +19,12 @@ import {
   ApiJsonAnswer,
 } from '../common/openapi/api-errors.decorator';
 import type { FastifyReply } from 'fastify';
-import { OpenInferenceExceptionFilter } from '../common/errors/error-filters';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { ModelReadiness } from '../models/model-readiness.service';
-import { BinaryTensorBody } from '../common/http/binary-tensor-body';
-import {
-  InferAnswer,
-  decodeBinaryInferRequest,
-  decodeInferRequest,
-  encodeInferAnswer,
-  modelMetadata,
-} from './codecs/open-inference.codec';
-import { modelParameters } from './binding/params';
-import { INFERENCE_ERROR_MAP } from './inference.error-map';
+import { modelMetadata } from './codecs/open-inference.codec';
 import { InferenceService } from './inference.service';
-import { setModelHeaders } from './model-headers';
+import { OPEN_INFERENCE_ERRORS, PredictionRoutes } from './prediction.routes';
 import {
   BINARY_INFER_BODY,
   INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
@@ -88,15 +76,17 @@ const EXTENSIONS = ['binary_tensor_data', 'classification', 'model_repository'];
  * Open Inference Protocol v2 over REST. Every model route also takes
  * `/versions/{v}`, resolved through the MLflow registry. Not-ready answers are
  * 4xx with an empty body, as the protocol says (KServe's required_api.md).
+ * The infer routes are answered by PredictionRoutes: on the HTTP server
+ * Fastify calls its handlers directly (prediction.routes.ts).
  */
 @ApiTags('open-inference')
 @Controller('v2')
-@UseFilters(new OpenInferenceExceptionFilter(INFERENCE_ERROR_MAP))
+@UseFilters(OPEN_INFERENCE_ERRORS)
 export class OpenInferenceController {
   constructor(
     private readonly inference: InferenceService,
     private readonly readiness: ModelReadiness,
-    @Inject(limitsConfig.KEY) private readonly limits: LimitsConfig,
+    private readonly predictions: PredictionRoutes,
   ) {}
 
   @Get()
@@ -203,17 +193,8 @@ export class OpenInferenceController {
     return this.run(versionReference(name, version), body, reply);
   }
 
-  private async run(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<unknown> {
-    const request =
-      body instanceof BinaryTensorBody
-        ? decodeBinaryInferRequest(body, this.limits)
-        : decodeInferRequest(body, this.limits);
-    const result = await this.inference.infer(ref, request.input, {
-      outputs: request.requestedOutputs,
-      params: modelParameters(request.parameters),
-    });
-    setModelHeaders(reply, result);
-    return send(encodeInferAnswer(result, request), reply);
+  private run(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<unknown> {
+    return this.predictions.infer(ref, body, reply);
   }
 
   private async describe(ref: ModelReference): Promise<unknown> {
@@ -230,14 +211,4 @@ export class OpenInferenceController {
   private answerReady(ref: ModelReference, reply: FastifyReply): void {
     void reply.status(this.readiness.modelReady(ref) ? 200 : 400).send();
   }
-}
-
-/** A JSON answer as is; one with binary outputs as its JSON header, then their bytes. */
-function send({ body, binary }: InferAnswer, reply: FastifyReply): unknown {
-  if (binary.length === 0) return body;
-  const header = Buffer.from(JSON.stringify(body), 'utf8');
-  void reply
-    .header('Inference-Header-Content-Length', String(header.length))
-    .type('application/octet-stream');
-  return Buffer.concat([header, ...binary]);
 }

@@ -36,16 +36,23 @@ abstract class ProtocolExceptionFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const reply = http.getResponse<FastifyReply>();
+    this.answer(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /**
+   * Answers `error` in the filter's format: what catch() does for a Nest
+   * route, for a route Fastify calls directly (inference/prediction.routes.ts).
+   */
+  answer(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const description = describeError(error, this.describers);
     const answer =
       description.status === 500 ? withRequestId(description, requestIdOf(reply)) : description;
-    this.report(error, description, http.getRequest<FastifyRequest>(), requestIdOf(reply));
+    this.report(error, description, request, requestIdOf(reply));
     // A temporary refusal that says how long to wait (a busy model) tells the caller too.
     if (description.retryAfterSeconds !== undefined) {
       void reply.header('retry-after', description.retryAfterSeconds);
     }
-    const protocol = this.protocolOf(http.getRequest<FastifyRequest>());
+    const protocol = this.protocolOf(request);
     void reply
       .status(answer.status)
       .type(errorContentType(protocol))

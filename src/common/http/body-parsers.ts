@@ -123,12 +123,22 @@ export class MalformedJsonInterceptor implements NestInterceptor {
       context.getHandler(),
       context.getClass(),
     ]);
-    if (body instanceof RefusedJson) throw new BadRequestException(body.reason);
-    if (body instanceof MalformedJsonBody && !lenient) {
-      // Nest's own 400 (BAD_REQUEST, the message as is): common/ knows no feature's errors.
-      throw new BadRequestException(`the request body is not valid JSON: ${body.reason}`);
-    }
+    rejectMalformedJson(body, lenient === true);
     return next.handle();
+  }
+}
+
+/**
+ * What MalformedJsonInterceptor refuses, for routes Fastify calls directly: a
+ * refused body (too deep, prototype poisoning) always, a malformed one unless
+ * the route decodes it itself (`lenient`).
+ * @throws BadRequestException
+ */
+export function rejectMalformedJson(body: unknown, lenient: boolean): void {
+  if (body instanceof RefusedJson) throw new BadRequestException(body.reason);
+  if (body instanceof MalformedJsonBody && !lenient) {
+    // Nest's own 400 (BAD_REQUEST, the message as is): common/ knows no feature's errors.
+    throw new BadRequestException(`the request body is not valid JSON: ${body.reason}`);
   }
 }
 

@@ -1,5 +1,6 @@
 import { LogLevel, LoggerService } from '@nestjs/common';
 import type { LogFormat } from '../../config/logging.config';
+import { asyncStdout } from './log-destination';
 import { redactText, redactValue } from './redact';
 import { requestContext } from './request-context';
 
@@ -29,7 +30,7 @@ export interface JsonLoggerOptions {
   format: LogFormat;
   /** The least severe level written (LOG_LEVEL). */
   level: LogLevel;
-  /** Where lines go; stdout by default. */
+  /** Where lines go; stdout by default, written asynchronously (log-destination.ts). */
   write?: (line: string) => void;
   now?: () => Date;
 }
@@ -58,7 +59,7 @@ export class JsonLogger implements LoggerService {
 
   constructor(private readonly options: JsonLoggerOptions) {
     this.enabled = levelsFrom(options.level);
-    this.write = options.write ?? ((line) => process.stdout.write(line));
+    this.write = options.write ?? asyncStdout();
     this.now = options.now ?? (() => new Date());
   }
 

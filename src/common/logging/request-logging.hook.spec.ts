@@ -7,15 +7,20 @@ describe('registerRequestLogging', () => {
   let lines: Record<string, unknown>[];
   let sut: FastifyInstance;
 
-  async function app(requestBodies = false): Promise<FastifyInstance> {
+  async function app(
+    requestBodies = false,
+    sampling: { accessSample?: number; random?: () => number } = {},
+  ): Promise<FastifyInstance> {
     const fastify = Fastify();
-    registerRequestLogging(fastify, { requestBodies });
+    registerRequestLogging(fastify, { requestBodies, ...sampling });
     fastify.post('/v1/models/:ref/invocations', (_request, reply) => {
       new Logger('Handler').log('predicting');
       void reply.header('x-model-name', 'iris').header('x-model-version', '3');
       return { ok: true };
     });
     fastify.get('/health/ready', () => ({ status: 'ok' }));
+    fastify.get('/fails', (_request, reply) => reply.status(503).send({ down: true }));
+    fastify.get('/refuses', (_request, reply) => reply.status(400).send({ bad: true }));
     await fastify.ready();
     return fastify;
   }
@@ -98,5 +103,35 @@ describe('registerRequestLogging', () => {
     }
 
     expect(requestLines()[0].body).toEqual({ inputs: [[1]], password: '[redacted]' });
+  });
+
+  it('logs only the sampled share of answers below 400 with LOG_ACCESS_SAMPLE', async () => {
+    // Draws alternate below and above the sample of 0.5: every other 200 is logged.
+    let draw = 0;
+    const sampled = await app(false, {
+      accessSample: 0.5,
+      random: () => (draw++ % 2 === 0 ? 0.25 : 0.75),
+    });
+    try {
+      for (let i = 0; i < 4; i++) await sampled.inject({ method: 'GET', url: '/health/ready' });
+    } finally {
+      await sampled.close();
+    }
+
+    expect(requestLines()).toHaveLength(2);
+    expect(draw).toBe(4);
+  });
+
+  it('always logs 4xx and 5xx answers, whatever the sample', async () => {
+    const none = await app(false, { accessSample: 0, random: () => 0.5 });
+    try {
+      await none.inject({ method: 'GET', url: '/health/ready' });
+      await none.inject({ method: 'GET', url: '/refuses' });
+      await none.inject({ method: 'GET', url: '/fails' });
+    } finally {
+      await none.close();
+    }
+
+    expect(requestLines().map((l) => l.status)).toEqual([400, 503]);
   });
 });

@@ -11,6 +11,10 @@ import {
 export interface RequestLoggingOptions {
   /** Add the request body (redacted, cut to BODY_LOG_LIMIT characters) to the line. */
   requestBodies: boolean;
+  /** Share (0…1) of the answers below 400 that are logged (LOG_ACCESS_SAMPLE); 4xx and 5xx always are. */
+  accessSample?: number;
+  /** [0, 1) at random; Math.random unless a test decides. */
+  random?: () => number;
 }
 
 /** Characters of a body kept in a log line. */
@@ -37,13 +41,17 @@ type WithContext = FastifyRequest & { [CONTEXT]?: RequestContext };
  * it back in the response, makes it part of every log line written while the
  * request is served, and logs one line per request: method, route, path,
  * status, duration — never headers (Authorization travels there), never the
- * query string, and no body unless LOG_REQUEST_BODIES is on.
+ * query string, and no body unless LOG_REQUEST_BODIES is on. With
+ * LOG_ACCESS_SAMPLE below 1, only that share of the answers below 400 is
+ * logged (the line is not even built for the others); 4xx and 5xx always are.
  */
 export function registerRequestLogging(
   fastify: FastifyInstance,
   options: RequestLoggingOptions,
 ): void {
   const logger = new Logger('Http');
+  const sample = options.accessSample ?? 1;
+  const random = options.random ?? Math.random;
 
   fastify.addHook('onRequest', (request: WithContext, reply, done) => {
     const context: RequestContext = {
@@ -62,6 +70,7 @@ export function registerRequestLogging(
   });
 
   fastify.addHook('onResponse', (request: WithContext, reply, done) => {
+    if (sample < 1 && reply.statusCode < 400 && !(random() < sample)) return done();
     const line = requestLine(request, reply, options);
     const level = QUIET_ROUTES.has(line.route) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'log';
     logger[level](line);

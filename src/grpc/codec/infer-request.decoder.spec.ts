@@ -70,7 +70,7 @@ describe('decodeModelInferRequest', () => {
     });
   });
 
-  it('reads raw little-endian contents and says the answer should be raw', () => {
+  it('reads raw little-endian contents into a typed array and says the answer should be raw', () => {
     const { request, raw } = sut(
       message({ inputs: [input({})], raw_input_contents: [le32(1.5, -2)] }),
       LIMITS,
@@ -79,7 +79,7 @@ describe('decodeModelInferRequest', () => {
     expect(raw).toBe(true);
     expect(request.input).toEqual({
       kind: 'tensors',
-      tensors: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: [1.5, -2] }],
+      tensors: [{ name: 'x', shape: [1, 2], datatype: 'FP32', data: Float32Array.from([1.5, -2]) }],
     });
   });
 
@@ -103,7 +103,12 @@ describe('decodeModelInferRequest', () => {
     );
 
     const data = request.input.kind === 'tensors' ? request.input.tensors.map((t) => t.data) : [];
-    expect(data).toEqual([[0.5, -2], [2n ** 60n], [true, false], ['héllo', '']]);
+    expect(data.map((d) => Array.from(d as ArrayLike<unknown>))).toEqual([
+      [0.5, -2],
+      [2n ** 60n],
+      [true, false],
+      ['héllo', ''],
+    ]);
   });
 
   it('keeps id, request parameters as plain values, and the requested outputs', () => {

@@ -78,7 +78,7 @@ function valuesOf(
   shape: number[] | undefined,
   raw: Buffer | undefined,
   index: number,
-): unknown[] {
+): ArrayLike<unknown> {
   if (!input.name || shape === undefined || !DATATYPES.has(input.datatype)) return [];
   const datatype = input.datatype as DataType;
   if (raw === undefined) return readContents(input.contents, datatype, input.name);

@@ -1,4 +1,5 @@
 import { fromFloat16Bits, toFloat16Bits } from '../../inference/binding/float16';
+import { copyNative, nativeBytes } from '../../inference/codecs/binary-tensor.codec';
 import { InvalidInputError } from '../../inference/inference.error';
 import { DataType, Tensor } from '../../models/tensor.types';
 
@@ -43,7 +44,7 @@ export function readRawTensor(
   datatype: DataType,
   count: number,
   source: RawSource,
-): unknown[] {
+): ArrayLike<unknown> {
   const at = `input '${source.name}': raw_input_contents[${source.index}]`;
   if (datatype === 'BYTES') return readBytesElements(bytes, count, at, source.name);
   const size = ELEMENT_BYTES[datatype];
@@ -53,6 +54,9 @@ export function readRawTensor(
       source.name,
     );
   }
+  // Numbers in one copy into their typed array (BigInt64Array for INT64, as the binder takes).
+  const copied = copyNative(bytes, datatype, count);
+  if (copied) return copied;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const read = READERS[datatype];
   const values = new Array<unknown>(count);
@@ -62,6 +66,9 @@ export function readRawTensor(
 
 /** One byte string holding `tensor`, in the same form. */
 export function writeRawTensor(tensor: Tensor): Buffer {
+  // The runtime's own output buffer, viewed, not copied value by value.
+  const bytes = nativeBytes(tensor);
+  if (bytes) return bytes;
   const { datatype } = tensor;
   const data = datatype === 'FP16' ? halfBits(tensor) : (tensor.data as ArrayLike<unknown>);
   if (datatype === 'BYTES') return writeBytesElements(data);

@@ -190,6 +190,8 @@ function readFixed(
   count: number,
   datatype: Exclude<BinaryDataType, 'BYTES'>,
 ): DecodedTensorData {
+  const copied = copyNative(view, datatype, count);
+  if (copied) return copied;
   const data = new DataView(view.buffer, view.byteOffset, view.byteLength);
   const fill = <T extends { [i: number]: number | bigint }>(
     target: T,
@@ -246,13 +248,69 @@ const NATIVE: Partial<Record<DataType, new (...args: never[]) => ArrayBufferView
   FP64: Float64Array,
 };
 
+type NativeArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | Float32Array
+  | Float64Array
+  | BigUint64Array
+  | BigInt64Array;
+
+/** The datatypes whose values are their wire bytes, read as is (FP16 and BF16 are decoded to FP32; BOOL to booleans). */
+const READ_NATIVE: Partial<Record<string, new (length: number) => NativeArray>> = {
+  UINT8: Uint8Array,
+  INT8: Int8Array,
+  UINT16: Uint16Array,
+  INT16: Int16Array,
+  UINT32: Uint32Array,
+  INT32: Int32Array,
+  FP32: Float32Array,
+  UINT64: BigUint64Array,
+  INT64: BigInt64Array,
+  FP64: Float64Array,
+};
+
+/**
+ * `count` values of a fixed-size datatype from exactly their wire bytes, in
+ * one copy (on a little-endian host the typed array's memory is the wire
+ * form): no per-value read, and an aligned array of its own, so the caller's
+ * buffer (a request body, a protobuf field) is not kept alive.
+ * @returns undefined for datatypes that need decoding, or on a big-endian host.
+ */
+export function copyNative(
+  bytes: Uint8Array,
+  datatype: string,
+  count: number,
+): NativeArray | undefined {
+  const ArrayOf = LITTLE_ENDIAN ? READ_NATIVE[datatype] : undefined;
+  if (!ArrayOf) return undefined;
+  const out = new ArrayOf(count);
+  if (out.byteLength !== bytes.byteLength) return undefined;
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes);
+  return out;
+}
+
+/**
+ * A tensor's wire bytes without a copy, when its typed array's memory already
+ * is the wire form (its datatype's own array, on a little-endian host): a view
+ * of the runtime's output buffer.
+ * @returns undefined when the values must be converted.
+ */
+export function nativeBytes({ datatype, data }: Tensor): Buffer | undefined {
+  const native = NATIVE[datatype];
+  if (!LITTLE_ENDIAN || !native || !(data instanceof native)) return undefined;
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 /** One output tensor's bytes in the binary form. */
 export function encodeBinaryTensor(tensor: Tensor): Buffer {
   const { datatype, data } = tensor;
-  const native = NATIVE[datatype];
-  if (LITTLE_ENDIAN && native && data instanceof native) {
-    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  }
+  const bytes = nativeBytes(tensor);
+  if (bytes) return bytes;
   const values = data as ArrayLike<unknown>;
   if (datatype === 'BYTES') return encodeStrings(values);
   if (datatype === 'BOOL') return Buffer.from(Array.from(values, (v) => (v ? 1 : 0)));

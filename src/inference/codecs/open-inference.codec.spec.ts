@@ -6,6 +6,7 @@ import {
   encodeInferAnswer,
   encodeInferResponse,
   modelMetadata,
+  writeInferResponse,
 } from './open-inference.codec';
 
 function invalid(body: unknown): InvalidInputError {
@@ -367,6 +368,90 @@ describe('encodeInferAnswer', () => {
     const body = encodeInferResponse(result, { outputs: [{ name: 'label', binary: true }] });
 
     expect(body.outputs[0].data).toHaveLength(2);
+  });
+});
+
+describe('writeInferResponse', () => {
+  const result: InferenceResult = {
+    modelName: 'iris "ünïcode"',
+    modelVersion: '3',
+    rows: 2,
+    outputs: [
+      {
+        name: 'label',
+        datatype: 'INT64',
+        shape: [2],
+        data: BigInt64Array.from([-1n, 2n ** 60n + 1n]),
+      },
+      {
+        name: 'probabilities',
+        datatype: 'FP32',
+        shape: [2, 2],
+        data: Float32Array.from([0.1, NaN, Infinity, -0]),
+      },
+      { name: 'd', datatype: 'FP64', shape: [3], data: Float64Array.from([1e-7, 1e21, -Infinity]) },
+      { name: 'b', datatype: 'BOOL', shape: [2], data: Uint8Array.from([1, 0]) },
+      { name: 'bp', datatype: 'BOOL', shape: [2], data: [true, false] },
+      {
+        name: 'h',
+        datatype: 'FP16',
+        shape: [2],
+        data: Uint16Array.from([toFloat16Bits(1.5), 0x7e00]),
+      },
+      { name: 's', datatype: 'BYTES', shape: [2], data: ['setosa', 'line\n"é"'] },
+      { name: 'u', datatype: 'UINT64', shape: [1], data: BigUint64Array.from([7n]) },
+      { name: 'i8', datatype: 'INT8', shape: [2], data: Int8Array.from([-128, 127]) },
+      { name: 'empty', datatype: 'FP32', shape: [0], data: new Float32Array(0) },
+    ],
+  };
+
+  it.each([
+    ['no options', { binaryOutput: false }],
+    ['an id', { binaryOutput: false, id: 'req "1"' }],
+    [
+      'a classified output and an output asked in JSON',
+      {
+        binaryOutput: false,
+        outputs: [
+          { name: 'probabilities', classification: 1 },
+          { name: 'label', binary: false },
+        ],
+      },
+    ],
+  ])('writes exactly what JSON.stringify writes of the answer (%s)', (_case, options) => {
+    const answered = result;
+
+    const sut = writeInferResponse(answered, options);
+
+    expect(sut).toBe(JSON.stringify(encodeInferAnswer(answered, options).body));
+  });
+
+  it('writes an answer whose only output overrides binary_data_output with binary_data false', () => {
+    const answered = { ...result, outputs: result.outputs.slice(0, 1) };
+    const options = { binaryOutput: true, outputs: [{ name: 'label', binary: false }] };
+
+    const sut = writeInferResponse(answered, options);
+
+    expect(sut).toBe(JSON.stringify(encodeInferAnswer(answered, options).body));
+  });
+
+  it('writes NaN and Infinity as null, int64 as numbers, half floats decoded', () => {
+    const sut = JSON.parse(writeInferResponse(result, { binaryOutput: false }) as string) as {
+      outputs: { name: string; data: unknown[] }[];
+    };
+
+    const data = Object.fromEntries(sut.outputs.map((o) => [o.name, o.data]));
+    expect(data.probabilities).toEqual([Math.fround(0.1), null, null, 0]);
+    expect(data.label).toEqual([-1, Number(2n ** 60n + 1n)]);
+    expect(data.h).toEqual([1.5, null]);
+    expect(data.b).toEqual([true, false]);
+  });
+
+  it('leaves an answer with an output in binary to encodeInferAnswer', () => {
+    expect(writeInferResponse(result, { binaryOutput: true })).toBeUndefined();
+    expect(
+      writeInferResponse(result, { binaryOutput: false, outputs: [{ name: 's', binary: true }] }),
+    ).toBeUndefined();
   });
 });
 

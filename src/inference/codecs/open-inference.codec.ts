@@ -204,6 +204,67 @@ export function encodeInferAnswer(result: InferenceResult, options: AnswerOption
   return { body, binary };
 }
 
+/**
+ * The JSON text of the answer when no output is asked in binary: exactly
+ * `JSON.stringify(encodeInferAnswer(result, options).body)`, written straight
+ * from the output buffers (no array of every value on the way).
+ * @returns undefined when an output is asked in binary (see encodeInferAnswer).
+ */
+export function writeInferResponse(
+  result: InferenceResult,
+  options: AnswerOptions,
+): string | undefined {
+  const asked = options.outputs?.length
+    ? new Map(options.outputs.map((o) => [o.name, o]))
+    : undefined;
+  let outputs = '';
+  for (let i = 0; i < result.outputs.length; i++) {
+    const tensor = result.outputs[i];
+    const wanted = asked?.get(tensor.name);
+    if (wanted?.binary ?? options.binaryOutput) return undefined;
+    const answer = wanted?.classification ? classify(tensor, wanted.classification) : tensor;
+    outputs +=
+      `${i === 0 ? '' : ','}{"name":${JSON.stringify(answer.name)},` +
+      `"shape":[${answer.shape.join(',')}],"datatype":${JSON.stringify(answer.datatype)},` +
+      `"data":${jsonDataText(answer)}}`;
+  }
+  const id = options.id === undefined ? '' : `,"id":${JSON.stringify(options.id)}`;
+  return (
+    `{"model_name":${JSON.stringify(result.modelName)},` +
+    `"model_version":${JSON.stringify(result.modelVersion)},"outputs":[${outputs}]${id}}`
+  );
+}
+
+/** `JSON.stringify(jsonData(tensor))`, without the array. */
+function jsonDataText(tensor: Tensor): string {
+  const { data, datatype } = tensor;
+  const n = data.length;
+  if (n === 0) return '[]';
+  let text = '[';
+  if (datatype === 'BOOL') {
+    for (let i = 0; i < n; i++) text += `${i === 0 ? '' : ','}${data[i] ? 'true' : 'false'}`;
+  } else if (datatype === 'FP16' && data instanceof Uint16Array) {
+    for (let i = 0; i < n; i++)
+      text += `${i === 0 ? '' : ','}${numberText(fromFloat16Bits(data[i]))}`;
+  } else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    for (let i = 0; i < n; i++) text += `${i === 0 ? '' : ','}${String(Number(data[i]))}`;
+  } else if (ArrayBuffer.isView(data)) {
+    const numbers = data as ArrayLike<number>;
+    for (let i = 0; i < n; i++) text += `${i === 0 ? '' : ','}${numberText(numbers[i])}`;
+  } else {
+    // string[] (BYTES) or plain values: as JSON.stringify writes an array's items.
+    const items = data as ArrayLike<unknown>;
+    for (let i = 0; i < n; i++)
+      text += `${i === 0 ? '' : ','}${JSON.stringify(items[i]) ?? 'null'}`;
+  }
+  return `${text}]`;
+}
+
+/** A number as JSON.stringify writes it: null for NaN and ±Infinity. */
+function numberText(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
 function jsonOnly(outputs: RequestedOutput[] | undefined): RequestedOutput[] | undefined {
   return outputs?.map(({ binary: _binary, ...rest }) => rest);
 }
@@ -335,8 +396,8 @@ function binaryDataSize(parameters: unknown, label: string, name: string): unkno
 }
 
 /**
- * Flat data as given; nested data flattened row-major; a lone value as a list
- * of one. The nesting is checked and its count compared with the shape's
+ * Flat data as given (a list, or a typed array from the gRPC adapter); nested
+ * data flattened row-major; a lone value as a list of one. The nesting is checked and its count compared with the shape's
  * claim before the flat list is allocated.
  */
 function flatData(
@@ -345,20 +406,26 @@ function flatData(
   label: string,
   name: string,
   limits: DecodeLimits,
-): unknown[] {
+): ArrayLike<unknown> {
   const claimed = claimedCount(shape);
   const mismatch = (got: number | bigint): InvalidInputError =>
     new InvalidInputError(
       `${label}: shape [${shape.join(', ')}] needs ${claimed} values, got ${got}`,
       name,
     );
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    // Numbers the gRPC adapter read from raw bytes, already flat and typed.
+    const length = (data as unknown as ArrayLike<unknown>).length;
+    if (claimed !== BigInt(length)) throw mismatch(length);
+    return data as unknown as ArrayLike<unknown>;
+  }
   if (!Array.isArray(data)) {
     if (claimed !== 1n) throw mismatch(1);
     return [data];
   }
   if (!data.some(Array.isArray)) {
     if (claimed !== BigInt(data.length)) throw mismatch(data.length);
-    return data;
+    return data as unknown[];
   }
   const nested = nestedShape(data);
   if (nested.length > limits.maxDepth) throw tooDeepError(`${label}: data`, limits, name);

@@ -16,6 +16,14 @@ export function pythonFloat(value: number): string {
   if (value === Infinity) return 'Infinity';
   if (value === -Infinity) return '-Infinity';
   if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
+  const magnitude = value < 0 ? -value : value;
+  if (magnitude >= 1e-4 && magnitude < 1e16) {
+    // Python writes these in fixed notation, as String() does for 1e-7…1e21 with
+    // the same shortest digits: no exponent to rewrite (the common case, and
+    // toExponential's string work was a visible share of a forest's answer).
+    const fixed = String(value);
+    return fixed.includes('.') ? fixed : `${fixed}.0`;
+  }
   // toExponential() without digits gives the shortest round-trip digits, as repr does.
   const exponential = value.toExponential();
   const e = exponential.indexOf('e');

@@ -42,11 +42,16 @@ export class OnnxRuntime implements ModelRuntime {
   /** Triton's name for the ONNX Runtime backend (model configuration `platform`). */
   readonly platform = 'onnxruntime_onnx';
 
+  /** Each output's declared datatype, by name: an answer's datatypes are the model's, not the answer's. */
+  private readonly declared: ReadonlyMap<string, DataType>;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly inputs: readonly TensorSpec[],
     readonly outputs: readonly TensorSpec[],
-  ) {}
+  ) {
+    this.declared = new Map(outputs.map((o) => [o.name, o.datatype]));
+  }
 
   /** @param model the `.onnx` file's path, or its bytes. */
   static async load(
@@ -78,14 +83,17 @@ export class OnnxRuntime implements ModelRuntime {
     } catch (error) {
       throw new ModelRuntimeError(`onnxruntime failed: ${messageOf(error)}`, messageOf(error));
     }
-    const declared = new Map(this.outputs.map((o) => [o.name, o.datatype]));
-    const outputs = Object.entries(results).map(([name, tensor]) => ({
-      name,
-      // The session's metadata, so a datatype is the model's, not this answer's.
-      datatype: declared.get(name) ?? FROM_ORT[tensor.type] ?? 'BYTES',
-      shape: tensor.dims.map(Number),
-      data: tensor.data,
-    }));
+    const outputs: Tensor[] = [];
+    for (const name in results) {
+      const tensor = results[name];
+      outputs.push({
+        name,
+        datatype: this.declared.get(name) ?? FROM_ORT[tensor.type] ?? 'BYTES',
+        shape: tensor.dims.map(Number),
+        // onnxruntime's own output buffer, not a copy: nothing downstream writes to it.
+        data: tensor.data,
+      });
+    }
     return { outputs };
   }
 
