@@ -80,7 +80,13 @@ export async function startMlflow(options: MlflowOptions = {}): Promise<RunningM
     ])
     .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
     .withStartupTimeout(240_000)
-    .start();
+    .start()
+    .catch(async (error: unknown) => {
+      // No reaper on podman: a database left behind would run until someone removes it.
+      await database?.container.stop().catch(() => undefined);
+      await database?.network.stop().catch(() => undefined);
+      throw error;
+    });
   return {
     container,
     database,
