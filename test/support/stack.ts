@@ -69,7 +69,7 @@ export async function startMlflow(options: MlflowOptions = {}): Promise<RunningM
       .withStartupTimeout(120_000)
       .start();
     database = { container, network };
-    env.MLFLOW_BACKEND_STORE_URI = 'postgresql://mlflow:mlflow-test@mlflow-postgres:5432/mlflow';
+    env.MLFLOW_BACKEND_STORE_URI = 'postgresql+psycopg2://mlflow:mlflow-test@mlflow-postgres:5432/mlflow';
     mlflow = mlflow.withNetwork(network);
   }
   const container = await mlflow
