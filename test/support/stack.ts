@@ -59,6 +59,9 @@ export async function startMlflow(options: MlflowOptions = {}): Promise<RunningM
     const container = await new GenericContainer(images.postgres)
       .withNetwork(network)
       .withNetworkAliases('mlflow-postgres')
+      // Published too: the image EXPOSEs 5432, and testcontainers waits (10 s,
+      // then fails) for every exposed port to be bound on the host.
+      .withExposedPorts(5432)
       .withEnvironment({
         POSTGRES_USER: 'mlflow',
         POSTGRES_PASSWORD: 'mlflow-test',
@@ -69,7 +72,8 @@ export async function startMlflow(options: MlflowOptions = {}): Promise<RunningM
       .withStartupTimeout(120_000)
       .start();
     database = { container, network };
-    env.MLFLOW_BACKEND_STORE_URI = 'postgresql+psycopg2://mlflow:mlflow-test@mlflow-postgres:5432/mlflow';
+    env.MLFLOW_BACKEND_STORE_URI =
+      'postgresql+psycopg2://mlflow:mlflow-test@mlflow-postgres:5432/mlflow';
     mlflow = mlflow.withNetwork(network);
   }
   const container = await mlflow
