@@ -7,7 +7,9 @@
 #   MLFLOW_HOST                   bind address [0.0.0.0]
 #   MLFLOW_PORT                   port [5000]
 #   MLFLOW_BACKEND_STORE_URI      [sqlite:////mlflow/mlflow.db]; PostgreSQL:
-#                                 postgresql://user:pass@host:5432/mlflow
+#                                 postgresql+psycopg2://user:pass@host:5432/mlflow
+#                                 (+psycopg2: the driver the image has; plain
+#                                 postgresql:// makes SQLAlchemy look for psycopg 3)
 #   MLFLOW_ARTIFACTS_DESTINATION  where proxied artifacts are stored [/mlflow/artifacts]
 #   MLFLOW_WORKERS                server worker processes [2]
 #   MLFLOW_SERVER_ALLOWED_HOSTS   Host headers to accept, comma-separated, matched

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Builds the MLflow and Airflow images the integration tests start, with
-# podman (see notes/container-engine.md), and writes their names to
-# .images.env at the repository root:
+# Builds the MLflow, Airflow and PostgreSQL images the integration tests and
+# the compose files start, with podman (see notes/container-engine.md), and
+# writes their names to .images.env at the repository root:
 #
 #   MODELGATE_MLFLOW_IMAGE=localhost/modelgate-mlflow:<hash>
 #   MODELGATE_AIRFLOW_IMAGE=localhost/modelgate-airflow:<hash>
+#   MODELGATE_POSTGRES_IMAGE=localhost/modelgate-postgres:<hash>
 #
 # <hash> is a content hash of the image's directory plus the base image ID, so
 # an unchanged directory reuses the image already built (the build is skipped)
@@ -16,12 +17,16 @@
 #   HOST_CA_BUNDLE  CA bundle mounted into the builds for pip
 #                   [/etc/ssl/certs/ca-certificates.crt]; the base image's own CA
 #                   list does not trust these machines' TLS path to PyPI
+#   MODELGATE_IMAGES_ENV  the file to write [<repo>/.images.env]; the tests and
+#                   scripts/quickstart.sh read the same variable
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE_IMAGE=${BASE_IMAGE:-localhost/modelgate-base:bookworm}
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
-IMAGES=(mlflow airflow)  # each is a directory of the repo with a Dockerfile
+IMAGES_ENV=${MODELGATE_IMAGES_ENV:-$repo/.images.env}
+# name:directory of the repo with its Dockerfile
+IMAGES=(mlflow:mlflow airflow:airflow postgres:deployment/postgres)
 
 log() { printf '[build-images] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -51,14 +56,15 @@ fi
 
 env_lines=()
 built=()
-for name in "${IMAGES[@]}"; do
-  image="localhost/modelgate-$name:$(content_hash "$name")"
+for entry in "${IMAGES[@]}"; do
+  name=${entry%%:*} dir=${entry#*:}
+  image="localhost/modelgate-$name:$(content_hash "$dir")"
   if podman image exists "$image"; then
     log "$image is up to date"
   else
     log "building $image"
     started=$(date +%s)
-    podman build "${build_args[@]}" -t "$image" "$repo/$name" \
+    podman build "${build_args[@]}" -t "$image" "$repo/$dir" \
       || die "podman build of $name failed"
     log "built $image in $(( $(date +%s) - started )) s"
   fi
@@ -68,8 +74,8 @@ for name in "${IMAGES[@]}"; do
   built+=("$image")
 done
 
-printf '%s\n' "${env_lines[@]}" >"$repo/.images.env"
-log "wrote $repo/.images.env"
+printf '%s\n' "${env_lines[@]}" >"$IMAGES_ENV"
+log "wrote $IMAGES_ENV"
 for image in "${built[@]}"; do
   podman image inspect --format "$image {{.Size}}" "$image" \
     | awk '{ printf "%s  %.0f MB\n", $1, $2 / 1e6 }'

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One command from a clone to a prediction from a freshly trained model:
 #
-#   scripts/quickstart.sh          build the images, start MLflow, Airflow, Redis
-#                                  and the API (docker-compose.yml), train through
+#   scripts/quickstart.sh          build the images, start MLflow (on PostgreSQL),
+#                                  Airflow (API server, scheduler, DAG processor,
+#                                  triggerer on PostgreSQL), Redis and the API
+#                                  (docker-compose.yml), train through
 #                                  the API, wait until the API serves the new
 #                                  version, print a prediction
 #   scripts/quickstart.sh --cluster
@@ -12,7 +14,8 @@
 #                                  docker-compose.yml); waits until every instance
 #                                  serves the new version and shows /v1/cluster
 #   scripts/quickstart.sh down     stop and remove the containers of either layout
-#                                  (MLflow's data and the API's model cache are kept)
+#                                  (MLflow's and Airflow's databases, MLflow's artifacts
+#                                  and the API's model cache are kept)
 #   scripts/quickstart.sh down -v  ... and remove those volumes too
 #
 # Needs root on a machine without a Docker engine (it sets up Podman, see
@@ -43,6 +46,8 @@
 #                          each instance's own HTTP port [8101, 8102, 8103]
 #   API_REDIS_PASSWORD, API_CLUSTER_SECRET
 #                          [made on the first run, kept in .cache/quickstart-cluster.env]
+#   MODELGATE_IMAGES_ENV   where scripts/build-images.sh writes the image names
+#                          [.images.env]
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -181,11 +186,13 @@ up() {
   compose_cmd
   api_key_setup
 
-  log "images: MLflow and Airflow (scripts/build-images.sh)"
-  bash "$repo/scripts/build-images.sh" >&2 || die "scripts/build-images.sh failed"
+  log "images: MLflow, Airflow and PostgreSQL (scripts/build-images.sh)"
+  local images_env=${MODELGATE_IMAGES_ENV:-$repo/.images.env}
+  MODELGATE_IMAGES_ENV=$images_env bash "$repo/scripts/build-images.sh" >&2 \
+    || die "scripts/build-images.sh failed"
   set -a
-  # shellcheck disable=SC1091
-  . "$repo/.images.env"
+  # shellcheck disable=SC1090
+  . "$images_env"
   set +a
   if [ -n "${QUICKSTART_API_IMAGE:-}" ]; then
     podman image exists "$QUICKSTART_API_IMAGE" || die "QUICKSTART_API_IMAGE: no image $QUICKSTART_API_IMAGE"

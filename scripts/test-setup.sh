@@ -15,8 +15,13 @@ cd "$(dirname "$0")/.."
 started=$(date +%s)
 stamp() { echo "== [$(( $(date +%s) - started ))s] $*"; }
 
-stamp "container engine and the MLflow/Airflow images"
+stamp "container engine and the MLflow/Airflow/PostgreSQL images"
 bash scripts/build-images.sh
+stamp "docker-compose, for the production Airflow layout's test (Debian's 1.29)"
+command -v docker-compose >/dev/null || {
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+    --no-install-recommends docker-compose >/dev/null
+}
 stamp "images of the cluster compose test: Redis, nginx, the slim API (scripts/cluster-images.sh)"
 bash scripts/cluster-images.sh --api-slim >/dev/null
 stamp "Chromium, for the status page's browser test"

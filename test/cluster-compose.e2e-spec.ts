@@ -114,6 +114,7 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
       DOCKER_HOST: process.env.DOCKER_HOST ?? '',
       MODELGATE_MLFLOW_IMAGE: stack.mlflow,
       MODELGATE_AIRFLOW_IMAGE: stack.airflow,
+      MODELGATE_POSTGRES_IMAGE: stack.postgres,
       MODELGATE_API_PORT: String(ports.nginx),
       MODELGATE_HTTPS_PORT: String(ports.https),
       MODELGATE_GRPC_PORT: String(ports.grpc),

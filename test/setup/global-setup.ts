@@ -16,8 +16,9 @@ declare global {
 }
 
 /**
- * Starts the servers the integration tests share: one MLflow and one Airflow
- * (the slowest to start), in parallel. Tests that stop or reconfigure a server
+ * Starts the servers the integration tests share: one MLflow (on PostgreSQL,
+ * the production backend store) and one Airflow (the slowest to start), in
+ * parallel. Tests that stop or reconfigure a server
  * start their own.
  */
 export default async function globalSetup(): Promise<void> {
@@ -30,7 +31,7 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__MODELGATE_STACK__ = { kept: KEEP_STACK };
   let seeded: SeededModel | undefined;
   const [mlflow, airflow] = await Promise.all([
-    startMlflow().then(async (m) => {
+    startMlflow({ backend: 'postgresql' }).then(async (m) => {
       globalThis.__MODELGATE_STACK__!.mlflow = m;
       seeded = await seedMlflow(m, `mg-int-${Date.now()}`); // while Airflow is still starting
       return m;
@@ -42,7 +43,12 @@ export default async function globalSetup(): Promise<void> {
   const info: StackInfo = {
     mlflowUrl: mlflow.url,
     airflowUrl: airflow.url,
-    containerIds: [mlflow.container.getId(), airflow.container.getId()],
+    containerIds: [
+      mlflow.container.getId(),
+      airflow.container.getId(),
+      ...(mlflow.database ? [mlflow.database.container.getId()] : []),
+    ],
+    networkIds: mlflow.database ? [mlflow.database.network.getId()] : [],
     seeded: seeded!,
   };
   mkdirSync(path.dirname(STACK_FILE), { recursive: true });

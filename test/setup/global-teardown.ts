@@ -8,6 +8,6 @@ import { STACK_FILE } from '../support/shared-stack';
 export default async function globalTeardown(): Promise<void> {
   const stack = globalThis.__MODELGATE_STACK__;
   if (stack?.kept) return;
-  await Promise.allSettled([stack?.mlflow?.container.stop(), stack?.airflow?.container.stop()]);
+  await Promise.allSettled([stack?.mlflow?.stop(), stack?.airflow?.container.stop()]);
   rmSync(STACK_FILE, { force: true });
 }

@@ -5,9 +5,13 @@ import * as path from 'node:path';
 export interface StackImages {
   mlflow: string;
   airflow: string;
+  /** PostgreSQL: MLflow's backend store, the production Airflow layout's metadata DB. */
+  postgres: string;
 }
 
-const IMAGES_FILE = path.resolve(__dirname, '../../.images.env');
+/** MODELGATE_IMAGES_ENV names another file, as for scripts/build-images.sh. */
+const IMAGES_FILE =
+  process.env.MODELGATE_IMAGES_ENV ?? path.resolve(__dirname, '../../.images.env');
 
 export function readImages(): StackImages {
   if (!existsSync(IMAGES_FILE)) {
@@ -24,10 +28,14 @@ export function readImages(): StackImages {
   );
   const mlflow = vars.MODELGATE_MLFLOW_IMAGE;
   const airflow = vars.MODELGATE_AIRFLOW_IMAGE;
-  if (!mlflow || !airflow) {
-    throw new Error(`${IMAGES_FILE} must name MODELGATE_MLFLOW_IMAGE and MODELGATE_AIRFLOW_IMAGE`);
+  const postgres = vars.MODELGATE_POSTGRES_IMAGE;
+  if (!mlflow || !airflow || !postgres) {
+    throw new Error(
+      `${IMAGES_FILE} must name MODELGATE_MLFLOW_IMAGE, MODELGATE_AIRFLOW_IMAGE and ` +
+        `MODELGATE_POSTGRES_IMAGE: run "npm run stack:images" (scripts/build-images.sh)`,
+    );
   }
-  return { mlflow, airflow };
+  return { mlflow, airflow, postgres };
 }
 
 /**

@@ -18,6 +18,8 @@ export interface StackInfo {
   airflowUrl: string;
   /** The containers' ids, for `npm run stack:down` when the stack was kept. */
   containerIds: string[];
+  /** Networks of the kept stack (MLflow and its PostgreSQL), removed after the containers. */
+  networkIds?: string[];
   /** A registered model with two versions, aliases and runs, made by MLflow's own client. */
   seeded: SeededModel;
 }

@@ -1,4 +1,10 @@
-import { GenericContainer, StartedTestContainer, Wait } from 'testcontainers';
+import {
+  GenericContainer,
+  Network,
+  StartedNetwork,
+  StartedTestContainer,
+  Wait,
+} from 'testcontainers';
 import { readImages, useLocalContainerEngine } from './images';
 
 /** Credentials the Airflow image is started with (airflow/Dockerfile). */
@@ -7,6 +13,10 @@ export const AIRFLOW_CREDENTIALS = { username: 'airflow', password: 'airflow' };
 export interface RunningMlflow {
   container: StartedTestContainer;
   url: string;
+  /** With `backend: 'postgresql'`: the database container and the network it shares with MLflow. */
+  database?: { container: StartedTestContainer; network: StartedNetwork };
+  /** Stops MLflow, then its database and network if it has them. */
+  stop(): Promise<void>;
 }
 
 export interface RunningAirflow {
@@ -17,6 +27,13 @@ export interface RunningAirflow {
 export interface MlflowOptions {
   /** MLFLOW_SERVER_ALLOWED_HOSTS; unset keeps MLflow's default (localhost and private ranges). */
   allowedHosts?: string;
+  /**
+   * The backend store: `sqlite` (start.sh's default, one file in the
+   * container) or `postgresql`, a PostgreSQL container of its own on a private
+   * network (the production setting; the shared stack of global-setup uses it,
+   * so the registry suite runs against it).
+   */
+  backend?: 'sqlite' | 'postgresql';
 }
 
 export interface AirflowOptions {
@@ -24,14 +41,42 @@ export interface AirflowOptions {
   tokenLifetimeSeconds?: number;
 }
 
-/** A real MLflow server from this repo's mlflow/Dockerfile, SQLite backend, artifact proxy on. */
+/**
+ * A real MLflow server from this repo's mlflow/Dockerfile, artifact proxy on,
+ * on SQLite or on PostgreSQL (deployment/postgres's image) as `backend` says.
+ */
 export async function startMlflow(options: MlflowOptions = {}): Promise<RunningMlflow> {
   useLocalContainerEngine();
+  const images = readImages();
   const env: Record<string, string> = { MLFLOW_WORKERS: '1' };
   if (options.allowedHosts) {
     env.MLFLOW_SERVER_ALLOWED_HOSTS = options.allowedHosts;
   }
-  const container = await new GenericContainer(readImages().mlflow)
+  let database: RunningMlflow['database'];
+  let mlflow = new GenericContainer(images.mlflow);
+  if (options.backend === 'postgresql') {
+    const network = await new Network().start();
+    const container = await new GenericContainer(images.postgres)
+      .withNetwork(network)
+      .withNetworkAliases('mlflow-postgres')
+      // Published too: the image EXPOSEs 5432, and testcontainers waits (10 s,
+      // then fails) for every exposed port to be bound on the host.
+      .withExposedPorts(5432)
+      .withEnvironment({
+        POSTGRES_USER: 'mlflow',
+        POSTGRES_PASSWORD: 'mlflow-test',
+        POSTGRES_DB: 'mlflow',
+      })
+      // Printed after initdb, when the server listens on the network.
+      .withWaitStrategy(Wait.forLogMessage('database system is ready to accept connections'))
+      .withStartupTimeout(120_000)
+      .start();
+    database = { container, network };
+    env.MLFLOW_BACKEND_STORE_URI =
+      'postgresql+psycopg2://mlflow:mlflow-test@mlflow-postgres:5432/mlflow';
+    mlflow = mlflow.withNetwork(network);
+  }
+  const container = await mlflow
     .withExposedPorts(5000)
     .withEnvironment(env)
     .withCopyFilesToContainer([
@@ -39,8 +84,23 @@ export async function startMlflow(options: MlflowOptions = {}): Promise<RunningM
     ])
     .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
     .withStartupTimeout(240_000)
-    .start();
-  return { container, url: `http://${container.getHost()}:${container.getMappedPort(5000)}` };
+    .start()
+    .catch(async (error: unknown) => {
+      // No reaper on podman: a database left behind would run until someone removes it.
+      await database?.container.stop().catch(() => undefined);
+      await database?.network.stop().catch(() => undefined);
+      throw error;
+    });
+  return {
+    container,
+    database,
+    url: `http://${container.getHost()}:${container.getMappedPort(5000)}`,
+    async stop() {
+      await container.stop().catch(() => undefined);
+      await database?.container.stop().catch(() => undefined);
+      await database?.network.stop().catch(() => undefined);
+    },
+  };
 }
 
 /** A real Airflow 3 (`airflow standalone`) from this repo's airflow/Dockerfile. */
