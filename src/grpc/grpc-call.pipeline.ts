@@ -24,6 +24,8 @@ import { RPC_ACCESS, RpcAccess, RpcName } from './rpc-access';
 /** What a handler may tell the pipeline about its call, for the log line and metrics. */
 export interface CallContext {
   readonly requestId: string;
+  /** Aborts when the client cancels the call (or its deadline passes). */
+  readonly signal: AbortSignal;
   /** The model and version that answered. */
   answeredBy(model: string, version?: string): void;
 }
@@ -84,8 +86,11 @@ export class GrpcCallPipeline implements OnModuleDestroy {
       call.sendMetadata(initial);
       this.lifecycle.requestStarted();
       const answered: { model?: string; version?: string } = {};
+      const cancel = new AbortController();
+      call.once('cancelled', () => cancel.abort());
       const context: CallContext = {
         requestId,
+        signal: cancel.signal,
         answeredBy: (model, version) => Object.assign(answered, { model, version }),
       };
       const finish = (code: GrpcStatus): void => {

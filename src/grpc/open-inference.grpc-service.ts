@@ -3,6 +3,7 @@ import { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
+import { modelParameters } from '../inference/binding/params';
 import { modelMetadata } from '../inference/codecs/open-inference.codec';
 import { INFERENCE_ERROR_MAP } from '../inference/inference.error-map';
 import { InferenceService } from '../inference/inference.service';
@@ -104,6 +105,8 @@ export class OpenInferenceGrpcService {
     const { request, raw } = decodeModelInferRequest(message, this.limits);
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
+      params: modelParameters(request.parameters),
+      signal: context.signal,
     });
     context.answeredBy(result.modelName, result.modelVersion);
     return encodeModelInferResponse(result, { id: message.id, raw });

@@ -81,10 +81,11 @@ export class PredictionRoutes {
     body: unknown,
     reply: FastifyReply,
     contentType: string | undefined,
+    signal?: AbortSignal,
   ): Promise<string> {
     const raw = body instanceof MalformedJsonBody ? body.text : body;
     const { input, params } = decodeMlflowRequest(raw, contentType, this.limits);
-    const result = await this.inference.infer(ref, input, { params });
+    const result = await this.inference.infer(ref, input, { params, signal });
     setModelHeaders(reply, result);
     void reply.type('application/json');
     return encodeMlflowResponse(result, input);
@@ -95,7 +96,12 @@ export class PredictionRoutes {
    * the output buffers), or one with binary outputs as its JSON header, then
    * their bytes.
    */
-  async infer(ref: ModelReference, body: unknown, reply: FastifyReply): Promise<string | Buffer> {
+  async infer(
+    ref: ModelReference,
+    body: unknown,
+    reply: FastifyReply,
+    signal?: AbortSignal,
+  ): Promise<string | Buffer> {
     const request =
       body instanceof BinaryTensorBody
         ? decodeBinaryInferRequest(body, this.limits)
@@ -103,6 +109,7 @@ export class PredictionRoutes {
     const result = await this.inference.infer(ref, request.input, {
       outputs: request.requestedOutputs,
       params: modelParameters(request.parameters),
+      signal,
     });
     setModelHeaders(reply, result);
     const text = writeInferResponse(result, request);
@@ -120,19 +127,19 @@ export class PredictionRoutes {
 
   private mlflowRoute(refOf: RefOf): RouteHandlerMethod {
     return (request, reply) =>
-      this.answer(request, reply, MLFLOW_SCORING_ERRORS, () => {
+      this.answer(request, reply, MLFLOW_SCORING_ERRORS, (signal) => {
         // MLflow's decoder reads malformed-looking JSON itself (NaN, Infinity).
         rejectMalformedJson(request.body, true);
         const contentType = request.headers['content-type'];
-        return this.score(refOf(paramsOf(request)), request.body, reply, contentType);
+        return this.score(refOf(paramsOf(request)), request.body, reply, contentType, signal);
       });
   }
 
   private inferRoute(refOf: RefOf): RouteHandlerMethod {
     return (request, reply) =>
-      this.answer(request, reply, OPEN_INFERENCE_ERRORS, () => {
+      this.answer(request, reply, OPEN_INFERENCE_ERRORS, (signal) => {
         rejectMalformedJson(request.body, false);
-        return this.infer(refOf(paramsOf(request)), request.body, reply);
+        return this.infer(refOf(paramsOf(request)), request.body, reply, signal);
       });
   }
 
@@ -140,11 +147,17 @@ export class PredictionRoutes {
     request: FastifyRequest,
     reply: FastifyReply,
     errors: MlflowScoringExceptionFilter | OpenInferenceExceptionFilter,
-    compute: () => Promise<string | Buffer>,
+    compute: (signal: AbortSignal) => Promise<string | Buffer>,
   ): Promise<FastifyReply> {
+    // The client went away before its answer: a request still queued for the
+    // batcher is dropped instead of run.
+    const gone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) gone.abort();
+    });
     let payload: string | Buffer;
     try {
-      payload = await compute();
+      payload = await compute(gone.signal);
     } catch (error) {
       errors.answer(error, request, reply);
       return reply;
