@@ -139,7 +139,7 @@ export class WorkerSupervisor {
     slot.lastExit = { code, signal, at: new Date() };
     slot.endpoint?.close('the worker exited');
     void Promise.resolve(slot.detach?.()).catch(() => undefined);
-    const fields = { worker: slot.number, pid: worker.process.pid, code, signal, livedMs };
+    const fields = { slot: slot.number, pid: worker.process.pid, code, signal, livedMs };
     if (this.stopping) {
       slot.state = 'exited';
       this.logger.log({ msg: `worker ${slot.number} exited`, ...fields });
