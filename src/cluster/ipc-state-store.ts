@@ -180,7 +180,10 @@ export class IpcStateStore implements StateStore {
   private command<T = unknown>(command: StoreCommand, ...args: unknown[]): Promise<T> {
     if (this.stopped) return Promise.reject(this.unavailable('stopped'));
     const body: StoreCommandBody = { command, args };
-    return this.call(() => this.primary.request<T>(STORE_TOPICS.command, body));
+    const result = this.call(() => this.primary.request<T>(STORE_TOPICS.command, body));
+    // Not described at start (the primary was slow): ask again once it answers.
+    if (!this.hosted) void result.then(() => this.start()).catch(() => undefined);
+    return result;
   }
 
   /** Runs a request, turning a silent primary or its store's outage into StoreUnavailableError. */
