@@ -7,7 +7,12 @@ import { defaultIntraOpThreads, readWorkerSettings } from './workers.config';
 
 describe('API_WORKERS', () => {
   it('is one process, no cluster, by default', () => {
-    expect(readWorkerSettings({}, 8)).toEqual({ count: 1, number: undefined, cores: 8 });
+    expect(readWorkerSettings({}, 8)).toEqual({
+      count: 1,
+      number: undefined,
+      scheduling: 'os',
+      cores: 8,
+    });
   });
 
   it('takes a number of processes, or auto for one per available core', () => {
@@ -26,6 +31,15 @@ describe('API_WORKERS', () => {
       );
     },
   );
+
+  it('lets the kernel spread connections by default, and refuses an unknown scheduling', () => {
+    expect(readWorkerSettings({ API_WORKER_SCHEDULING: 'round-robin' }, 2).scheduling).toBe(
+      'round-robin',
+    );
+    expect(() =>
+      assertValidEnvironment(ENVIRONMENT_CLASSES, { API_WORKER_SCHEDULING: 'random' }),
+    ).toThrow(/API_WORKER_SCHEDULING must be one of os, round-robin/);
+  });
 
   it("reads a worker's slot from what its primary set", () => {
     expect(readWorkerSettings({ API_WORKERS: '2', MODELGATE_WORKER_NUMBER: '2' }, 2).number).toBe(

@@ -1,8 +1,11 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { availableParallelism } from 'node:os';
 import { Environment, parseEnvironment } from './env.validation';
 import { ToNumber } from './env.transforms';
+
+export const WORKER_SCHEDULING = ['os', 'round-robin'] as const;
+export type WorkerScheduling = (typeof WORKER_SCHEDULING)[number];
 
 /** More would be a typo: a process per core on the largest machines we deploy to, and then some. */
 export const MAX_WORKERS = 256;
@@ -21,6 +24,21 @@ export class WorkersEnvironment {
   API_WORKERS = '1';
 
   /**
+   * Who spreads new connections over the workers. `os`: every worker accepts
+   * on the shared socket itself (Node's SCHED_NONE), so a worker that dies
+   * takes only the connections it had accepted, which the kernel resets and
+   * nginx retries. `round-robin`: the primary accepts and hands each
+   * connection to the next worker (Node's default, an even spread whatever
+   * the kernel does), but a connection handed to a worker at the moment it
+   * dies stays open in the primary with no one to answer it, until the
+   * client times out (nginx: a 504 after proxy_read_timeout).
+   */
+  @IsIn(WORKER_SCHEDULING, {
+    message: `API_WORKER_SCHEDULING must be one of ${WORKER_SCHEDULING.join(', ')}`,
+  })
+  API_WORKER_SCHEDULING: WorkerScheduling = 'os';
+
+  /**
    * Set by the primary in the environment of each worker it forks (1..N):
    * the worker's slot, kept by its restarts. Not for operators.
    */
@@ -37,6 +55,8 @@ export interface WorkerSettings {
   count: number;
   /** This process's slot when it is one of the workers (1..count); absent in a single process and in the primary. */
   number?: number;
+  /** Who spreads connections over the workers (API_WORKER_SCHEDULING). */
+  scheduling: WorkerScheduling;
   /** Cores this process may use (os.availableParallelism()), for the defaults that divide them. */
   cores: number;
 }
@@ -53,7 +73,12 @@ export function readWorkerSettings(
   const parsed = parseEnvironment(WorkersEnvironment, env);
   const value = parsed.API_WORKERS.trim().toLowerCase();
   const count = value === 'auto' ? Math.min(MAX_WORKERS, Math.max(1, cores)) : Number(value);
-  return { count, number: parsed.MODELGATE_WORKER_NUMBER, cores };
+  return {
+    count,
+    number: parsed.MODELGATE_WORKER_NUMBER,
+    scheduling: parsed.API_WORKER_SCHEDULING,
+    cores,
+  };
 }
 
 /**
@@ -62,7 +87,7 @@ export function readWorkerSettings(
  * not oversubscribe the machine (onnxruntime's own default is a thread per
  * core in every process). One worker keeps onnxruntime's default (0).
  */
-export function defaultIntraOpThreads(settings: WorkerSettings): number {
+export function defaultIntraOpThreads(settings: Pick<WorkerSettings, 'count' | 'cores'>): number {
   if (settings.count <= 1) return 0;
   return Math.max(1, Math.floor(settings.cores / settings.count));
 }

@@ -51,6 +51,8 @@ export async function runPrimary(settings: WorkerSettings): Promise<void> {
     );
   const host = new StateStoreHost(store);
 
+  // Before the first fork: Node reads it when a worker first listens.
+  cluster.schedulingPolicy = settings.scheduling === 'os' ? cluster.SCHED_NONE : cluster.SCHED_RR;
   const supervisor: WorkerSupervisor = new WorkerSupervisor({
     count: settings.count,
     idOf: (number) => `${config.instanceId}:w${number}`,
