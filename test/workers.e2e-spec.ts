@@ -228,11 +228,19 @@ describe('API_WORKERS=2: two worker processes behind one port', () => {
       maxRequests: 2_000,
     });
     await sleep(1_000);
+    const killedAt = Date.now();
     process.kill(victim.pid!, 'SIGKILL');
     const results = await load;
 
     const failed = results.filter((r) => r.status !== 200);
-    expect(results.length).toBeGreaterThan(20);
+    const before = results.filter((r) => r.sentAt < killedAt);
+    const after = results.filter((r) => r.sentAt >= killedAt);
+    console.log(`worker kill under load: ${before.length} requests before, ${after.length} after`);
+    expect(before.length).toBeGreaterThan(10);
+    expect(after.length).toBeGreaterThan(10);
+    // The victim answered before it died, the survivor after.
+    expect(new Set(before.map((r) => r.instance))).toContain(victim.id);
+    expect(new Set(after.map((r) => r.instance))).toContain(`workers-${suffix}:w2`);
     expect(failed).toEqual([]);
     const restarted = await waitFor(
       () => clusterView(),
