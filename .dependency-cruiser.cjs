@@ -10,6 +10,8 @@
  *
  *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts,
  *      openapi/ (the document gathers every feature's schemas)
+ *   8  workers/ (the primary of API_WORKERS > 1: supervises the worker
+ *      processes, holds the host's state store, aggregates their metrics)
  *   8  protocol adapters: *.controller.ts, and the Fastify hooks and filters
  *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live; grpc/ (Open
  *      Inference over gRPC: its own server, same inference, auth and metrics)
@@ -34,6 +36,9 @@ const RANKS = {
   // Protocol adapter as the controllers are: Open Inference over gRPC on its
   // own listener, over inference/, health/, metrics/, models/, auth/.
   grpc: 8,
+  // The primary process of API_WORKERS > 1: over cluster/ (the store it
+  // holds), metrics/ (the registry it aggregates into), config/, common/.
+  workers: 8,
   training: 7,
   status: 7,
   inference: 6,

@@ -23,6 +23,7 @@ import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { shutdownConfig } from './config/shutdown.config';
 import { upstreamConfig } from './config/upstream.config';
+import { workersConfig } from './config/workers.config';
 import { GrpcModule } from './grpc/grpc.module';
 import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
@@ -64,6 +65,7 @@ export class AppModule {
             clusterConfig,
             authConfig,
             grpcConfig,
+            workersConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import cluster from 'node:cluster';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module';
 import { configureApp, createFastifyAdapter } from './app.setup';
@@ -8,11 +9,30 @@ import { JsonLogger } from './common/logging/json.logger';
 import { loadEnvironment } from './config/environment';
 import { readLoggerSettings } from './config/logging.config';
 import { ServerConfig, serverConfig, trustProxyOf } from './config/server.config';
+import { ClusterEnvironment, instanceIdOf } from './config/cluster.config';
+import { parseEnvironment } from './config/env.validation';
+import { readWorkerSettings } from './config/workers.config';
+import { runPrimary } from './workers/primary';
 
 async function bootstrap(): Promise<void> {
   const env = loadEnvironment(1);
+  const workers = readWorkerSettings(env);
+  const group = workers.count > 1;
+  // With workers, every line says which process of the host wrote it.
+  const instance = group
+    ? instanceIdOf(parseEnvironment(ClusterEnvironment, env), workers)
+    : undefined;
   // One JSON object per line (LOG_FORMAT=pretty for a terminal), from the first line on.
-  const logger = new JsonLogger(readLoggerSettings(env));
+  const logger = new JsonLogger({
+    ...readLoggerSettings(env),
+    fields: instance ? { instance, worker: workers.number ?? 'primary' } : undefined,
+  });
+  if (group && cluster.isPrimary) {
+    // API_WORKERS > 1: this process supervises the workers and serves nothing itself.
+    Logger.overrideLogger(logger);
+    await runPrimary(workers);
+    return;
+  }
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(),
     createFastifyAdapter(trustProxyOf(env)),

@@ -1,10 +1,12 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiCredentials, ApiJsonAnswer } from '../common/openapi/api-errors.decorator';
 import { schemaRef } from '../common/openapi/schema-ref';
 import { CLUSTER_SCHEMAS } from './openapi/cluster.schema';
 import { ClusterService } from './cluster.service';
 import { InstanceRecord, leaderOf } from './cluster.types';
+import { PRIMARY_LINK, PrimaryLink } from './primary-link';
+import { WORKERS_TOPIC, WorkerView } from './worker-view';
 
 /** `GET /v1/cluster`. */
 export interface ClusterView {
@@ -17,12 +19,21 @@ export interface ClusterView {
   /** Who holds the lease to poll MLflow (absent when no one does or it cannot be read). */
   leader?: string;
   instances: (InstanceRecord & { uptimeSeconds: number; self: boolean })[];
+  /**
+   * The worker processes of this host (API_WORKERS > 1), as its primary sees
+   * them; each is also an instance above. Absent in a single process, and
+   * when the primary did not answer.
+   */
+  workers?: WorkerView[];
 }
 
 @ApiTags('cluster')
 @Controller('v1/cluster')
 export class ClusterController {
-  constructor(private readonly cluster: ClusterService) {}
+  constructor(
+    private readonly cluster: ClusterService,
+    @Inject(PRIMARY_LINK) private readonly primary: PrimaryLink,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -32,7 +43,10 @@ export class ClusterController {
   @ApiJsonAnswer(200, 'The instances', schemaRef(CLUSTER_SCHEMAS, 'ClusterView'))
   @ApiCredentials('api')
   async view(): Promise<ClusterView> {
-    const membership = await this.cluster.members();
+    const [membership, workers] = await Promise.all([
+      this.cluster.members(),
+      this.primary?.request<WorkerView[]>(WORKERS_TOPIC).catch(() => undefined),
+    ]);
     const now = Date.now();
     const store = this.cluster.store;
     return {
@@ -47,6 +61,7 @@ export class ClusterController {
         uptimeSeconds: Math.round((now - Date.parse(instance.startedAt)) / 1000),
         self: instance.id === this.cluster.instanceId,
       })),
+      ...(workers ? { workers } : {}),
     };
   }
 }

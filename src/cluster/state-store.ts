@@ -13,9 +13,12 @@ import type { UpstreamFailureReason } from '../common/upstream/upstream.error';
  * they know and catch up when `onConnectionChange` reports the store back.
  */
 export interface StateStore {
-  /** `memory` or `redis`, for /v1/cluster and health. */
-  readonly kind: 'memory' | 'redis';
-  /** Where it is (redis://host:port/db, never the password), or `this process`. */
+  /**
+   * `memory`, `redis`, or `ipc` (a worker of API_WORKERS > 1, whose store is
+   * the primary's), for /v1/cluster and health.
+   */
+  readonly kind: StateStoreKind;
+  /** Where it is (redis://host:port/db, never the password), `this process`, or the primary's. */
   readonly target: string;
   /** True while commands can be expected to succeed. */
   readonly connected: boolean;
@@ -60,6 +63,8 @@ export interface StateStore {
   onConnectionChange(listener: (connected: boolean) => void): () => void;
 }
 
+export type StateStoreKind = 'memory' | 'redis' | 'ipc';
+
 /** Why the store cannot be reached, in the words the health checks use for any dependency. */
 export type StoreFailureReason = Extract<
   UpstreamFailureReason,
@@ -76,7 +81,8 @@ export type StoreFailureReason = Extract<
 export class StoreUnavailableError extends Error {
   constructor(
     readonly target: string,
-    detail: string,
+    /** What went wrong, without the target (the message has both). */
+    readonly detail: string,
     /** Classified where the failure is seen (from error codes), never from this message. */
     readonly reason: StoreFailureReason = 'network',
   ) {

@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { parseEnvironment } from './env.validation';
 import { ToBoolean, ToNumber } from './env.transforms';
 import { ServerEnvironment } from './server.config';
+import { WorkerSettings, readWorkerSettings } from './workers.config';
 
 /** What may hold the shared state in distributed mode: Redis, and nothing else yet. */
 export const DISTRIBUTED_BACKENDS = ['redis'] as const;
@@ -215,7 +216,7 @@ export const clusterConfig = registerAs('cluster', () => {
   } = { distributed: env.API_ENABLE_DISTRIBUTED, redis, secret: env.API_CLUSTER_SECRET };
   return {
     ...cluster,
-    instanceId: env.API_INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    instanceId: instanceIdOf(env, readWorkerSettings(process.env)),
     advertiseUrl: env.API_ADVERTISE_URL ?? `http://${hostname()}:${port}`,
     heartbeatMs,
     /** An instance whose heartbeat is older than this has left. */
@@ -227,6 +228,21 @@ export const clusterConfig = registerAs('cluster', () => {
 });
 
 export type ClusterConfig = ConfigType<typeof clusterConfig>;
+
+/**
+ * This process's name in the cluster: API_INSTANCE_ID, or hostname and the
+ * pid of the host's (primary) process; a worker adds `:w<number>`, so each
+ * worker of a host is told apart in logs, heartbeats and
+ * x-modelgate-instance while the host's part stays the same across restarts.
+ */
+export function instanceIdOf(
+  env: Pick<ClusterEnvironment, 'API_INSTANCE_ID'>,
+  workers: Pick<WorkerSettings, 'number'>,
+): string {
+  const pid = workers.number === undefined ? process.pid : process.ppid;
+  const host = env.API_INSTANCE_ID ?? `${hostname()}-${pid}`;
+  return workers.number === undefined ? host : `${host}:w${workers.number}`;
+}
 
 /** Where Redis is, never with its password. */
 function redisTarget(env: ClusterEnvironment): string {

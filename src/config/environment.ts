@@ -16,6 +16,7 @@ import { ServerEnvironment } from './server.config';
 import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
 import { UpstreamEnvironment } from './upstream.config';
+import { WorkersEnvironment } from './workers.config';
 
 /** Every namespace's environment class, validated together at start. */
 export const ENVIRONMENT_CLASSES = [
@@ -34,6 +35,7 @@ export const ENVIRONMENT_CLASSES = [
   ClusterEnvironment,
   AuthEnvironment,
   GrpcEnvironment,
+  WorkersEnvironment,
 ] as const;
 
 /**

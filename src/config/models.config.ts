@@ -19,6 +19,7 @@ import {
 } from '../common/model-reference';
 import { parseEnvironment } from './env.validation';
 import { ToBoolean, ToNumber } from './env.transforms';
+import { defaultIntraOpThreads, readWorkerSettings } from './workers.config';
 
 const MODEL_SCHEME = 'models:/';
 const URL_LIST = 'https?://[^\\s,;=]+(,https?://[^\\s,;=]+)*';
@@ -178,11 +179,16 @@ export class ModelsEnvironment {
   })
   MODEL_BATCH?: string;
 
-  /** onnxruntime threads per session (0 = onnxruntime's default, one per core). */
+  /**
+   * onnxruntime threads per session (0 = onnxruntime's default, one per
+   * core). Unset: onnxruntime's default with one worker, and the cores shared
+   * out among the workers with API_WORKERS > 1 (defaultIntraOpThreads).
+   */
+  @IsOptional()
   @ToNumber()
   @IsInt()
   @Min(0)
-  ONNX_INTRA_OP_THREADS = 0;
+  ONNX_INTRA_OP_THREADS?: number;
 
   /**
    * sklearn, xgboost and lightgbm models converted to ONNX at load and served
@@ -238,7 +244,8 @@ export const modelsConfig = registerAs('models', () => {
       .filter(Boolean),
     refreshIntervalMs: env.MODEL_REFRESH_INTERVAL * 1000,
     drainTimeoutMs: env.MODEL_DRAIN_TIMEOUT * 1000,
-    onnxIntraOpThreads: env.ONNX_INTRA_OP_THREADS,
+    onnxIntraOpThreads:
+      env.ONNX_INTRA_OP_THREADS ?? defaultIntraOpThreads(readWorkerSettings(process.env)),
     onnxAccelerate: {
       mode: env.MODEL_ONNX_ACCELERATE,
       tolerance: env.MODEL_ONNX_TOLERANCE,

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
+import { PRIMARY_LINK, PrimaryLink } from '../cluster/primary-link';
 import { EventBus } from '../common/events/event-bus';
 import { ShutdownConfig, shutdownConfig } from '../config/shutdown.config';
 import { LifecycleState } from './lifecycle.state';
@@ -60,7 +61,15 @@ export function enableGracefulShutdown(app: NestFastifyApplication): void {
     void shutdown(app, lifecycle, config, logger, signal).then((code) => process.exit(code));
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);
-  lifecycle.onClose(() => SIGNALS.forEach((signal) => process.removeListener(signal, onSignal)));
+  // A worker of API_WORKERS > 1 drains when its primary says so (the primary got the signal).
+  const primary = app.get<PrimaryLink>(PRIMARY_LINK, { strict: false });
+  const stopListening = primary?.on('shutdown', (body) =>
+    onSignal((body as { signal?: NodeJS.Signals })?.signal ?? 'SIGTERM'),
+  );
+  lifecycle.onClose(() => {
+    SIGNALS.forEach((signal) => process.removeListener(signal, onSignal));
+    stopListening?.();
+  });
 }
 
 async function shutdown(

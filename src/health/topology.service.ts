@@ -48,12 +48,21 @@ export class TopologyService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.metrics.gaugeFrom('ready', 'What /health/ready answers: 1 ready, 0 not', [], () => [
-      { value: this.isReady() ? 1 : 0 },
-    ]);
-    this.metrics.gaugeFrom('draining', '1 once SIGTERM was received', [], () => [
-      { value: this.lifecycle.draining ? 1 : 0 },
-    ]);
+    // With workers: ready only when every worker is, draining once any is.
+    this.metrics.gaugeFrom(
+      'ready',
+      'What /health/ready answers: 1 ready, 0 not',
+      [],
+      () => [{ value: this.isReady() ? 1 : 0 }],
+      'min',
+    );
+    this.metrics.gaugeFrom(
+      'draining',
+      '1 once SIGTERM was received',
+      [],
+      () => [{ value: this.lifecycle.draining ? 1 : 0 }],
+      'max',
+    );
   }
 
   /**

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
+import { PrimaryLinkModule } from '../cluster/primary-link.module';
 import { ModelsModule } from '../models/models.module';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
 import { ModelMetricsObserver } from './model-metrics.observer';
 
 @Module({
-  imports: [ModelsModule],
+  imports: [ModelsModule, PrimaryLinkModule],
   controllers: [MetricsController],
   providers: [MetricsService, ModelMetricsObserver],
   exports: [MetricsService],

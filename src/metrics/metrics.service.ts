@@ -1,6 +1,25 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import {
+  Aggregator,
+  Counter,
+  Gauge,
+  Histogram,
+  MetricObjectWithValues,
+  MetricValue,
+  Registry,
+  collectDefaultMetrics,
+} from 'prom-client';
+import { PRIMARY_LINK, PrimaryLink } from '../cluster/primary-link';
 import { MetricsConfig, metricsConfig } from '../config/metrics.config';
+
+/** IPC topics of the group's metrics: a worker asks the primary to aggregate; the primary collects from each. */
+export const METRICS_TOPICS = {
+  aggregate: 'metrics.aggregate',
+  collect: 'metrics.collect',
+} as const;
+
+/** What a worker gives the primary to aggregate: its registry as JSON. */
+export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** One sample a gauge source reports at scrape time. */
 export interface GaugeSample {
@@ -53,8 +72,13 @@ export class MetricsService {
   private readonly dependencyLastSuccess: Gauge<'dependency'>;
   private readonly upstreamRequests: Counter<'service' | 'caller'>;
 
-  constructor(@Inject(metricsConfig.KEY) config: MetricsConfig) {
+  constructor(
+    @Inject(metricsConfig.KEY) config: MetricsConfig,
+    /** In a worker of API_WORKERS > 1: /metrics shows the whole group, aggregated by the primary. */
+    @Optional() @Inject(PRIMARY_LINK) private readonly primary: PrimaryLink = null,
+  ) {
     this.enabled = config.enabled;
+    primary?.handle(METRICS_TOPICS.collect, () => this.registry.getMetricsAsJSON());
     const registers = [this.registry];
     const http = ['method', 'route', 'status', 'model', 'version'] as const;
     this.httpRequests = new Counter({
@@ -111,6 +135,8 @@ export class MetricsService {
       buckets: QUEUE_WAIT_BUCKETS,
       registers,
     });
+    // Gauges are summed over workers unless they say otherwise (`aggregator`):
+    // in-flight predictions, bytes and counts held by each worker add up.
     const depths = this.queueDepths;
     new Gauge({
       name: `${PREFIX}prediction_queue_depth`,
@@ -160,8 +186,9 @@ export class MetricsService {
     });
     this.dependencyUp = new Gauge({
       name: `${PREFIX}dependency_up`,
-      help: 'Last background check of a dependency: 1 up, 0 down',
+      help: 'Last background check of a dependency: 1 up, 0 down (down if any worker saw it down)',
       labelNames: ['dependency'],
+      aggregator: 'min',
       registers,
     });
     this.dependencyChecks = new Counter({
@@ -181,6 +208,7 @@ export class MetricsService {
       name: `${PREFIX}dependency_last_success_timestamp_seconds`,
       help: 'When a dependency last passed its check (Unix time)',
       labelNames: ['dependency'],
+      aggregator: 'max',
       registers,
     });
     this.upstreamRequests = new Counter({
@@ -291,12 +319,15 @@ export class MetricsService {
     help: string,
     labelNames: readonly string[],
     read: () => GaugeSample[],
+    /** How the workers' values combine into the group's (API_WORKERS > 1); summed by default. */
+    aggregator: Aggregator = 'sum',
   ): void {
     if (!this.enabled) return;
     new Gauge({
       name: `${PREFIX}${name}`,
       help,
       labelNames,
+      aggregator,
       registers: [this.registry],
       collect() {
         this.reset();
@@ -322,8 +353,15 @@ export class MetricsService {
     });
   }
 
-  /** The text exposition format, and its content type. */
+  /**
+   * The text exposition format, and its content type: this process's
+   * metrics, or in a worker the whole group's (the primary aggregates every
+   * worker's with prom-client's AggregatorRegistry).
+   */
   async scrape(): Promise<{ contentType: string; body: string }> {
+    if (this.primary) {
+      return this.primary.request<{ contentType: string; body: string }>(METRICS_TOPICS.aggregate);
+    }
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 }

@@ -81,12 +81,24 @@ export class ModelMetricsObserver implements OnModuleInit {
       'Versions unloaded to stay within the cache bounds',
       () => registry.stats.evictions,
     );
-    metrics.gaugeFrom('model_cache_bytes', 'Bytes of model files loaded', [], () => [
-      { value: registry.loadedBytes() },
-    ]);
-    metrics.gaugeFrom('models_loaded', 'Model versions loaded in memory', [], () => [
-      { value: new Set(registry.list().flatMap((m) => (m.versionKey ? [m.versionKey] : []))).size },
-    ]);
+    metrics.gaugeFrom(
+      'model_cache_bytes',
+      'Bytes of model files loaded (with workers: over all of them, each holds its own copy)',
+      [],
+      () => [{ value: registry.loadedBytes() }],
+    );
+    // Every worker loads the same versions: the group's count is the most any worker holds.
+    metrics.gaugeFrom(
+      'models_loaded',
+      'Model versions loaded in memory (with workers: the most any one worker holds)',
+      [],
+      () => [
+        {
+          value: new Set(registry.list().flatMap((m) => (m.versionKey ? [m.versionKey] : []))).size,
+        },
+      ],
+      'max',
+    );
     metrics.gaugeFrom(
       'model_info',
       'One series per served reference: which version answers it and its state',
@@ -96,6 +108,8 @@ export class ModelMetricsObserver implements OnModuleInit {
           labels: { reference: m.key, version: m.version ?? '', state: m.state },
           value: 1,
         })),
+      // An info metric: 1 when any worker serves the reference so, never a count of workers.
+      'max',
     );
   }
 }

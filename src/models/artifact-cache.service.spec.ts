@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -24,6 +25,12 @@ class FakeMlflow {
     await writeFile(path.join(destination, 'model.onnx'), Buffer.alloc(this.bytes));
     return { directory: destination, files: 1, bytes: this.bytes };
   }
+}
+
+/** A pid no process has now: one of a child that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', '0']);
+  return child.pid;
 }
 
 function version(name: string, v: string, runId = 'run-1'): ModelVersion {
@@ -153,5 +160,60 @@ describe(ArtifactCache.name, () => {
     await cache();
 
     expect(await readdir(model)).toEqual([path.basename(live)]);
+  });
+
+  describe('shared by several processes (API_WORKERS > 1)', () => {
+    /** The parent of this test process: alive for as long as the test runs, and not us. */
+    const otherLiveProcess = process.ppid;
+
+    it('waits while another live process downloads the version, then uses its copy', async () => {
+      const sut = await cache();
+      const directory = sut.directoryFor('iris', '1');
+      await mkdir(path.dirname(directory), { recursive: true });
+      await writeFile(`${directory}.lock`, String(otherLiveProcess));
+
+      const fetching = sut.fetch(version('iris', '1'));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(mlflow.downloads).toEqual([]);
+      // The other process finishes: its files and metadata in place, its lock gone.
+      await mkdir(directory, { recursive: true });
+      await writeFile(path.join(directory, 'model.onnx'), Buffer.alloc(100));
+      await writeFile(
+        `${directory}.meta.json`,
+        JSON.stringify({
+          name: 'iris',
+          version: '1',
+          source: 'runs:/run-1/model',
+          runId: 'run-1',
+          bytes: 100,
+        }),
+      );
+      await rm(`${directory}.lock`);
+
+      expect(await fetching).toEqual({ directory, bytes: 100, hit: true });
+      expect(mlflow.downloads).toEqual([]);
+    });
+
+    it('takes over the lock of a process that died, and downloads', async () => {
+      const sut = await cache();
+      const directory = sut.directoryFor('iris', '1');
+      await mkdir(path.dirname(directory), { recursive: true });
+      await writeFile(`${directory}.lock`, String(deadPid()));
+
+      expect(await sut.fetch(version('iris', '1'))).toMatchObject({ hit: false });
+      expect(mlflow.downloads).toEqual(['mlflow-artifacts:/iris/1']);
+      expect(existsSync(`${directory}.lock`)).toBe(false);
+    });
+
+    it('removes at start the locks of processes that died, and keeps those of live ones', async () => {
+      const dir = path.join(cacheDir, 'iris');
+      await mkdir(dir, { recursive: true });
+      await writeFile(path.join(dir, '1.lock'), String(deadPid()));
+      await writeFile(path.join(dir, '2.lock'), String(otherLiveProcess));
+
+      await cache();
+
+      expect((await readdir(dir)).sort()).toEqual(['2.lock']);
+    });
   });
 });

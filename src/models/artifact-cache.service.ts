@@ -42,6 +42,10 @@ const PLAIN_BYTE = /^[a-z0-9-]$/;
 /** A download's staging directory (MlflowClient.downloadArtifacts): `<version>.partial-<pid>-<ms>`. */
 const STAGING = /^\d+\.partial-(\d+)-\d+$/;
 const METADATA_SUFFIX = '.meta.json';
+/** `<version>.lock`: held (holding the holder's pid) while one process downloads that version. */
+const LOCK_SUFFIX = '.lock';
+/** How often a process waiting for another's download of the same version looks again. */
+const LOCK_POLL_MS = 100;
 
 /**
  * A registered-model name as one directory name, one-to-one: lowercase
@@ -71,6 +75,12 @@ export function directoryNameOf(name: string): string {
  * least recently used versions go until the total fits, never one loaded now
  * (the caller says which, through `inUse`) nor one being downloaded. Staging
  * directories left by a process that died mid-download are removed at start.
+ *
+ * Several processes may share the directory (the workers of API_WORKERS > 1,
+ * or instances on one volume): a download holds `<version>.lock`, created
+ * exclusively, so a second process asking for the same version at once waits
+ * for the first and then finds its copy, instead of deleting and renaming
+ * over it. A lock whose holder has died is taken over.
  */
 @Injectable()
 export class ArtifactCache implements OnModuleInit {
@@ -160,6 +170,50 @@ export class ArtifactCache implements OnModuleInit {
     directory: string,
     inUse: InUse,
   ): Promise<CachedModelFiles> {
+    const release = await this.lock(directory);
+    try {
+      // Another process may have downloaded it while this one waited for the lock.
+      const cached = await this.reusable(directory, version);
+      if (cached) return cached;
+      return await this.downloadLocked(version, directory, inUse);
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Takes `<directory>.lock` (exclusive create, holding this pid), waiting
+   * while a live process holds it; the holder's download is bounded by its
+   * own timeouts. Returns the release.
+   */
+  private async lock(directory: string): Promise<() => Promise<void>> {
+    const file = `${directory}${LOCK_SUFFIX}`;
+    await mkdir(path.dirname(file), { recursive: true });
+    let waited = false;
+    for (;;) {
+      try {
+        await writeFile(file, String(process.pid), { flag: 'wx' });
+        return () => rm(file, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number(await readFile(file, 'utf8').catch(() => ''));
+      if (!Number.isInteger(holder) || holder <= 0 || !processAlive(holder)) {
+        // Empty: the holder is between creating and writing it; give it a moment first.
+        if (holder > 0 || waited) await rm(file, { force: true });
+      } else if (!waited) {
+        this.logger.log(`${directory}: process ${holder} is downloading it; waiting for it`);
+      }
+      waited = true;
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+
+  private async downloadLocked(
+    version: ModelVersion,
+    directory: string,
+    inUse: InUse,
+  ): Promise<CachedModelFiles> {
     const { name } = version;
     // No metadata while the files change: a crash in between leaves a copy that is never reused.
     this.entries.delete(directory);
@@ -225,6 +279,11 @@ export class ArtifactCache implements OnModuleInit {
         await rm(full, { recursive: true, force: true });
         this.logger.log(`removed an unfinished download: ${full}`);
       }
+      return;
+    }
+    if (entry.endsWith(LOCK_SUFFIX)) {
+      const holder = Number(await readFile(full, 'utf8').catch(() => ''));
+      if (!(holder > 0 && processAlive(holder))) await rm(full, { force: true });
       return;
     }
     if (!entry.endsWith(METADATA_SUFFIX)) return;

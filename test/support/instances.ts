@@ -24,6 +24,10 @@ export interface Instance {
   /** SIGTERM and wait for a graceful exit (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<void>;
   readonly exited: boolean;
+  /** How it exited: its code, or the signal that ended it; undefined while it runs. */
+  readonly exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Its pid (with API_WORKERS > 1: the primary's). */
+  readonly pid: number | undefined;
 }
 
 /**
@@ -60,9 +64,11 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   let exited = false;
+  let exitStatus: Instance['exit'];
   const exit = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       exited = true;
+      exitStatus = { code, signal };
       resolve();
     }),
   );
@@ -76,6 +82,10 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
     get exited() {
       return exited;
     },
+    get exit() {
+      return exitStatus;
+    },
+    pid: child.pid,
     kill: async () => {
       if (!exited) child.kill('SIGKILL');
       await exit;

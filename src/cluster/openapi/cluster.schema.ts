@@ -51,6 +51,34 @@ export const CLUSTER_SCHEMAS = {
           },
         },
       },
+      workers: {
+        type: 'array',
+        description:
+          "This host's worker processes (API_WORKERS > 1), as its primary sees them; absent in a single process",
+        items: {
+          type: 'object',
+          required: ['number', 'id', 'restarts', 'state'],
+          properties: {
+            number: { type: 'integer', description: 'Its slot, 1..API_WORKERS' },
+            id: { type: 'string', description: 'Its instance id (x-modelgate-instance)' },
+            pid: { type: 'integer' },
+            startedAt: { type: 'string', format: 'date-time' },
+            restarts: { type: 'integer' },
+            state: {
+              type: 'string',
+              enum: ['starting', 'listening', 'draining', 'restarting', 'exited', 'given-up'],
+            },
+            lastExit: {
+              type: 'object',
+              properties: {
+                code: { type: ['integer', 'null'] },
+                signal: { type: ['string', 'null'] },
+                at: { type: 'string', format: 'date-time' },
+              },
+            },
+          },
+        },
+      },
     },
   },
 } satisfies SchemaCatalog;

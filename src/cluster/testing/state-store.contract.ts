@@ -239,7 +239,7 @@ export function describeStateStoreContract(
     describe('connection', () => {
       it('is connected once started, says what it is, and answers a ping', async () => {
         expect(sut.connected).toBe(true);
-        expect(['memory', 'redis']).toContain(sut.kind);
+        expect(['memory', 'redis', 'ipc']).toContain(sut.kind);
         expect(sut.target).not.toBe('');
         const rtt = await sut.ping();
         expect(rtt).toBeGreaterThanOrEqual(0);

@@ -33,6 +33,8 @@ export interface JsonLoggerOptions {
   /** Where lines go; stdout by default, written asynchronously (log-destination.ts). */
   write?: (line: string) => void;
   now?: () => Date;
+  /** Fields every line carries (with API_WORKERS > 1: the instance id and worker number). */
+  fields?: Record<string, unknown>;
 }
 
 /** One log line before it is written. */
@@ -104,6 +106,7 @@ export class JsonLogger implements LoggerService {
         ? (rest.pop() as string)
         : undefined;
     const record: LogRecord = { time: this.now().toISOString(), level: NAMES[level], msg: '' };
+    if (this.options.fields) Object.assign(record, this.options.fields);
     if (context) record.context = context;
     const requestId = requestContext.getStore()?.requestId;
     if (requestId) record.requestId = requestId;
