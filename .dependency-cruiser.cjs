@@ -8,7 +8,7 @@
  * Each folder has a rank; a file may import its own folder and any folder of a
  * lower rank, never a higher one nor another folder of the same rank:
  *
- *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts,
+ *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor*.ts,
  *      openapi/ (the document gathers every feature's schemas)
  *   8  protocol adapters: *.controller.ts, and the Fastify hooks and filters
  *      (*.hook.ts, *.filter.ts, *.guard.ts) wherever they live; grpc/ (Open
@@ -49,7 +49,7 @@ const RANKS = {
 };
 
 const ROOT =
-  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor)\\.ts|openapi/[^/]+\\.ts)$';
+  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor(?:-[a-z]+)?)\\.ts|openapi/[^/]+\\.ts)$';
 const ADAPTER = '^src/.+\\.(controller|hook|filter|guard)\\.ts$';
 /** Specs, and the fakes under any testing/ folder, which only specs import. */
 const TEST_CODE = '(\\.spec\\.ts$|/testing/)';
