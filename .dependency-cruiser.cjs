@@ -49,7 +49,7 @@ const RANKS = {
 };
 
 const ROOT =
-  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor(?:-[a-z]+)?)\\.ts|openapi/[^/]+\\.ts)$';
+  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor|doctor-webhook)\\.ts|openapi/[^/]+\\.ts)$';
 const ADAPTER = '^src/.+\\.(controller|hook|filter|guard)\\.ts$';
 /** Specs, and the fakes under any testing/ folder, which only specs import. */
 const TEST_CODE = '(\\.spec\\.ts$|/testing/)';
