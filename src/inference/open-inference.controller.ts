@@ -36,7 +36,7 @@ import {
 import { modelParameters } from './binding/params';
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
-import { setModelHeaders } from './model-headers';
+import { lineageParameters, setModelHeaders } from './model-headers';
 import {
   BINARY_INFER_BODY,
   INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
@@ -218,13 +218,16 @@ export class OpenInferenceController {
 
   private async describe(ref: ModelReference): Promise<unknown> {
     const model = await this.inference.describe(ref);
-    return modelMetadata(
-      model.name,
-      [model.version],
-      model.runtime.platform,
-      [...model.inputs],
-      [...model.outputs],
-    );
+    return {
+      ...modelMetadata(
+        model.name,
+        [model.version],
+        model.runtime.platform,
+        [...model.inputs],
+        [...model.outputs],
+      ),
+      parameters: lineageParameters(model),
+    };
   }
 
   private answerReady(ref: ModelReference, reply: FastifyReply): void {
