@@ -28,6 +28,8 @@ export interface CallOutcome<T> {
   response?: T;
   error?: { code: status; details: string };
   initial?: Metadata;
+  /** The trailing metadata the call ended with. */
+  trailing?: Metadata;
 }
 
 /** A test's client of inference.GRPCInferenceService (our .proto) and grpc.health.v1. */
@@ -87,6 +89,9 @@ function unary<T>(
       if (error) outcome.error = { code: error.code, details: error.details };
       else outcome.response = response;
       resolve(outcome);
+    });
+    call.on('status', (end: unknown) => {
+      outcome.trailing = (end as { metadata: Metadata }).metadata;
     });
     call.on('metadata', (initial: Metadata) => {
       outcome.initial = initial;

@@ -17,6 +17,14 @@ export interface RunningAirflow {
 export interface MlflowOptions {
   /** MLFLOW_SERVER_ALLOWED_HOSTS; unset keeps MLflow's default (localhost and private ranges). */
   allowedHosts?: string;
+  /** More of the server's environment (e.g. MLflow's webhook settings). */
+  env?: Record<string, string>;
+  /**
+   * Runs it in the host's network on 127.0.0.1:<port> instead of publishing
+   * a port, so the server can reach the test's own servers on loopback
+   * (registry webhooks calling back an API the test runs).
+   */
+  hostNetworkPort?: number;
 }
 
 export interface AirflowOptions {
@@ -27,20 +35,34 @@ export interface AirflowOptions {
 /** A real MLflow server from this repo's mlflow/Dockerfile, SQLite backend, artifact proxy on. */
 export async function startMlflow(options: MlflowOptions = {}): Promise<RunningMlflow> {
   useLocalContainerEngine();
-  const env: Record<string, string> = { MLFLOW_WORKERS: '1' };
+  const env: Record<string, string> = { MLFLOW_WORKERS: '1', ...options.env };
   if (options.allowedHosts) {
     env.MLFLOW_SERVER_ALLOWED_HOSTS = options.allowedHosts;
   }
-  const container = await new GenericContainer(readImages().mlflow)
-    .withExposedPorts(5000)
+  const port = options.hostNetworkPort;
+  if (port !== undefined)
+    Object.assign(env, { MLFLOW_HOST: '127.0.0.1', MLFLOW_PORT: String(port) });
+  let image = new GenericContainer(readImages().mlflow)
     .withEnvironment(env)
     .withCopyFilesToContainer([
       { source: `${__dirname}/../fixtures/seed_mlflow.py`, target: '/fixtures/seed_mlflow.py' },
     ])
-    .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
-    .withStartupTimeout(240_000)
-    .start();
-  return { container, url: `http://${container.getHost()}:${container.getMappedPort(5000)}` };
+    .withStartupTimeout(240_000);
+  image =
+    port === undefined
+      ? image
+          .withExposedPorts(5000)
+          .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
+      : image
+          .withNetworkMode('host')
+          // No mapped port to probe: the server says when it listens.
+          .withWaitStrategy(Wait.forLogMessage(/Uvicorn running on|Listening at/));
+  const container = await image.start();
+  const url =
+    port === undefined
+      ? `http://${container.getHost()}:${container.getMappedPort(5000)}`
+      : `http://127.0.0.1:${port}`;
+  return { container, url };
 }
 
 /** A real Airflow 3 (`airflow standalone`) from this repo's airflow/Dockerfile. */
