@@ -9,7 +9,7 @@ import { signMlflowDelivery } from '../src/auth/mlflow-signature';
 import { TEST_API_KEYS } from './support/credentials';
 import { TestGrpcClient } from './support/grpc-client';
 import { request, waitFor } from './support/http';
-import { Instance, startInstance } from './support/instances';
+import { Instance, TEST_CLUSTER_SECRET, startInstance } from './support/instances';
 import { freePort } from './support/ports';
 import { RegisteredDemoModel, python, registerDemoModel } from './support/python';
 import { RunningMlflow, startMlflow } from './support/stack';
@@ -92,9 +92,18 @@ describe('MLflow registry webhooks', () => {
       [path.join(ROOT, 'dist/doctor.js'), '--webhook', mode, '--json'],
       {
         cwd: ROOT,
-        env: { PATH: process.env.PATH, ...env('doctor'), API_PUBLIC_URL: instances[0].url },
+        env: {
+          PATH: process.env.PATH,
+          ...env('doctor'),
+          API_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
+          API_PUBLIC_URL: instances[0].url,
+        },
       },
-    ).catch((error: { stdout?: string }) => ({ stdout: error.stdout ?? '' }));
+      // Exit status 1 when the webhook is not in place: the report says why.
+    ).catch((error: { stdout?: string; stderr?: string }) => {
+      if (!error.stdout) throw new Error(`the doctor printed no report: ${error.stderr}`);
+      return { stdout: error.stdout };
+    });
     return JSON.parse(stdout) as DoctorReport;
   }
 
