@@ -25,7 +25,7 @@ import { healthAirflowClient, healthMlflowClient } from './health/health-clients
 import { CheckFailure } from './health/health.types';
 import { MlflowHealthIndicator } from './health/mlflow.health';
 import { RedisHealthIndicator } from './health/redis.health';
-import { WebhookMode, printWebhookReport, runWebhookDoctor } from './doctor-webhook';
+import { printWebhookReport, runWebhookDoctor } from './doctor-webhook';
 
 interface StepResult {
   check: string;
@@ -139,7 +139,7 @@ async function main(): Promise<void> {
       process.stderr.write('usage: npm run doctor -- --webhook create|check [--json]\n');
       process.exit(2);
     }
-    const report = await runWebhookDoctor(mode as WebhookMode);
+    const report = await runWebhookDoctor(mode);
     process.stdout.write(
       json ? `${JSON.stringify(report, null, 2)}\n` : printWebhookReport(report),
     );

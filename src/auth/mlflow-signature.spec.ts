@@ -54,7 +54,9 @@ describe('verifyMlflowDelivery', () => {
 
   it('accepts a list of signatures when one matches (secret rotation)', () => {
     const other = specSignature('another-secret-0123456789', DELIVERY, TIMESTAMP, BODY);
-    expect(() => sut(delivery({ signature: `${other} ${PYTHON_SIGNATURE}` }), options)).not.toThrow();
+    expect(() =>
+      sut(delivery({ signature: `${other} ${PYTHON_SIGNATURE}` }), options),
+    ).not.toThrow();
   });
 
   it('refuses a signature made with another secret', () => {

@@ -114,10 +114,7 @@ export function verifyMlflowDelivery(delivery: SignedDelivery, options: VerifyOp
 }
 
 function digest(secret: string, deliveryId: string, timestamp: string, body: Buffer | string) {
-  return createHmac('sha256', secret)
-    .update(`${deliveryId}.${timestamp}.`)
-    .update(body)
-    .digest();
+  return createHmac('sha256', secret).update(`${deliveryId}.${timestamp}.`).update(body).digest();
 }
 
 /** `v1,<base64>` → the 32 bytes; undefined for another version or a bad encoding. */

@@ -77,7 +77,7 @@ export const MlflowMapper = {
       description: wire.description || undefined,
       url: wire.url,
       events: (wire.events ?? []).map(
-        (e) => `${e.entity.toLowerCase()}.${e.action.toLowerCase()}` as WebhookEventName,
+        (e): WebhookEventName => `${e.entity.toLowerCase()}.${e.action.toLowerCase()}`,
       ),
       status: wire.status ?? 'ACTIVE',
       createdAt: date(wire.creation_timestamp),

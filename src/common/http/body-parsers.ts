@@ -12,7 +12,11 @@ import { PassThrough, Readable } from 'node:stream';
 import { Observable } from 'rxjs';
 import { BinaryTensorBody, INFERENCE_HEADER_CONTENT_LENGTH } from './binary-tensor-body';
 import { sendErrorReply } from './error-reply';
-import { OPEN_INFERENCE_INFER_ROUTE, OPEN_INFERENCE_ROUTE, SIGNED_BODY_ROUTE } from './protocol-routes';
+import {
+  OPEN_INFERENCE_INFER_ROUTE,
+  OPEN_INFERENCE_ROUTE,
+  SIGNED_BODY_ROUTE,
+} from './protocol-routes';
 import { keepRawBody } from './raw-body';
 import { RefusedJson, parseStrictJson } from './safe-json';
 
