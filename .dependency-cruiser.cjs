@@ -8,7 +8,7 @@
  * Each folder has a rank; a file may import its own folder and any folder of a
  * lower rank, never a higher one nor another folder of the same rank:
  *
- *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor.ts,
+ *   9  composition root: main.ts, app.module.ts, app.setup.ts, app.error-map.ts, doctor*.ts,
  *      openapi/ (the document gathers every feature's schemas)
  *   8  workers/ (the primary of API_WORKERS > 1: supervises the worker
  *      processes, holds the host's state store, aggregates their metrics)
@@ -54,7 +54,7 @@ const RANKS = {
 };
 
 const ROOT =
-  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor)\\.ts|openapi/[^/]+\\.ts)$';
+  '^src/((main|app\\.module|app\\.setup|app\\.error-map|doctor|doctor-webhook)\\.ts|openapi/[^/]+\\.ts)$';
 const ADAPTER = '^src/.+\\.(controller|hook|filter|guard)\\.ts$';
 /** Specs, and the fakes under any testing/ folder, which only specs import. */
 const TEST_CODE = '(\\.spec\\.ts$|/testing/)';

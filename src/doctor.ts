@@ -6,6 +6,7 @@
  *
  *   npm run doctor            human-readable
  *   npm run doctor -- --json  one JSON document
+ *   npm run doctor -- --webhook create|check   the MLflow registry webhook (doctor-webhook.ts)
  */
 import { Logger } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
@@ -24,6 +25,7 @@ import { healthAirflowClient, healthMlflowClient } from './health/health-clients
 import { CheckFailure } from './health/health.types';
 import { MlflowHealthIndicator } from './health/mlflow.health';
 import { RedisHealthIndicator } from './health/redis.health';
+import { printWebhookReport, runWebhookDoctor } from './doctor-webhook';
 
 interface StepResult {
   check: string;
@@ -130,6 +132,19 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   Logger.overrideLogger(['error']); // the request log would drown the report
   loadEnvironment(2);
+  const webhookAt = process.argv.indexOf('--webhook');
+  if (webhookAt >= 0) {
+    const mode = process.argv[webhookAt + 1];
+    if (mode !== 'create' && mode !== 'check') {
+      process.stderr.write('usage: npm run doctor -- --webhook create|check [--json]\n');
+      process.exit(2);
+    }
+    const report = await runWebhookDoctor(mode);
+    process.stdout.write(
+      json ? `${JSON.stringify(report, null, 2)}\n` : printWebhookReport(report),
+    );
+    process.exit(report.ok ? 0 : 1);
+  }
   const { ok, checks } = await runDoctor();
   if (json) {
     process.stdout.write(`${JSON.stringify({ ok, checks }, null, 2)}\n`);

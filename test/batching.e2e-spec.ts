@@ -277,7 +277,7 @@ describe('adaptive batching (a real server, a real ONNX model)', () => {
     const refused = outcomes.find((o) => o.error !== undefined);
     expect(refused?.error?.code).toBe(status.UNAVAILABLE);
     expect(refused?.error?.details).toContain('is busy');
-    expect(refused?.trailers?.get('retry-after')).toEqual(['1']);
+    expect(refused?.trailing?.get('retry-after')).toEqual(['1']);
     expect(
       outcomes.every((o) => o.error === undefined || o.error.code === status.UNAVAILABLE),
     ).toBe(true);

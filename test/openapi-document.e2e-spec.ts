@@ -33,7 +33,7 @@ const PROBES = new Set([
   'GET /v2/models/{name}/versions/{version}/ready',
 ]);
 /** Open for Prometheus, or behind METRICS_TOKEN (issue 11), and the DAG callback with its own token. */
-const OWN_RULES = new Set(['GET /metrics', 'POST /v1/hooks/airflow']);
+const OWN_RULES = new Set(['GET /metrics', 'POST /v1/hooks/airflow', 'POST /v1/hooks/mlflow']);
 const ERROR_SCHEMA = {
   mlflow: 'MlflowError',
   'open-inference': 'OpenInferenceError',
@@ -113,6 +113,11 @@ describe('The OpenAPI document at /docs/openapi.json', () => {
       bearer: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
       apiKey: expect.objectContaining({ type: 'apiKey', in: 'header', name: 'X-API-Key' }),
       callbackToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      mlflowSignature: expect.objectContaining({
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-MLflow-Signature',
+      }),
     });
   });
 
@@ -150,6 +155,11 @@ describe('The OpenAPI document at /docs/openapi.json', () => {
     const hook = document.paths['/v1/hooks/airflow'].post;
     expect(hook.security).toEqual([{ callbackToken: [] }]);
     expect(Object.keys(hook.responses)).toEqual(expect.arrayContaining(['401', '403', '413']));
+    const webhook = document.paths['/v1/hooks/mlflow'].post;
+    expect(webhook.security).toEqual([{ mlflowSignature: [] }]);
+    expect(Object.keys(webhook.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '401', '413', '503']),
+    );
   });
 
   it('declares a request body and 400, 404, 413 and 503 on every prediction route', () => {

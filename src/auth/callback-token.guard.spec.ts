@@ -20,6 +20,8 @@ function guard(callbackToken?: string): CallbackTokenGuard {
     confKeys: new Map(),
     unpauseDag: true,
     callbackToken,
+
+    mlflowWebhook: { secret: undefined, toleranceSeconds: 300, url: undefined },
   };
   return new CallbackTokenGuard(config);
 }

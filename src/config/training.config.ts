@@ -1,7 +1,11 @@
 import { ConfigType, registerAs } from '@nestjs/config';
 import {
   IsBoolean,
+  IsInt,
   IsOptional,
+  IsUrl,
+  Max,
+  Min,
   IsString,
   Matches,
   MinLength,
@@ -9,7 +13,7 @@ import {
   ValidationArguments,
 } from 'class-validator';
 import { parseEnvironment } from './env.validation';
-import { ToBoolean } from './env.transforms';
+import { ToBoolean, ToNumber } from './env.transforms';
 
 const DAG_ID = /^[\w.-]+$/;
 const CONF_KEY = /^[\w.-]+$/;
@@ -153,6 +157,39 @@ export class TrainingEnvironment {
   @IsString()
   @MinLength(16, { message: 'API_CALLBACK_TOKEN must be at least 16 characters' })
   API_CALLBACK_TOKEN?: string;
+
+  /**
+   * The secret MLflow signs registry webhooks with (`X-MLflow-Signature`) on
+   * `POST /v1/hooks/mlflow`; the same value is given to MLflow when the
+   * webhook is created (`npm run doctor -- --webhook create`). Unset: the
+   * hook is off (503), never open.
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'MLFLOW_WEBHOOK_SECRET must be at least 16 characters' })
+  MLFLOW_WEBHOOK_SECRET?: string;
+
+  /**
+   * How far `X-MLflow-Timestamp` may be from this server's clock, seconds;
+   * older (or later) deliveries are refused as replays. 300 is the Standard
+   * Webhooks default MLflow follows.
+   */
+  @ToNumber()
+  @IsInt({ message: 'MLFLOW_WEBHOOK_TOLERANCE_SECONDS must be a whole number of seconds' })
+  @Min(1)
+  @Max(3600)
+  MLFLOW_WEBHOOK_TOLERANCE_SECONDS = 300;
+
+  /**
+   * The URL callers (and MLflow) reach this service at, behind its balancer:
+   * the doctor registers `<API_PUBLIC_URL>/v1/hooks/mlflow` as the webhook.
+   */
+  @IsOptional()
+  @IsUrl(
+    { require_tld: false, require_protocol: true, protocols: ['http', 'https'] },
+    { message: 'API_PUBLIC_URL must be an http(s) URL such as https://api.example.com' },
+  )
+  API_PUBLIC_URL?: string;
 }
 
 export const trainingConfig = registerAs('training', () => {
@@ -169,6 +206,12 @@ export const trainingConfig = registerAs('training', () => {
     confKeys,
     unpauseDag: env.TRAINING_UNPAUSE_DAG,
     callbackToken: env.API_CALLBACK_TOKEN,
+    mlflowWebhook: {
+      secret: env.MLFLOW_WEBHOOK_SECRET,
+      toleranceSeconds: env.MLFLOW_WEBHOOK_TOLERANCE_SECONDS,
+      /** Where MLflow posts: `<API_PUBLIC_URL>/v1/hooks/mlflow`; undefined without API_PUBLIC_URL. */
+      url: env.API_PUBLIC_URL && `${env.API_PUBLIC_URL.replace(/\/+$/, '')}/v1/hooks/mlflow`,
+    },
   };
 });
 

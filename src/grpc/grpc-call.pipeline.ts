@@ -28,6 +28,8 @@ export interface CallContext {
   readonly signal: AbortSignal;
   /** The model and version that answered. */
   answeredBy(model: string, version?: string): void;
+  /** Sent in the trailing metadata of a successful answer (the initial metadata has gone out already). */
+  addTrailers(pairs: readonly [string, string][]): void;
 }
 
 export type RpcHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
@@ -88,10 +90,12 @@ export class GrpcCallPipeline implements OnModuleDestroy {
       const answered: { model?: string; version?: string } = {};
       const cancel = new AbortController();
       call.once('cancelled', () => cancel.abort());
+      const trailers = new Metadata();
       const context: CallContext = {
         requestId,
         signal: cancel.signal,
         answeredBy: (model, version) => Object.assign(answered, { model, version }),
+        addTrailers: (pairs) => pairs.forEach(([key, value]) => trailers.set(key, value)),
       };
       const finish = (code: GrpcStatus): void => {
         this.lifecycle.requestFinished();
@@ -101,7 +105,7 @@ export class GrpcCallPipeline implements OnModuleDestroy {
       requestContext.run({ requestId }, () => {
         this.serve(rpc, call, context, handler, modelOf).then(
           (response) => {
-            callback(null, response);
+            callback(null, response, trailers);
             finish(GrpcStatus.OK);
           },
           (error: unknown) => {

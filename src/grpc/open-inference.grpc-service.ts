@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { modelHeaderPairs } from '../inference/model-headers';
 import { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
@@ -109,6 +110,7 @@ export class OpenInferenceGrpcService {
       signal: context.signal,
     });
     context.answeredBy(result.modelName, result.modelVersion);
+    context.addTrailers(modelHeaderPairs(result));
     return encodeModelInferResponse(result, { id: message.id, raw });
   }
 

@@ -119,6 +119,7 @@ export class InferenceService {
     return {
       modelName: model.name,
       modelVersion: model.version,
+      modelRunId: model.info.runId,
       signature: model.info.signature,
       outputs: chooseOutputs(answer.outputs, requested),
       rows: feeds[0]?.shape[0] ?? 0,

@@ -32,6 +32,8 @@ export interface RequestTensor {
 export interface InferenceResult {
   modelName: string;
   modelVersion: string;
+  /** The MLflow run that trained the answering version, when the registry names one. */
+  modelRunId?: string;
   /** The answering version's signature: MLflow's answer shape follows it. */
   signature?: ModelSignature;
   /** The outputs asked for, in the order asked; every output when none were named. */

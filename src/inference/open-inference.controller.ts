@@ -25,6 +25,7 @@ import { ModelReadiness } from '../models/model-readiness.service';
 import { modelMetadata } from './codecs/open-inference.codec';
 import { InferenceService } from './inference.service';
 import { OPEN_INFERENCE_ERRORS, PredictionRoutes } from './prediction.routes';
+import { lineageParameters } from './model-headers';
 import {
   BINARY_INFER_BODY,
   INFERENCE_HEADER_CONTENT_LENGTH_HEADER,
@@ -199,13 +200,16 @@ export class OpenInferenceController {
 
   private async describe(ref: ModelReference): Promise<unknown> {
     const model = await this.inference.describe(ref);
-    return modelMetadata(
-      model.name,
-      [model.version],
-      model.runtime.platform,
-      [...model.inputs],
-      [...model.outputs],
-    );
+    return {
+      ...modelMetadata(
+        model.name,
+        [model.version],
+        model.runtime.platform,
+        [...model.inputs],
+        [...model.outputs],
+      ),
+      parameters: lineageParameters(model),
+    };
   }
 
   private answerReady(ref: ModelReference, reply: FastifyReply): void {

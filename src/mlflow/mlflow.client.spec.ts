@@ -310,6 +310,81 @@ describe('MlflowClient', () => {
     });
   });
 
+  describe('registry webhooks', () => {
+    const wire = {
+      webhook_id: 'wh-1',
+      name: 'modelgate',
+      url: 'https://api.example.com/v1/hooks/mlflow',
+      events: [{ entity: 'MODEL_VERSION_ALIAS', action: 'CREATED' }],
+      status: 'ACTIVE',
+      creation_timestamp: 1_700_000_000_000,
+    };
+
+    it('creates a webhook, events as the proto enum names, and maps the answer', async () => {
+      const sut = create();
+      transport.reply(200, { webhook: wire });
+
+      const created = await sut.createWebhook({
+        name: 'modelgate',
+        url: wire.url,
+        events: ['model_version_alias.created', 'model_version.created'],
+        secret: 's3cret-s3cret-s3cret',
+      });
+
+      const sent = only();
+      expect(sent.method).toBe('POST');
+      expect(sent.url).toBe(`${API}/webhooks`);
+      expect(sent.body).toEqual({
+        name: 'modelgate',
+        url: wire.url,
+        secret: 's3cret-s3cret-s3cret',
+        events: [
+          { entity: 'MODEL_VERSION_ALIAS', action: 'CREATED' },
+          { entity: 'MODEL_VERSION', action: 'CREATED' },
+        ],
+      });
+      expect(created).toMatchObject({
+        id: 'wh-1',
+        events: ['model_version_alias.created'],
+        status: 'ACTIVE',
+      });
+    });
+
+    it('lists every page of webhooks', async () => {
+      const sut = create();
+      transport
+        .reply(200, { webhooks: [wire], next_page_token: 'p2' })
+        .reply(200, { webhooks: [{ ...wire, webhook_id: 'wh-2' }] });
+
+      const all = await sut.listWebhooks();
+
+      expect(all.map((w) => w.id)).toEqual(['wh-1', 'wh-2']);
+      expect(transport.requests[1].params).toMatchObject({ page_token: 'p2' });
+    });
+
+    it('updates with PATCH and tests with POST …/test, mapping the result', async () => {
+      const sut = create();
+      transport
+        .reply(200, { webhook: { ...wire, status: 'DISABLED' } })
+        .reply(200, { result: { success: false, response_status: 401, response_body: 'no' } });
+
+      const updated = await sut.updateWebhook('wh-1', { status: 'DISABLED' });
+      const tested = await sut.testWebhook('wh-1');
+
+      expect(transport.requests[0]).toMatchObject({
+        method: 'PATCH',
+        url: `${API}/webhooks/wh-1`,
+        body: { status: 'DISABLED' },
+      });
+      expect(updated.status).toBe('DISABLED');
+      expect(transport.requests[1]).toMatchObject({
+        method: 'POST',
+        url: `${API}/webhooks/wh-1/test`,
+      });
+      expect(tested).toEqual({ success: false, responseStatus: 401, responseBody: 'no' });
+    });
+  });
+
   describe('aliases', () => {
     it('gets the version an alias points to', async () => {
       const sut = create();

@@ -25,6 +25,11 @@ import {
   WireModelVersion,
   WireRegisteredModel,
   WireRun,
+  Webhook,
+  WebhookInput,
+  WebhookTestResult,
+  WireWebhook,
+  WireWebhookTestResult,
 } from './mlflow.types';
 
 export const MLFLOW_HTTP_OPTIONS = Symbol('MLFLOW_HTTP_OPTIONS');
@@ -167,6 +172,65 @@ export class MlflowClient implements OnModuleDestroy {
     return MlflowMapper.run(body.run);
   }
 
+  // ---- registry webhooks (MLflow 3.3+, SQL backend stores) ---------------
+
+  async createWebhook(input: WebhookInput): Promise<Webhook> {
+    const body = await this.call<{ webhook: WireWebhook }>({
+      method: 'POST',
+      path: `${API}/webhooks`,
+      body: webhookBody(input),
+      idempotent: false,
+    });
+    return MlflowMapper.webhook(body.webhook);
+  }
+
+  /** Every webhook the server has, following page tokens. */
+  async listWebhooks(): Promise<Webhook[]> {
+    const all: Webhook[] = [];
+    let pageToken: string | undefined;
+    do {
+      const body = await this.get<{ webhooks?: WireWebhook[]; next_page_token?: string }>(
+        '/webhooks',
+        { max_results: 100, page_token: pageToken },
+      );
+      all.push(...(body.webhooks ?? []).map((w) => MlflowMapper.webhook(w)));
+      pageToken = body.next_page_token || undefined;
+    } while (pageToken);
+    return all;
+  }
+
+  /** Changes the fields given; the others stay as they are. */
+  async updateWebhook(id: string, changes: Partial<WebhookInput>): Promise<Webhook> {
+    const body = await this.call<{ webhook: WireWebhook }>({
+      method: 'PATCH',
+      path: `${API}/webhooks/${encodeURIComponent(id)}`,
+      body: webhookBody(changes),
+      idempotent: true,
+    });
+    return MlflowMapper.webhook(body.webhook);
+  }
+
+  async deleteWebhook(id: string): Promise<void> {
+    await this.call({ method: 'DELETE', path: `${API}/webhooks/${encodeURIComponent(id)}` });
+  }
+
+  /**
+   * Has MLflow send an example delivery of `event` (default: the webhook's
+   * first event) and answers what the receiver said: a signed, real request.
+   */
+  async testWebhook(
+    id: string,
+    event?: WebhookInput['events'][number],
+  ): Promise<WebhookTestResult> {
+    const body = await this.call<{ result?: WireWebhookTestResult }>({
+      method: 'POST',
+      path: `${API}/webhooks/${encodeURIComponent(id)}/test`,
+      body: event ? { event: MlflowMapper.webhookEvent(event) } : {},
+      idempotent: false,
+    });
+    return MlflowMapper.webhookTestResult(body.result ?? {});
+  }
+
   // ---- artifacts (through the server's artifact proxy) ------------------
 
   /**
@@ -270,6 +334,17 @@ export class MlflowClient implements OnModuleDestroy {
     }
     return match[1].replace(/\/+$/, '');
   }
+}
+
+function webhookBody(input: Partial<WebhookInput>): Record<string, unknown> {
+  return {
+    name: input.name,
+    url: input.url,
+    description: input.description,
+    secret: input.secret,
+    status: input.status,
+    events: input.events?.map((e) => MlflowMapper.webhookEvent(e)),
+  };
 }
 
 function searchQuery(options: SearchOptions): UpstreamRequest['query'] {

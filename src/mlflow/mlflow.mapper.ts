@@ -3,11 +3,17 @@ import {
   ModelVersion,
   RegisteredModel,
   Run,
+  Webhook,
+  WebhookEventName,
+  WebhookTestResult,
   WireMetric,
   WireModelVersion,
   WireRegisteredModel,
   WireRun,
   WireTag,
+  WireWebhook,
+  WireWebhookEvent,
+  WireWebhookTestResult,
 } from './mlflow.types';
 
 /** Wire → domain for MLflow's REST answers; tolerant of fields omitted when empty. */
@@ -54,6 +60,43 @@ export const MlflowMapper = {
       params: tags(wire.data?.params),
       metrics: Object.fromEntries(metrics.map((m) => [m.key, m.value])),
       tags: tags(wire.data?.tags),
+      datasets: (wire.inputs?.dataset_inputs ?? []).map((input) => ({
+        name: input.dataset?.name ?? '',
+        digest: input.dataset?.digest,
+        sourceType: input.dataset?.source_type,
+        source: input.dataset?.source,
+        context: tags(input.tags)['mlflow.data.context'],
+      })),
+    };
+  },
+
+  webhook(wire: WireWebhook): Webhook {
+    return {
+      id: wire.webhook_id,
+      name: wire.name,
+      description: wire.description || undefined,
+      url: wire.url,
+      events: (wire.events ?? []).map(
+        (e): WebhookEventName => `${e.entity.toLowerCase()}.${e.action.toLowerCase()}`,
+      ),
+      status: wire.status ?? 'ACTIVE',
+      createdAt: date(wire.creation_timestamp),
+      updatedAt: date(wire.last_updated_timestamp),
+    };
+  },
+
+  /** `model_version_alias.created` → `{entity: "MODEL_VERSION_ALIAS", action: "CREATED"}`, as the proto's JSON names them. */
+  webhookEvent(name: WebhookEventName): WireWebhookEvent {
+    const dot = name.lastIndexOf('.');
+    return { entity: name.slice(0, dot).toUpperCase(), action: name.slice(dot + 1).toUpperCase() };
+  },
+
+  webhookTestResult(wire: WireWebhookTestResult): WebhookTestResult {
+    return {
+      success: Boolean(wire.success),
+      responseStatus: wire.response_status,
+      responseBody: wire.response_body,
+      errorMessage: wire.error_message || undefined,
     };
   },
 

@@ -60,6 +60,44 @@ export interface WireRun {
     lifecycle_stage?: string;
   };
   data?: { metrics?: WireMetric[]; params?: WireTag[]; tags?: WireTag[] };
+  /** Datasets the run logged as inputs (MLflow 2.4+). */
+  inputs?: { dataset_inputs?: WireDatasetInput[] };
+}
+
+/** MLflow 3.3+ registry webhooks (protos/webhooks.proto): enums travel as their names. */
+export interface WireWebhookEvent {
+  entity: string;
+  action: string;
+}
+
+export interface WireWebhook {
+  webhook_id: string;
+  name: string;
+  description?: string;
+  url: string;
+  events?: WireWebhookEvent[];
+  status?: string;
+  creation_timestamp?: number;
+  last_updated_timestamp?: number;
+}
+
+export interface WireWebhookTestResult {
+  success?: boolean;
+  response_status?: number;
+  response_body?: string;
+  error_message?: string;
+}
+
+export interface WireDatasetInput {
+  dataset?: {
+    name?: string;
+    digest?: string;
+    source_type?: string;
+    source?: string;
+    schema?: string;
+    profile?: string;
+  };
+  tags?: WireTag[];
 }
 
 export interface WireFileInfo {
@@ -122,6 +160,49 @@ export interface Run {
   /** Latest value of each metric. */
   metrics: Record<string, number>;
   tags: Record<string, string>;
+  /** Datasets the run logged as inputs (`mlflow.log_input`), with their context tag. */
+  datasets: DatasetInput[];
+}
+
+export interface DatasetInput {
+  name: string;
+  digest?: string;
+  sourceType?: string;
+  source?: string;
+  /** `mlflow.data.context`: training, evaluation, … */
+  context?: string;
+}
+
+/** A registry event as MLflow names it in payloads and docs: `model_version_alias.created`. */
+export type WebhookEventName = `${string}.${string}`;
+
+export interface Webhook {
+  id: string;
+  name: string;
+  description?: string;
+  url: string;
+  events: WebhookEventName[];
+  /** ACTIVE or DISABLED. */
+  status: string;
+  createdAt?: Date;
+  updatedAt?: Date;
+}
+
+export interface WebhookInput {
+  name: string;
+  url: string;
+  events: WebhookEventName[];
+  description?: string;
+  /** The HMAC secret MLflow signs deliveries with (stored encrypted on the server). */
+  secret?: string;
+  status?: 'ACTIVE' | 'DISABLED';
+}
+
+export interface WebhookTestResult {
+  success: boolean;
+  responseStatus?: number;
+  responseBody?: string;
+  errorMessage?: string;
 }
 
 export interface ArtifactFile {

@@ -2,6 +2,7 @@ import { TensorSpec } from './tensor.types';
 import { ModelSignature } from './model-signature.types';
 import { ModelRuntime } from './runtimes/model-runtime';
 import { WarmupOutcome } from './model-warmup';
+import { ModelLineage } from './model-lineage';
 
 export interface LoadedModelInit {
   name: string;
@@ -19,6 +20,8 @@ export interface LoadedModelInit {
   /** The files were on local disk already (no download). */
   fromCache: boolean;
   loadDurationMs: number;
+  /** The training run and DAG run behind it, read at load; absent for versions built by hand (specs). */
+  lineage?: ModelLineage;
 }
 
 /**

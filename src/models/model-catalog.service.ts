@@ -1,8 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { MlflowClient } from '../mlflow/mlflow.client';
-import { ModelVersion, Run } from '../mlflow/mlflow.types';
+import { DatasetInput, ModelVersion, Run } from '../mlflow/mlflow.types';
 import { CacheStats, ModelRegistry, ReloadEvent } from './model-registry.service';
+import { ModelLineage } from './model-lineage';
 import { ModelView } from './model-view';
 import { ModelSignature } from './model-signature.types';
 import { WarmupOutcome } from './model-warmup';
@@ -27,6 +28,7 @@ export interface LoadedModelView {
   requests?: number;
   failures?: number;
   lastCheckedAt?: string;
+  lineage?: ModelLineage;
   lastError?: { message: string; version?: string; at: string };
 }
 
@@ -54,8 +56,15 @@ export interface RegistryVersionView {
   runtime?: string;
   runtimeReason?: string;
   run?:
-    | { params: Record<string, string>; metrics: Record<string, number>; status?: string }
+    | {
+        params: Record<string, string>;
+        metrics: Record<string, number>;
+        datasets: DatasetInput[];
+        status?: string;
+      }
     | { error: string };
+  /** For a version loaded here: its lineage as read when it loaded. */
+  lineage?: ModelLineage;
 }
 
 /** Versions whose training runs are read from MLflow tracking, newest first. */
@@ -109,6 +118,7 @@ export class ModelCatalog {
         loadedHere: loadedHere.has(v.version),
         runtime: loadedHere.get(v.version)?.runtime,
         runtimeReason: loadedHere.get(v.version)?.runtimeReason,
+        lineage: loadedHere.get(v.version)?.lineage,
         run: v.runId && index < RUNS_READ ? await this.runSummary(v.runId) : undefined,
       })),
     );
@@ -126,7 +136,12 @@ export class ModelCatalog {
   private async runSummary(runId: string): Promise<RegistryVersionView['run']> {
     try {
       const run: Run = await this.mlflow.getRun(runId);
-      return { params: run.params, metrics: run.metrics, status: run.status };
+      return {
+        params: run.params,
+        metrics: run.metrics,
+        datasets: run.datasets,
+        status: run.status,
+      };
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) };
     }
@@ -152,6 +167,7 @@ function loadedModelView(m: ModelView): LoadedModelView {
     requests: m.requests,
     failures: m.failures,
     lastCheckedAt: m.lastCheckedAt?.toISOString(),
+    lineage: m.lineage,
     lastError: m.lastError && { ...m.lastError, at: m.lastError.at.toISOString() },
   };
 }

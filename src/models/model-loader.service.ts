@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -7,6 +7,7 @@ import { PyfuncConfig, pyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { ArtifactCache, InUse } from './artifact-cache.service';
 import { LoadedModel } from './loaded-model';
+import { ModelLineageReader } from './model-lineage.service';
 import { ModelInputRejectedError, ModelLoadError } from './model.errors';
 import { WarmupOutcome } from './model-warmup';
 import { decodeInputExample } from './mlmodel/input-example.decoder';
@@ -52,12 +53,16 @@ export class ModelLoader {
     @Inject(pyfuncConfig.KEY) private readonly pyfunc: PyfuncConfig,
     private readonly python: PythonEnvironment,
     private readonly accelerator: OnnxAccelerator,
+    // Optional for specs that build a loader by hand; Nest always injects it.
+    @Optional() private readonly lineage?: ModelLineageReader,
   ) {}
 
   /** `inUse` names the versions loaded now: the disk cache keeps their files. */
   async load(version: ModelVersion, inUse?: InUse): Promise<LoadedModel> {
     const started = performance.now();
     const { name } = version;
+    // Read beside the download; it never throws (ModelLineageReader).
+    const lineage = this.lineage?.of(version);
     const files = await this.cache.fetch(version, inUse);
     const mlmodel = await this.readMlModel(name, version.version, files.directory);
     const flavor =
@@ -83,6 +88,7 @@ export class ModelLoader {
       sizeBytes: files.bytes,
       fromCache: files.hit,
       loadDurationMs: Math.round(performance.now() - started),
+      lineage: await lineage,
     });
     this.logger.log(
       `loaded ${name} v${version.version} (${flavor}, ${runtime.kind}) in ${model.info.loadDurationMs} ms` +

@@ -20,6 +20,16 @@ export interface CacheStats extends LoadedVersionStats {
   swaps: number;
 }
 
+/** What `followRegistry` did for each reference. */
+export interface RegistryFollowOutcome {
+  /** References served here, reloaded. */
+  reloaded: ReloadOutcome[];
+  /** References not served here, resolved and told to the peers (or why they could not be). */
+  announced: { reference: string; version?: string; error?: string }[];
+  /** Fixed versions already loaded, and names MODEL_ALLOW refuses. */
+  skipped: string[];
+}
+
 type RegistryConfig = Pick<ModelsConfig, 'models' | 'loadOnDemand' | 'allow'>;
 
 /**
@@ -155,6 +165,44 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
       bindings = [this.bindings.bind({ name, selector: { kind: 'default' } }, false)];
     }
     return Promise.all(bindings.map((b) => this.reloader.reload(b, trigger)));
+  }
+
+  /**
+   * Follows the registry for these references now, on every instance: those
+   * served here are reloaded (a fixed version already loaded cannot move);
+   * those not served here but servable are resolved and announced, so the
+   * peers serving them follow (the reload broadcast). Names MODEL_ALLOW
+   * refuses are skipped. Never throws: failures are outcomes.
+   */
+  async followRegistry(
+    refs: readonly ModelReference[],
+    trigger: string,
+  ): Promise<RegistryFollowOutcome> {
+    const reloaded: Promise<ReloadOutcome>[] = [];
+    const announced: Promise<{ reference: string; version?: string; error?: string }>[] = [];
+    const skipped: string[] = [];
+    for (const ref of refs) {
+      const key = formatModelReference(ref);
+      const binding = this.bindings.get(key);
+      if (binding) {
+        if (ref.selector.kind === 'version' && binding.model) skipped.push(key);
+        else reloaded.push(this.reloader.reload(binding, trigger));
+      } else if (this.allowed(ref.name)) {
+        announced.push(
+          this.reloader.announce(ref, trigger).then(
+            (v) => ({ reference: key, version: v.version }),
+            (error: unknown) => ({ reference: key, error: messageOf(error) }),
+          ),
+        );
+      } else {
+        skipped.push(key);
+      }
+    }
+    return {
+      reloaded: await Promise.all(reloaded),
+      announced: await Promise.all(announced),
+      skipped,
+    };
   }
 
   /**

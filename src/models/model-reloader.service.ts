@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { EventBus } from '../common/events/event-bus';
-import { ModelReference } from '../common/model-reference';
+import { ModelReference, formatModelReference } from '../common/model-reference';
 import { messageOf } from '../common/values';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
@@ -88,6 +88,22 @@ export class ModelReloader {
       () => (binding.reloading = undefined),
     );
     return binding.reloading;
+  }
+
+  /**
+   * Resolves a reference this instance does not serve and tells listeners,
+   * so the reload broadcast takes the version to the peers that do serve it
+   * (a registry webhook reaches one instance, which may not serve it).
+   */
+  async announce(ref: ModelReference, trigger: string): Promise<ModelVersion> {
+    const version = await this.resolver.resolve(ref);
+    this.events.emit('model.resolved', {
+      reference: formatModelReference(ref),
+      name: version.name,
+      version: version.version,
+      trigger,
+    });
+    return version;
   }
 
   private async loadFirst(

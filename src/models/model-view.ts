@@ -1,5 +1,6 @@
 import { ModelReference } from '../common/model-reference';
 import type { BindingState, ModelBinding } from './model-binding';
+import { ModelLineage } from './model-lineage';
 import { ModelSignature } from './model-signature.types';
 import { WarmupOutcome } from './model-warmup';
 import type { RuntimeKind } from './runtimes/model-runtime';
@@ -35,6 +36,8 @@ export interface ModelView {
   readonly warmup?: Readonly<WarmupOutcome>;
   readonly requests?: number;
   readonly failures?: number;
+  /** The answering version's training run (and DAG run), read at load. */
+  readonly lineage?: Readonly<ModelLineage>;
   readonly lastCheckedAt?: Date;
   readonly lastError?: Readonly<{ message: string; version?: string; at: Date }>;
 }
@@ -61,6 +64,7 @@ export function modelView(binding: ModelBinding): ModelView {
     warmup: m?.warmup,
     requests: m?.requests,
     failures: m?.failures,
+    lineage: m?.info.lineage,
     lastCheckedAt: binding.lastCheckedAt,
     lastError: binding.lastError && Object.freeze({ ...binding.lastError }),
   });

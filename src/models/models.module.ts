@@ -7,6 +7,7 @@ import { LoadedVersions } from './loaded-versions.service';
 import { ModelBindings } from './model-bindings.service';
 import { ModelCatalog } from './model-catalog.service';
 import { ModelLoader } from './model-loader.service';
+import { ModelLineageReader } from './model-lineage.service';
 import { ModelReadiness } from './model-readiness.service';
 import { ModelRegistry } from './model-registry.service';
 import { ModelReloader } from './model-reloader.service';
@@ -22,6 +23,7 @@ import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service'
     ArtifactCache,
     ModelResolver,
     ModelLoader,
+    ModelLineageReader,
     OnnxAccelerator,
     { provide: OnnxConverter, useClass: PythonOnnxConverter },
     ModelBindings,

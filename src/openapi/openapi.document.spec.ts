@@ -43,12 +43,13 @@ describe('buildOpenApiDocument', () => {
 
   afterAll(() => app.close());
 
-  it('declares OpenAPI 3.1 and the bearer, X-API-Key and callback token schemes', () => {
+  it('declares OpenAPI 3.1 and the bearer, X-API-Key, callback token and MLflow signature schemes', () => {
     expect(sut.openapi).toBe('3.1.0');
     expect(Object.keys(sut.components?.securitySchemes ?? {}).sort()).toEqual([
       'apiKey',
       'bearer',
       'callbackToken',
+      'mlflowSignature',
     ]);
   });
 

@@ -63,6 +63,13 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       scheme: 'bearer',
       description: "The Airflow DAG callback's token (API_CALLBACK_TOKEN)",
     })
+    .addSecurity(SECURITY.mlflowSignature, {
+      type: 'apiKey',
+      in: 'header',
+      name: 'X-MLflow-Signature',
+      description:
+        'MLflow registry webhook signature: v1,<base64 HMAC-SHA256 of "{X-MLflow-Delivery-Id}.{X-MLflow-Timestamp}.{raw body}"> with MLFLOW_WEBHOOK_SECRET',
+    })
     .build();
   const document = SwaggerModule.createDocument(app, config);
   const schemas = (document.components ??= {}).schemas ?? {};

@@ -88,6 +88,54 @@ describe('renderStatusPage', () => {
     expect(html).toContain('airflow callback');
   });
 
+  it('links a served version to its MLflow run and the Airflow DAG run that trained it', () => {
+    const html = renderStatusPage(
+      view({
+        models: [
+          {
+            reference: 'iris@champion',
+            pinned: true,
+            state: 'ready',
+            version: '3',
+            lineage: {
+              runId: 'abcdef0123456789',
+              mlflowRunUrl: 'http://mlflow:5000/#/experiments/1/runs/abcdef0123456789',
+              dagRunId: 'manual__1',
+              airflowRunUrl: 'http://airflow:8080/dags/modelgate_retrain/runs/manual__1',
+            },
+          },
+        ],
+      }),
+      options,
+    );
+
+    expect(html).toContain(
+      '<a data-link="mlflow-run" href="http://mlflow:5000/#/experiments/1/runs/abcdef0123456789">run abcdef01</a>',
+    );
+    expect(html).toContain(
+      '<a data-link="airflow-run" href="http://airflow:8080/dags/modelgate_retrain/runs/manual__1">DAG run manual__1</a>',
+    );
+  });
+
+  it('does not link a URL that is not http(s)', () => {
+    const html = renderStatusPage(
+      view({
+        models: [
+          {
+            reference: 'iris@champion',
+            pinned: true,
+            state: 'ready',
+            lineage: { runId: 'r1', mlflowRunUrl: 'javascript:alert(1)' },
+          },
+        ],
+      }),
+      options,
+    );
+
+    expect(html).not.toContain('javascript:');
+    expect(html).toContain('run r1');
+  });
+
   it('has no external asset and one inline script, allowed by its nonce', () => {
     const html = renderStatusPage(view(), options);
 

@@ -171,11 +171,26 @@ function renderModels(view: StatusView): string {
   <td>${esc([m.flavor, m.runtime].filter(Boolean).join(' / ') || '—')}${m.runtimeReason ? `<div class="muted small">${esc(m.runtimeReason)}</div>` : ''}</td>
   <td class="num">${m.requests ?? '—'}</td>
   <td>${m.loadedAt ? esc(clock(m.loadedAt)) : '—'}</td>
+  <td>${renderLineage(m.lineage)}</td>
   <td class="error">${m.error && m.state !== 'ready' ? esc(m.error) : ''}</td>
 </tr>`,
   );
-  return `<table><thead><tr><th>Reference</th><th>State</th><th>Version</th><th>Flavor / runtime</th><th class="num">Requests</th><th>Loaded</th><th>Last error</th></tr></thead>
+  return `<table><thead><tr><th>Reference</th><th>State</th><th>Version</th><th>Flavor / runtime</th><th class="num">Requests</th><th>Loaded</th><th>Trained by</th><th>Last error</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+/** Links to the version's run in MLflow and to the DAG run in Airflow that trained it. */
+function renderLineage(lineage: StatusView['models'][number]['lineage']): string {
+  if (!lineage?.runId) return '—';
+  const link = (url: string | undefined, label: string, kind: string) =>
+    url && /^https?:\/\//.test(url)
+      ? `<a data-link="${kind}" href="${esc(url)}">${esc(label)}</a>`
+      : esc(label);
+  const run = link(lineage.mlflowRunUrl, `run ${lineage.runId.slice(0, 8)}`, 'mlflow-run');
+  const dag = lineage.dagRunId
+    ? ` · ${link(lineage.airflowRunUrl, `DAG run ${lineage.dagRunId}`, 'airflow-run')}`
+    : '';
+  return run + dag;
 }
 
 function renderReloads(view: StatusView, now: number): string {

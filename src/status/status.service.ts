@@ -33,6 +33,12 @@ export class StatusService {
         requests: m.requests,
         loadedAt: m.loadedAt?.toISOString(),
         error: m.lastError?.message,
+        lineage: m.lineage && {
+          runId: m.lineage.runId,
+          mlflowRunUrl: m.lineage.mlflowRunUrl,
+          dagRunId: m.lineage.dagRunId,
+          airflowRunUrl: m.lineage.airflowRunUrl,
+        },
       })),
       reloads: this.registry
         .recentReloads()

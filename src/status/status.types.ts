@@ -21,6 +21,13 @@ export interface StatusView {
     requests?: number;
     loadedAt?: string;
     error?: string;
+    /** Where the served version came from (read at load). */
+    lineage?: {
+      runId?: string;
+      mlflowRunUrl?: string;
+      dagRunId?: string;
+      airflowRunUrl?: string;
+    };
   }[];
   reloads: {
     at: string;

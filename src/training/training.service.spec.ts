@@ -74,6 +74,8 @@ function create(airflow: FakeAirflow, overrides: { unpauseDag?: boolean } = {}):
     confKeys: parseConfKeys('modelgate_retrain:C=number,force=boolean'),
     unpauseDag: overrides.unpauseDag ?? true,
     callbackToken: undefined,
+
+    mlflowWebhook: { secret: undefined, toleranceSeconds: 300, url: undefined },
   };
   return new TrainingService(
     airflow as unknown as AirflowClient,

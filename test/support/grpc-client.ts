@@ -28,8 +28,8 @@ export interface CallOutcome<T> {
   response?: T;
   error?: { code: status; details: string };
   initial?: Metadata;
-  /** A failed call's trailing metadata (`retry-after`…). */
-  trailers?: Metadata;
+  /** The trailing metadata the call ended with (`retry-after` of a refusal, lineage of an answer). */
+  trailing?: Metadata;
 }
 
 /** A test's client of inference.GRPCInferenceService (our .proto) and grpc.health.v1. */
@@ -86,11 +86,12 @@ function unary<T>(
       >
     )[method];
     const call = fn.call(client, request, metadata, (error: ServiceError | null, response: T) => {
-      if (error) {
-        outcome.error = { code: error.code, details: error.details };
-        outcome.trailers = error.metadata;
-      } else outcome.response = response;
+      if (error) outcome.error = { code: error.code, details: error.details };
+      else outcome.response = response;
       resolve(outcome);
+    });
+    call.on('status', (end: unknown) => {
+      outcome.trailing = (end as { metadata: Metadata }).metadata;
     });
     call.on('metadata', (initial: Metadata) => {
       outcome.initial = initial;

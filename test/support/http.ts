@@ -60,6 +60,7 @@ export async function waitFor<T>(
   poll: () => Promise<T>,
   done: (value: T) => boolean,
   timeoutMs = 120_000,
+  intervalMs = 500,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await poll();
@@ -67,7 +68,7 @@ export async function waitFor<T>(
     if (Date.now() > deadline) {
       throw new Error(`condition not met in ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
     }
-    await sleep(500);
+    await sleep(intervalMs);
     last = await poll();
   }
   return last;

@@ -34,6 +34,14 @@ export interface MlflowOptions {
    * so the registry suite runs against it).
    */
   backend?: 'sqlite' | 'postgresql';
+  /** More of the server's environment (e.g. MLflow's webhook settings). */
+  env?: Record<string, string>;
+  /**
+   * Runs it in the host's network on 127.0.0.1:<port> instead of publishing
+   * a port, so the server can reach the test's own servers on loopback
+   * (registry webhooks calling back an API the test runs).
+   */
+  hostNetworkPort?: number;
 }
 
 export interface AirflowOptions {
@@ -48,10 +56,18 @@ export interface AirflowOptions {
 export async function startMlflow(options: MlflowOptions = {}): Promise<RunningMlflow> {
   useLocalContainerEngine();
   const images = readImages();
-  const env: Record<string, string> = { MLFLOW_WORKERS: '1' };
+  const env: Record<string, string> = { MLFLOW_WORKERS: '1', ...options.env };
   if (options.allowedHosts) {
     env.MLFLOW_SERVER_ALLOWED_HOSTS = options.allowedHosts;
   }
+  const port = options.hostNetworkPort;
+  if (port !== undefined && options.backend === 'postgresql') {
+    throw new Error(
+      'startMlflow: hostNetworkPort runs SQLite only (no private network for PostgreSQL)',
+    );
+  }
+  if (port !== undefined)
+    Object.assign(env, { MLFLOW_HOST: '127.0.0.1', MLFLOW_PORT: String(port) });
   let database: RunningMlflow['database'];
   let mlflow = new GenericContainer(images.mlflow);
   if (options.backend === 'postgresql') {
@@ -76,25 +92,34 @@ export async function startMlflow(options: MlflowOptions = {}): Promise<RunningM
       'postgresql+psycopg2://mlflow:mlflow-test@mlflow-postgres:5432/mlflow';
     mlflow = mlflow.withNetwork(network);
   }
-  const container = await mlflow
-    .withExposedPorts(5000)
+  mlflow = mlflow
     .withEnvironment(env)
     .withCopyFilesToContainer([
       { source: `${__dirname}/../fixtures/seed_mlflow.py`, target: '/fixtures/seed_mlflow.py' },
     ])
-    .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
-    .withStartupTimeout(240_000)
-    .start()
-    .catch(async (error: unknown) => {
-      // No reaper on podman: a database left behind would run until someone removes it.
-      await database?.container.stop().catch(() => undefined);
-      await database?.network.stop().catch(() => undefined);
-      throw error;
-    });
+    .withStartupTimeout(240_000);
+  mlflow =
+    port === undefined
+      ? mlflow
+          .withExposedPorts(5000)
+          .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
+      : mlflow
+          .withNetworkMode('host')
+          // No mapped port to probe: the server says when it listens.
+          .withWaitStrategy(Wait.forLogMessage(/Uvicorn running on|Listening at/));
+  const container = await mlflow.start().catch(async (error: unknown) => {
+    // No reaper on podman: a database left behind would run until someone removes it.
+    await database?.container.stop().catch(() => undefined);
+    await database?.network.stop().catch(() => undefined);
+    throw error;
+  });
   return {
     container,
     database,
-    url: `http://${container.getHost()}:${container.getMappedPort(5000)}`,
+    url:
+      port === undefined
+        ? `http://${container.getHost()}:${container.getMappedPort(5000)}`
+        : `http://127.0.0.1:${port}`,
     async stop() {
       await container.stop().catch(() => undefined);
       await database?.container.stop().catch(() => undefined);

@@ -2,6 +2,7 @@ import Fastify, { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import { BodyLimits, MalformedJsonBody, bodyLimitOf, registerBodyParsers } from './body-parsers';
 import { BinaryTensorBody } from './binary-tensor-body';
+import { rawBodyOf } from './raw-body';
 import { RefusedJson } from './safe-json';
 
 const LIMITS: BodyLimits = { maxBodyBytes: 4096, maxControlBodyBytes: 256, maxDepth: 8 };
@@ -21,7 +22,11 @@ async function server(): Promise<FastifyInstance> {
   };
   sut.post('/invocations', echo);
   sut.post('/v2/models/m/infer', echo);
-  sut.post('/v1/hooks/mlflow', echo);
+  sut.post('/v1/hooks/mlflow', (request) => ({
+    ...echo(request),
+    raw: rawBodyOf(request).toString('utf8'),
+  }));
+  sut.post('/v1/hooks/airflow', (request) => ({ raw: rawBodyOf(request).length }));
   sut.post('/v2/repository/index', echo);
   await sut.ready();
   return sut;
@@ -218,6 +223,31 @@ describe('Open Inference bodies', () => {
     });
 
     expect(reply.json()).toEqual({ body: 'a,b\n1,2\n' });
+    await sut.close();
+  });
+});
+
+describe('signed bodies', () => {
+  it('keeps the MLflow webhook body byte for byte beside the parsed value, and no other', async () => {
+    const sut = await server();
+    // Python's json.dumps spacing: re-serializing the parsed value would change the signed bytes.
+    const payload = '{"entity": "model_version", "data": {"name": "iris"}}';
+
+    const mlflow = await sut.inject({
+      method: 'POST',
+      url: '/v1/hooks/mlflow',
+      headers: { 'content-type': 'application/json' },
+      payload,
+    });
+    const airflow = await sut.inject({
+      method: 'POST',
+      url: '/v1/hooks/airflow',
+      headers: { 'content-type': 'application/json' },
+      payload,
+    });
+
+    expect(mlflow.json()).toEqual({ body: JSON.parse(payload), raw: payload });
+    expect(airflow.json()).toEqual({ raw: 0 });
     await sut.close();
   });
 });

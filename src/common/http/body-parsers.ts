@@ -12,7 +12,12 @@ import { PassThrough, Readable } from 'node:stream';
 import { Observable } from 'rxjs';
 import { BinaryTensorBody, INFERENCE_HEADER_CONTENT_LENGTH } from './binary-tensor-body';
 import { sendErrorReply } from './error-reply';
-import { OPEN_INFERENCE_INFER_ROUTE, OPEN_INFERENCE_ROUTE } from './protocol-routes';
+import {
+  OPEN_INFERENCE_INFER_ROUTE,
+  OPEN_INFERENCE_ROUTE,
+  SIGNED_BODY_ROUTE,
+} from './protocol-routes';
+import { keepRawBody } from './raw-body';
 import { RefusedJson, parseStrictJson } from './safe-json';
 
 /**
@@ -68,16 +73,23 @@ export function registerBodyParsers(fastify: FastifyInstance, limits: BodyLimits
   registerBodyLimits(fastify, limits);
   const json = (text: string): unknown => parseJsonBody(text, limits.maxDepth);
   fastify.removeContentTypeParser(['application/json', 'text/plain']);
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) =>
-    done(null, openInferenceBody(request, body as Buffer) ?? json(utf8(body))),
-  );
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    keepIfSigned(request, body as Buffer);
+    done(null, openInferenceBody(request, body as Buffer) ?? json(utf8(body)));
+  });
   // Open Inference routes read JSON whatever the Content-Type (tritonclient
   // sends none, KServe's client application/octet-stream for the binary form).
   fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    keepIfSigned(request, body as Buffer);
     const text = utf8(body);
     if (!OPEN_INFERENCE_ROUTE.test(request.url)) return done(null, text);
     done(null, openInferenceBody(request, body as Buffer) ?? json(text));
   });
+}
+
+/** A signed body (the MLflow webhook's) is verified over its bytes as sent, not as re-serialized. */
+function keepIfSigned(request: FastifyRequest, body: Buffer): void {
+  if (SIGNED_BODY_ROUTE.test(request.url)) keepRawBody(request, body);
 }
 
 /**

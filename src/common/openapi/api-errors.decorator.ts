@@ -13,6 +13,8 @@ export const SECURITY = {
   apiKey: 'apiKey',
   /** The Airflow DAG callback's own token (API_CALLBACK_TOKEN), as `Authorization: Bearer …`. */
   callbackToken: 'callbackToken',
+  /** MLflow's webhook signature (MLFLOW_WEBHOOK_SECRET), as `X-MLflow-Signature: v1,…`. */
+  mlflowSignature: 'mlflowSignature',
 } as const;
 
 /** The error statuses our routes answer, with what each means to a caller. */

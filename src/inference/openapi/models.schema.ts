@@ -14,8 +14,41 @@ const RELOAD_OUTCOME: JsonSchema = {
   },
 };
 
+const DATASET: JsonSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string' },
+    digest: { type: 'string' },
+    sourceType: { type: 'string' },
+    source: { type: 'string' },
+    context: { type: 'string', description: 'mlflow.data.context: training, evaluation, …' },
+  },
+};
+
+/** models/model-lineage.ts: read once when the version loads. */
+const LINEAGE: JsonSchema = {
+  type: 'object',
+  required: ['params', 'metrics', 'datasets'],
+  description: 'The training run behind the served version, and the DAG run that made it',
+  properties: {
+    runId: { type: 'string' },
+    runName: { type: 'string' },
+    experimentId: { type: 'string' },
+    params: { type: 'object', additionalProperties: { type: 'string' } },
+    metrics: { type: 'object', additionalProperties: { type: 'number' } },
+    datasets: { type: 'array', items: DATASET },
+    dagId: { type: 'string' },
+    dagRunId: { type: 'string' },
+    mlflowRunUrl: { type: 'string' },
+    airflowRunUrl: { type: 'string' },
+    error: { type: 'string', description: 'Why the run could not be read (the version serves)' },
+  },
+};
+
 export const MODELS_SCHEMAS = {
   ReloadOutcome: RELOAD_OUTCOME,
+  ModelLineage: LINEAGE,
   ReloadOutcomes: {
     type: 'object',
     required: ['outcomes'],
@@ -54,6 +87,7 @@ export const MODELS_SCHEMAS = {
             requests: { type: 'integer' },
             failures: { type: 'integer' },
             lastCheckedAt: { type: 'string', format: 'date-time' },
+            lineage: { $ref: '#/components/schemas/ModelLineage' },
             lastError: {
               type: 'object',
               required: ['message', 'at'],
@@ -122,8 +156,16 @@ export const MODELS_SCHEMAS = {
             run: {
               type: 'object',
               description:
-                "The version's training run (params, metrics), or why it could not be read",
+                "The version's training run (params, metrics, dataset inputs), or why it could not be read",
+              properties: {
+                params: { type: 'object', additionalProperties: { type: 'string' } },
+                metrics: { type: 'object', additionalProperties: { type: 'number' } },
+                datasets: { type: 'array', items: DATASET },
+                status: { type: 'string' },
+                error: { type: 'string' },
+              },
             },
+            lineage: { $ref: '#/components/schemas/ModelLineage' },
           },
         },
       },

@@ -124,6 +124,13 @@ export const OPEN_INFERENCE_SCHEMAS = {
       platform: { type: 'string', examples: ['onnx_onnxv1'] },
       inputs: { type: 'array', items: TENSOR_SPEC },
       outputs: { type: 'array', items: TENSOR_SPEC },
+      parameters: {
+        type: 'object',
+        description:
+          'Lineage of the served version: mlflow.run_id, mlflow.run_url, param.<key>, metric.<key>, ' +
+          'dataset.<n>.name|digest|source|context, airflow.dag_id, airflow.dag_run_id, airflow.run_url',
+        additionalProperties: { type: ['string', 'number'] },
+      },
     },
   },
   ServerLive: {

@@ -51,6 +51,47 @@ export const TRAINING_SCHEMAS = {
       },
     },
   },
+  MlflowWebhookOutcome: {
+    type: 'object',
+    required: ['accepted', 'event', 'deliveryId', 'duplicate', 'handledBy', 'references'],
+    properties: {
+      accepted: { const: true },
+      event: { type: 'string', examples: ['model_version_alias.created'] },
+      deliveryId: { type: 'string', description: 'X-MLflow-Delivery-Id' },
+      duplicate: {
+        type: 'boolean',
+        description: 'The same delivery arrived before (a retry); not acted on again',
+      },
+      handledBy: { type: 'string', description: 'The instance that acted on it' },
+      ignored: { type: 'string', description: 'Why nothing was done (an event we do not follow)' },
+      references: {
+        type: 'array',
+        items: { type: 'string' },
+        description: 'The references the event may have moved (iris@champion, iris/latest, …)',
+      },
+      followed: {
+        type: 'object',
+        required: ['reloaded', 'announced', 'skipped'],
+        properties: {
+          reloaded: { type: 'array', items: RELOAD_OUTCOME, description: 'Served here, reloaded' },
+          announced: {
+            type: 'array',
+            description: 'Not served here: resolved and told to the other instances',
+            items: {
+              type: 'object',
+              required: ['reference'],
+              properties: {
+                reference: { type: 'string' },
+                version: { type: 'string' },
+                error: { type: 'string' },
+              },
+            },
+          },
+          skipped: { type: 'array', items: { type: 'string' } },
+        },
+      },
+    },
+  },
 } satisfies SchemaCatalog;
 
 /** `dagId` and `runId` as TriggerTrainingRunDto takes them. */
