@@ -18,6 +18,8 @@ const FIGURES = path.join(ROOT, '.cache/schemathesis-figures.json');
 const API_KEY = TEST_API_KEY;
 /** The DAG callback's own token: the hook route is fuzzed past its guard. */
 const CALLBACK_TOKEN = 'fuzz-callback-token-0123456789';
+/** The registry webhook on, as a deployment runs it: fuzzed deliveries must be refused 4xx. */
+const WEBHOOK_SECRET = 'fuzz-webhook-secret-0123456789';
 
 /** The shipped retraining DAG (TRAINING_DAG_ID's default), which the fuzzer must never run. */
 const REAL_DAG = 'modelgate_retrain';
@@ -157,6 +159,7 @@ describe('schemathesis over the whole OpenAPI document', () => {
         MODEL_CACHE_DIR: path.join(work, 'cache'),
         MODEL_REFRESH_INTERVAL: '0',
         API_CALLBACK_TOKEN: CALLBACK_TOKEN,
+        MLFLOW_WEBHOOK_SECRET: WEBHOOK_SECRET,
         // Fuzzed training requests must never start a real DAG run in the shared
         // Airflow (each trains and registers a model): the default DAG is one
         // that does not exist, answered 404, and the document names no real DAG

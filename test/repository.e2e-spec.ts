@@ -186,7 +186,14 @@ describe('Model repository API (index, load, unload) on two instances', () => {
     );
     const ready = await request(`${second.url}/v2/models/${LOADABLE}/ready`);
     expect(ready.status).toBe(400);
-    expect(second.output()).toMatch(new RegExp(`${LOADABLE}: unloaded, as peer repo-1`));
+    // Log lines are written in batches (a tenth of a second at most): wait for it.
+    const said = new RegExp(`${LOADABLE}: unloaded, as peer repo-1`);
+    await waitFor(
+      () => Promise.resolve(second.output()),
+      (output) => said.test(output),
+      5_000,
+      50,
+    );
   });
 
   it('refuses to unload a model of MODELS with a 409, and it keeps serving', async () => {
