@@ -10,16 +10,11 @@
  * model under the same load, measured in the same run.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeMachine, metaText, readMeta } from './machine';
 import { isStartup, Measurement, ResultLine, roundTo, Startup } from './measurement';
 import type { ProcessMemory } from './memory';
-
-/** A fact of meta.json as text (the suites write strings). */
-function metaText(value: unknown, fallback: string): string {
-  return typeof value === 'string' ? value : fallback;
-}
 
 export const CEILING = 'onnx-ceiling';
 /** "RSS with the demo model: ≤ 150 MB per worker": MB as 10^6 bytes, in MiB. */
@@ -347,25 +342,13 @@ function main(): void {
     .map((l) => JSON.parse(l) as ResultLine);
   const startups = lines.filter(isStartup);
   const measurements = lines.filter((l): l is Measurement => !isStartup(l));
-  const meta = values.meta
-    ? (JSON.parse(readFileSync(values.meta, 'utf8')) as Record<string, unknown>)
-    : {};
+  const meta = readMeta(values.meta);
   const results = new Results(measurements);
   const models = metaText(meta.models, 'forest iris').split(/\s+/).filter(Boolean);
   const checks = targetChecks(results, models);
   const finished = new Date();
-  const loadAtStart = typeof meta.loadavg_at_start === 'string' ? meta.loadavg_at_start : '?';
-  const machine = {
-    node: process.version,
-    cpu: cpus()[0]?.model,
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageAtStart: loadAtStart,
-    loadAverageAtEnd: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' '),
-  };
-  const busy = Number(loadAtStart.split(' ')[0]) > machine.cores;
+  const { machine, busy } = describeMachine(meta);
+  const loadAtStart = machine.loadAverageAtStart;
   const first = measurements.find((m) => m.status === 'measured');
   const tables = models.map((model) => `### ${model}\n\n${mainTable(results, model)}`);
   const scaling = scalingLines(results, models, metaText(meta.scaling, ''));

@@ -9,9 +9,9 @@
  * report copies; the machine's facts are added here.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeMachine, readMeta } from './machine';
 import { isStartup, Measurement, ResultLine, roundTo, Startup } from './measurement';
 import { Suite, suiteNamed } from './suites';
 
@@ -111,22 +111,10 @@ function main(): void {
   const measurements = lines
     .filter((l): l is Measurement => !isStartup(l))
     .sort((a, b) => order(a.target) - order(b.target) || a.rows - b.rows);
-  const meta = values.meta
-    ? (JSON.parse(readFileSync(values.meta, 'utf8')) as Record<string, unknown>)
-    : {};
+  const meta = readMeta(values.meta);
   const finished = new Date();
-  const loadAtStart = typeof meta.loadavg_at_start === 'string' ? meta.loadavg_at_start : '?';
-  const machine = {
-    node: process.version,
-    cpu: cpus()[0]?.model,
-    cores: cpus().length,
-    memoryGiB: Math.round(totalmem() / 2 ** 30),
-    loadAverageAtStart: loadAtStart,
-    loadAverageAtEnd: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' '),
-  };
-  const busy = Number(loadAtStart.split(' ')[0]) > machine.cores;
+  const { machine, busy } = describeMachine(meta);
+  const loadAtStart = machine.loadAverageAtStart;
   const rowsMeasured = [...new Set(measurements.map((m) => m.rows).filter((r) => r > 0))];
   const pairs = [
     ...suite.targets.filter((t) => t !== suite.baseline).map((t) => [t, suite.baseline]),

@@ -29,20 +29,15 @@
  */
 import autocannon from 'autocannon';
 import { request as httpRequestRaw } from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from './dataset';
 import { httpRequest } from './http-requests';
 import { assertLoopback } from './loopback';
+import { loadAverageNow, metaText, readMeta } from './machine';
 import { roundTo } from './measurement';
 import { processTree, treeRssKiB } from './memory';
-
-/** A fact of meta.json as text (the suites write strings). */
-function metaText(value: unknown, fallback: string): string {
-  return typeof value === 'string' ? value : fallback;
-}
 
 interface Options {
   url: string;
@@ -285,14 +280,10 @@ async function main(): Promise<void> {
     rssWithin10Percent: rssChange !== null && Math.abs(rssChange) <= 0.1,
     reloadsOk: reloads.length > 0 && reloads.every((r) => r.ok),
   };
-  const meta = options.meta
-    ? (JSON.parse(readFileSync(options.meta, 'utf8')) as Record<string, unknown>)
-    : {};
+  const meta = readMeta(options.meta);
   const out = {
     finished: new Date().toISOString(),
-    loadAverageAtEnd: loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' '),
+    loadAverageAtEnd: loadAverageNow(),
     meta,
     maximum: {
       reqPerSec: roundTo(maxRate, 1),
