@@ -1,13 +1,39 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port free on the loopback interface right now. */
 export function freePort(): Promise<number> {
+  return listenOnce(0);
+}
+
+/**
+ * A TCP port free on the loopback interface right now, below the kernel's
+ * ephemeral range: for a port bound later by another process (a container's
+ * published port), which an outgoing connection or another test's `freePort`
+ * could otherwise take in between.
+ */
+export async function freeFixedPort(): Promise<number> {
+  const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const low = 10_000;
+  const high = Math.max(low + 1_000, (ephemeralLow || 32_768) - 1);
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    const bound = await listenOnce(port).catch(() => undefined);
+    if (bound) return bound;
+  }
+  throw new Error(`no free port in ${low}-${high} after 50 tries`);
+}
+
+function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+    server.listen(port, '127.0.0.1', () => {
+      const { port: bound } = server.address() as { port: number };
+      server.close(() => resolve(bound));
     });
   });
 }
