@@ -13,6 +13,8 @@ export function freePort(): Promise<number> {
  * could otherwise take in between.
  */
 export async function freeFixedPort(): Promise<number> {
+  // Picked ports are not bound yet (a test picks several, then starts what binds
+  // them): never hand one out twice in this process.
   const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
     .trim()
     .split(/\s+/)
@@ -21,11 +23,17 @@ export async function freeFixedPort(): Promise<number> {
   const high = Math.max(low + 1_000, (ephemeralLow || 32_768) - 1);
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = low + Math.floor(Math.random() * (high - low));
+    if (handedOut.has(port)) continue;
     const bound = await listenOnce(port).catch(() => undefined);
-    if (bound) return bound;
+    if (bound) {
+      handedOut.add(bound);
+      return bound;
+    }
   }
   throw new Error(`no free port in ${low}-${high} after 50 tries`);
 }
+
+const handedOut = new Set<number>();
 
 function listenOnce(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
