@@ -16,7 +16,8 @@ import { InferenceInput } from './inference.types';
 import { Admission } from './admission';
 import { Batcher } from './batching/batcher.service';
 import { InferenceService } from './inference.service';
-import { eventBus } from '../models/testing/model-fakes';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { eventBus, recordEvents } from '../models/testing/model-fakes';
 
 const LABEL: Tensor = {
   name: 'label',
@@ -324,6 +325,52 @@ describe(InferenceService.name, () => {
       expect(runtime.calls).toHaveLength(0);
       expect(registry.model.failures).toBe(0);
       expect(registry.released).toBe(1);
+    });
+
+    it.each([
+      ['ok', undefined, 2],
+      ['failed', new ModelRuntimeError('kernel failed'), undefined],
+      ['failed', new ModelUnavailableError('no scoring server answered'), undefined],
+      ['rejected', new ModelInputRejectedError('bad rank', 'x'), undefined],
+    ] as const)(
+      'tells the prediction ended %s, with its version and duration',
+      async (outcome, failure, rows) => {
+        const emitter = new EventEmitter2();
+        const seen = recordEvents(emitter, 'prediction.finished');
+        sut = new InferenceService(
+          registry as unknown as ModelRegistry,
+          eventBus(emitter),
+          batcher(),
+        );
+        runtime.failure = failure;
+
+        await sut.infer(ref, ROWS).catch(() => undefined);
+
+        expect(seen).toHaveLength(1);
+        expect(seen[0].payload).toMatchObject({ name: 'iris', version: '3', outcome, rows });
+        expect(seen[0].payload.durationMs).toBeGreaterThanOrEqual(0);
+      },
+    );
+
+    it.each([
+      ['an input that does not fit the signature', 'rejected', { kind: 'tensors', tensors: [] }],
+      ['a caller gone before its turn', 'refused', ROWS],
+    ] as const)('tells %s apart from a failure of the model', async (_case, outcome, input) => {
+      const emitter = new EventEmitter2();
+      const seen = recordEvents(emitter, 'prediction.finished');
+      sut = new InferenceService(
+        registry as unknown as ModelRegistry,
+        eventBus(emitter),
+        batcher(),
+      );
+
+      await sut
+        .infer(ref, input as InferenceInput, {
+          signal: outcome === 'refused' ? AbortSignal.abort() : undefined,
+        })
+        .catch(() => undefined);
+
+      expect(seen.map((e) => e.payload.outcome)).toEqual([outcome]);
     });
 
     it('keeps the codes the edge maps to statuses', () => {

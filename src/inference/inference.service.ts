@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '../common/events/event-bus';
+import { PredictionOutcome } from '../common/events/event-map';
 import { LoadedModel } from '../models/loaded-model';
-import { ModelNotFoundError } from '../models/model.errors';
+import { ModelInputRejectedError, ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
@@ -74,14 +75,21 @@ export class InferenceService {
     const { model, release } = await this.registry.acquire(ref);
     const { name, version } = model;
     this.events.emit('prediction.started', { name, version });
+    const started = performance.now();
     let rows: number | undefined;
+    let outcome: PredictionOutcome = 'failed';
     try {
       const result = await this.run(model, input, options);
       rows = result.rows;
+      outcome = 'ok';
       return result;
+    } catch (error) {
+      outcome = outcomeOf(error);
+      throw error;
     } finally {
       release();
-      this.events.emit('prediction.finished', { name, version, rows });
+      const durationMs = performance.now() - started;
+      this.events.emit('prediction.finished', { name, version, outcome, durationMs, rows });
     }
   }
 
@@ -135,6 +143,17 @@ export class InferenceService {
       `${model.key} declares no params in its signature: ignoring ${ignored.map((p) => `'${p}'`).join(', ')} (logged once for this version)`,
     );
   }
+}
+
+/** Whose fault a failed prediction was (see PredictionOutcome). */
+function outcomeOf(error: unknown): PredictionOutcome {
+  if (error instanceof ModelBusyError || error instanceof PredictionCancelledError) {
+    return 'refused';
+  }
+  if (error instanceof InvalidInputError || error instanceof ModelInputRejectedError) {
+    return 'rejected';
+  }
+  return 'failed';
 }
 
 /**

@@ -70,7 +70,13 @@ describe(`${ModelMetricsObserver.name} wired to the event bus`, () => {
     events.emit('prediction.started', { name: 'iris', version: '1' });
     expect(await scrape()).toMatch(/modelgate_predictions_in_flight\{model="iris"\} 1/);
 
-    events.emit('prediction.finished', { name: 'iris', version: '1', rows: 3 });
+    events.emit('prediction.finished', {
+      name: 'iris',
+      version: '1',
+      outcome: 'ok',
+      durationMs: 2,
+      rows: 3,
+    });
     const text = await scrape();
     expect(text).toMatch(/modelgate_predictions_in_flight\{model="iris"\} 0/);
     expect(text).toMatch(/modelgate_prediction_rows_total\{model="iris",version="1"\} 3/);

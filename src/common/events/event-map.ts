@@ -64,10 +64,20 @@ export interface PredictionStartedEvent {
   version: string;
 }
 
+/**
+ * How a prediction ended: `ok`; `failed`, the model's fault (its runtime threw
+ * or it was unavailable); `rejected`, the caller's (input the signature or the
+ * runtime refused); `refused`, nobody's (a full queue, a caller gone).
+ */
+export type PredictionOutcome = 'ok' | 'failed' | 'rejected' | 'refused';
+
 export interface PredictionFinishedEvent {
   name: string;
   version: string;
-  /** Absent when the prediction failed. */
+  outcome: PredictionOutcome;
+  /** From the version's acquisition to its answer (or its failure). */
+  durationMs: number;
+  /** Absent unless the prediction answered. */
   rows?: number;
 }
 
