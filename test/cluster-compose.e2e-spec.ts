@@ -11,7 +11,7 @@ import { GRPC_LOADER_OPTIONS, PROTO_FILE } from '../src/grpc/grpc.server';
 import { TEST_API_KEY, TEST_API_KEYS } from './support/credentials';
 import { Reply, request, waitFor } from './support/http';
 import { readImages, useLocalContainerEngine } from './support/images';
-import { freeFixedPort } from './support/ports';
+import { freePort } from './support/ports';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
@@ -108,7 +108,7 @@ describe('The cluster compose file (docker-compose.yml + deployment/compose/clus
       env[key] = value;
     }
     for (const name of ['nginx', 'https', 'grpc', 'mlflow', 'airflow', 'redis', ...INSTANCES]) {
-      ports[name as keyof typeof ports] = await freeFixedPort();
+      ports[name as keyof typeof ports] = await freePort();
     }
     Object.assign(env, {
       DOCKER_HOST: process.env.DOCKER_HOST ?? '',

@@ -1,18 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A TCP port free on the loopback interface right now. */
-export function freePort(): Promise<number> {
-  return listenOnce(0);
-}
-
 /**
  * A TCP port free on the loopback interface right now, below the kernel's
- * ephemeral range: for a port bound later by another process (a container's
- * published port), which an outgoing connection or another test's `freePort`
- * could otherwise take in between.
+ * ephemeral range. Most ports a test picks are bound later by another process
+ * (an API instance, nginx, a container's published port); a port of the
+ * ephemeral range (what `listen(0)` hands out) can be taken in between by any
+ * outgoing connection's local end, and was (nginx's port in the cluster
+ * compose test). Below that range only a listener can take it, and the bind
+ * check sees listeners.
  */
-export async function freeFixedPort(): Promise<number> {
+export async function freePort(): Promise<number> {
   // Picked ports are not bound yet (a test picks several, then starts what binds
   // them): never hand one out twice in this process.
   const [ephemeralLow] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')

@@ -3,7 +3,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { freeFixedPort } from './ports';
+import { freePort } from './ports';
 
 const REDIS_SERVER = '/usr/bin/redis-server';
 const SETPRIV = '/usr/bin/setpriv';
@@ -38,7 +38,7 @@ export interface RedisServer {
 /** Starts a redis-server and resolves once it answers on its port. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   // Below the ephemeral range: `start` binds it again after a `stop`.
-  const port = options.port ?? (await freeFixedPort());
+  const port = options.port ?? (await freePort());
   const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'];
   if (options.password) args.push('--requirepass', options.password);
   let child: ChildProcess | undefined;
