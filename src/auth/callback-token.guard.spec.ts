@@ -1,8 +1,5 @@
-import {
-  ExecutionContext,
-  ServiceUnavailableException,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { ExecutionContext, UnauthorizedException } from '@nestjs/common';
+import { FeatureDisabledError } from '../common/errors/feature-disabled.error';
 import { TrainingConfig } from '../config/training.config';
 import { CallbackTokenGuard } from './callback-token.guard';
 
@@ -42,7 +39,7 @@ describe(CallbackTokenGuard.name, () => {
 
   it('answers 503 naming API_CALLBACK_TOKEN when callbacks are not configured', () => {
     expect(() => guard(undefined).canActivate(contextWith(`Bearer ${TOKEN}`))).toThrow(
-      new ServiceUnavailableException(
+      new FeatureDisabledError(
         'callbacks are off: set API_CALLBACK_TOKEN on the API and in Airflow',
       ),
     );

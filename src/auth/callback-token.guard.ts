@@ -3,10 +3,10 @@ import {
   ExecutionContext,
   Inject,
   Injectable,
-  ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { FeatureDisabledError } from '../common/errors/feature-disabled.error';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { TrainingConfig, trainingConfig } from '../config/training.config';
 
@@ -21,7 +21,7 @@ export class CallbackTokenGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const expected = this.config.callbackToken;
     if (!expected) {
-      throw new ServiceUnavailableException(
+      throw new FeatureDisabledError(
         'callbacks are off: set API_CALLBACK_TOKEN on the API and in Airflow',
       );
     }

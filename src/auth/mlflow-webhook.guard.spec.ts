@@ -1,9 +1,5 @@
-import {
-  BadRequestException,
-  ExecutionContext,
-  ServiceUnavailableException,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { BadRequestException, ExecutionContext, UnauthorizedException } from '@nestjs/common';
+import { FeatureDisabledError } from '../common/errors/feature-disabled.error';
 import { keepRawBody } from '../common/http/raw-body';
 import { signMlflowDelivery } from './mlflow-signature';
 import { MlflowWebhookGuard } from './mlflow-webhook.guard';
@@ -37,9 +33,7 @@ describe(MlflowWebhookGuard.name, () => {
   });
 
   it('is off (503) without MLFLOW_WEBHOOK_SECRET, even for a signed delivery', () => {
-    expect(() => guard(undefined).canActivate(contextWith(signed()))).toThrow(
-      ServiceUnavailableException,
-    );
+    expect(() => guard(undefined).canActivate(contextWith(signed()))).toThrow(FeatureDisabledError);
   });
 
   it('answers 401 for a wrong signature, a stale timestamp or none at all', () => {

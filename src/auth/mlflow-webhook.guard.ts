@@ -4,10 +4,10 @@ import {
   ExecutionContext,
   Inject,
   Injectable,
-  ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { FeatureDisabledError } from '../common/errors/feature-disabled.error';
 import { rawBodyOf } from '../common/http/raw-body';
 import { TrainingConfig, trainingConfig } from '../config/training.config';
 import {
@@ -36,7 +36,7 @@ export class MlflowWebhookGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const { secret, toleranceSeconds } = this.config.mlflowWebhook;
     if (!secret) {
-      throw new ServiceUnavailableException(
+      throw new FeatureDisabledError(
         'MLflow webhooks are off: set MLFLOW_WEBHOOK_SECRET here and create the webhook with the same secret',
       );
     }

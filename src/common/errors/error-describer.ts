@@ -1,5 +1,6 @@
 import { HttpException } from '@nestjs/common';
 import { InvalidModelReferenceError } from '../model-reference';
+import { FeatureDisabledError } from './feature-disabled.error';
 import {
   UpstreamError,
   UpstreamInvalidRequestError,
@@ -57,6 +58,9 @@ function describeCommonError(error: unknown): ErrorDescription | undefined {
   if (error instanceof UpstreamError) {
     return describeUpstream(error);
   }
+  if (error instanceof FeatureDisabledError) {
+    return { status: 503, code: error.code, message: error.message };
+  }
   if (error instanceof HttpException) {
     return describeHttpException(error);
   }
@@ -74,8 +78,21 @@ function describeHttpException(error: HttpException): ErrorDescription {
     typeof response === 'string'
       ? response
       : (flatten((response as { message?: string | string[] }).message) ?? error.message);
-  return { status, code: status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR', message };
+  return {
+    status,
+    code: HTTP_STATUS_CODES[status] ?? (status < 500 ? 'BAD_REQUEST' : 'INTERNAL_ERROR'),
+    message,
+  };
 }
+
+/** MLflow's codes (databricks.proto) for the statuses Nest's own exceptions carry (guards, pipes). */
+const HTTP_STATUS_CODES: Readonly<Record<number, string>> = {
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'RESOURCE_DOES_NOT_EXIST',
+  429: 'REQUEST_LIMIT_EXCEEDED',
+  503: 'TEMPORARILY_UNAVAILABLE',
+};
 
 function describeUpstream(error: UpstreamError): ErrorDescription {
   const message = error.message;

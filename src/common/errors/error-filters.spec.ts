@@ -1,4 +1,12 @@
-import { ArgumentsHost, BadRequestException, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  BadRequestException,
+  ForbiddenException,
+  Logger,
+  ServiceUnavailableException,
+  UnauthorizedException,
+} from '@nestjs/common';
+import { FeatureDisabledError } from './feature-disabled.error';
 import { UpstreamTransientError } from '../upstream/upstream.error';
 import { ErrorDescriber } from './error-describer';
 import {
@@ -99,6 +107,21 @@ describe('exception filters', () => {
       message: 'mlflow: timed out',
     });
     expect(badRequest.body).toEqual({ error_code: 'BAD_REQUEST', message: 'name is required' });
+  });
+
+  it.each([
+    [new UnauthorizedException('wrong token'), 401, 'UNAUTHENTICATED'],
+    [new ForbiddenException('no scope'), 403, 'PERMISSION_DENIED'],
+    [new ServiceUnavailableException('later'), 503, 'TEMPORARILY_UNAVAILABLE'],
+    [new FeatureDisabledError('hooks are off: set X'), 503, 'FEATURE_DISABLED'],
+  ])('gives %p the status %p and MLflow’s code %p', (error, status, code) => {
+    const sut = new MlflowScoringExceptionFilter([]);
+    const reply = new FakeReply();
+
+    sut.catch(error, hostFor(reply));
+
+    expect(reply.statusCode).toBe(status);
+    expect(reply.body).toEqual({ error_code: code, message: error.message });
   });
 
   it('answers an unknown error 500 with the request id, and neither its message nor its stack', () => {
