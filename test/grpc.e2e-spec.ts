@@ -149,6 +149,19 @@ describe('Open Inference over gRPC (a real server, a real model, real clients)',
     });
   });
 
+  it('shows in /health/topology where the gRPC listener listens, with its TLS mode', async () => {
+    const topology = await request<{ details: { api: { grpc: unknown } } }>(
+      `${server.url}/health/topology`,
+    );
+
+    expect(topology.body.details.api.grpc).toEqual({
+      state: 'listening',
+      host: expect.any(String),
+      port: server.grpcPort,
+      tls: 'off',
+    });
+  });
+
   it('answers typed contents with typed contents equal to the REST answer, id and request id echoed', async () => {
     const outcome = await client.call<InferResponse>('ModelInfer', typedInfer({ id: 'call-7' }), {
       metadata: { 'x-request-id': 'grpc-req-1' },

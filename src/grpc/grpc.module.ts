@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { ClusterModule } from '../cluster/cluster.module';
+import { EventsModule } from '../common/events/events.module';
 import { LifecycleModule } from '../common/lifecycle/lifecycle.module';
 import { InferenceModule } from '../inference/inference.module';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -23,6 +24,7 @@ import { OpenInferenceGrpcService } from './open-inference.grpc-service';
     ClusterModule,
     MetricsModule,
     LifecycleModule,
+    EventsModule,
   ],
   providers: [GrpcCallPipeline, GrpcHealth, OpenInferenceGrpcService, GrpcServer],
   exports: [GrpcServer],

@@ -3,8 +3,8 @@ import { Options, loadSync } from '@grpc/proto-loader';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { OnAppEvent } from '../common/events/event-bus';
-import { InstanceDrainingEvent } from '../common/events/event-map';
+import { EventBus, OnAppEvent } from '../common/events/event-bus';
+import { InstanceDrainingEvent, ListenerChangedEvent } from '../common/events/event-map';
 import { GrpcConfig, GrpcTlsFiles, grpcConfig } from '../config/grpc.config';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import { GrpcHealth } from './grpc-health';
@@ -51,6 +51,7 @@ export class GrpcServer implements OnModuleDestroy {
     @Inject(limitsConfig.KEY) private readonly limits: LimitsConfig,
     private readonly service: OpenInferenceGrpcService,
     private readonly health: GrpcHealth,
+    private readonly events: EventBus,
   ) {}
 
   /** Where it listens; undefined before start, when API_GRPC_ENABLED=false, or once stopped. */
@@ -80,6 +81,7 @@ export class GrpcServer implements OnModuleDestroy {
     this.server = server;
     this.bound = { host: this.config.host, port, tls: tlsModeOf(this.config.tls) };
     this.logger.log({ msg: `gRPC listening on ${this.config.host}:${port}`, tls: this.bound.tls });
+    this.tell('listening');
     return this.bound;
   }
 
@@ -89,6 +91,7 @@ export class GrpcServer implements OnModuleDestroy {
     const server = this.server;
     if (!server) return;
     this.later(drainDelayMs, () => {
+      this.tell('draining');
       this.drained = new Promise((resolve) =>
         server.tryShutdown(() => {
           this.logger.log('gRPC calls drained');
@@ -113,8 +116,14 @@ export class GrpcServer implements OnModuleDestroy {
     this.timers.splice(0).forEach(clearTimeout);
     if (this.drained) await settledWithin(this.drained, FLUSH_TIMEOUT_MS);
     this.server?.forceShutdown();
+    if (this.server) this.tell('stopped');
     this.server = undefined;
     this.bound = undefined;
+  }
+
+  private tell(state: ListenerChangedEvent['state']): void {
+    if (this.bound)
+      this.events.emit('listener.changed', { protocol: 'grpc', state, ...this.bound });
   }
 
   private later(ms: number, run: () => void): void {

@@ -1,4 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { OnAppEvent } from '../common/events/event-bus';
+import { ListenerChangedEvent } from '../common/events/event-map';
+import { GrpcConfig, grpcConfig } from '../config/grpc.config';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { LifecycleState } from '../common/lifecycle/lifecycle.state';
 import { SERVICE_VERSION } from '../common/version';
@@ -22,7 +25,16 @@ export class ApiHealthIndicator {
     private readonly registry: ModelRegistry,
     private readonly lifecycle: LifecycleState,
     private readonly health: HealthIndicatorService,
+    @Inject(grpcConfig.KEY) private readonly grpc: Pick<GrpcConfig, 'enabled' | 'host' | 'port'>,
   ) {}
+
+  /** The gRPC listener as it last told (the HTTP one is this process: it answers the probe). */
+  private grpcListener?: Omit<ListenerChangedEvent, 'protocol'>;
+
+  @OnAppEvent('listener.changed')
+  listenerChanged({ protocol: _protocol, ...listener }: ListenerChangedEvent): void {
+    this.grpcListener = listener;
+  }
 
   check(): HealthIndicatorResult {
     const report = this.report();
@@ -54,9 +66,20 @@ export class ApiHealthIndicator {
         inFlightRequests: this.lifecycle.inFlightRequests,
         models,
         loadedBytes: this.registry.loadedBytes(),
+        grpc: this.grpcDetails(),
       },
       failure,
     };
+  }
+
+  /**
+   * `off` (API_GRPC_ENABLED=false), `starting` until it has bound, then where
+   * it listens and its state: an operator sees a gRPC port that is not open
+   * without a gRPC client at hand.
+   */
+  private grpcDetails(): Record<string, unknown> | 'off' {
+    if (!this.grpc.enabled) return 'off';
+    return this.grpcListener ?? { state: 'starting', host: this.grpc.host, port: this.grpc.port };
   }
 }
 

@@ -94,6 +94,7 @@ describe('TopologyService', () => {
       registry as unknown as ModelRegistry,
       lifecycle,
       terminus,
+      { enabled: false, host: '0.0.0.0', port: 8001 },
     );
     return new TopologyService(
       job as unknown as TopologyCheckJob,
@@ -171,6 +172,39 @@ describe('TopologyService', () => {
         airflow: { status: 'down', failure: { kind: 'connection_refused', hint: 'start it' } },
       },
     });
+  });
+
+  it('shows the gRPC listener as it last told, and off when it is disabled', () => {
+    const terminus = new HealthIndicatorService();
+    const readiness = new ModelReadiness(registry, lifecycle);
+    const make = (enabled: boolean) =>
+      new ApiHealthIndicator(readiness, registry as unknown as ModelRegistry, lifecycle, terminus, {
+        enabled,
+        host: '0.0.0.0',
+        port: 8001,
+      });
+    const on = make(true);
+    const starting = on.report().details.grpc;
+    on.listenerChanged({
+      protocol: 'grpc',
+      state: 'listening',
+      host: '0.0.0.0',
+      port: 8001,
+      tls: 'on',
+    });
+    const listening = on.report().details.grpc;
+    on.listenerChanged({
+      protocol: 'grpc',
+      state: 'draining',
+      host: '0.0.0.0',
+      port: 8001,
+      tls: 'on',
+    });
+
+    expect(starting).toEqual({ state: 'starting', host: '0.0.0.0', port: 8001 });
+    expect(listening).toEqual({ state: 'listening', host: '0.0.0.0', port: 8001, tls: 'on' });
+    expect(on.report().details.grpc).toMatchObject({ state: 'draining' });
+    expect(make(false).report().details.grpc).toBe('off');
   });
 
   it('says ok when everything is up', () => {

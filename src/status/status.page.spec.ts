@@ -22,6 +22,7 @@ function view(overrides: Partial<StatusView> = {}): StatusView {
           uptimeSeconds: 75,
           inFlightRequests: 1,
           models: [{ version: '3' }],
+          grpc: { state: 'listening', host: '0.0.0.0', port: 8001, tls: 'on' },
         },
       },
       {
@@ -78,6 +79,7 @@ describe('renderStatusPage', () => {
     expect(html).toContain('3.2 ms');
     expect(html).toContain('5 s ago');
     expect(html).toContain('Serving, with a dependency down');
+    expect(html).toContain('listening on :8001, TLS on');
   });
 
   it('lists loaded models and recent reloads', () => {

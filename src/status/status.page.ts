@@ -132,6 +132,14 @@ function renderServer(server: DependencyReport, now: number): string {
 </article>`;
 }
 
+/** `off`, or the gRPC listener's state and port (`listening on :8001, TLS on`). */
+function grpcFact(grpc: unknown): string {
+  if (typeof grpc === 'string') return grpc;
+  if (!grpc || typeof grpc !== 'object') return 'off';
+  const { state, port, tls } = grpc as { state?: string; port?: number; tls?: string };
+  return `${state ?? 'unknown'} on :${port ?? '?'}${tls ? `, TLS ${tls}` : ''}`;
+}
+
 /** What each server's check saw, in a line or two. */
 function serverFacts(server: DependencyReport): [string, string][] {
   const d = server.details;
@@ -146,6 +154,7 @@ function serverFacts(server: DependencyReport): [string, string][] {
     facts.push(['Models serving', `${models.filter((m) => m.version).length} of ${models.length}`]);
     facts.push(['Requests in flight', text(d.inFlightRequests ?? 0)]);
     facts.push(['Up for', duration(Number(d.uptimeSeconds ?? 0))]);
+    facts.push(['gRPC', grpcFact(d.grpc)]);
   }
   if (server.name === 'mlflow') {
     if (d.version) facts.push(['Version', text(d.version)]);

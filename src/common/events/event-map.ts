@@ -117,6 +117,18 @@ export interface InstanceDrainingEvent {
   gracePeriodMs: number;
 }
 
+/**
+ * A listener other than the HTTP server's (the gRPC one) started, began to
+ * drain or stopped: what /health/topology shows of it.
+ */
+export interface ListenerChangedEvent {
+  protocol: 'grpc';
+  state: 'listening' | 'draining' | 'stopped';
+  host: string;
+  port: number;
+  tls: 'off' | 'on' | 'mutual';
+}
+
 export interface EventMap {
   'model.loaded': ModelLoadedEvent;
   'model.failed': ModelFailedEvent;
@@ -130,6 +142,7 @@ export interface EventMap {
   'prediction.queue': PredictionQueueEvent;
   'instance.status': InstanceStatusEvent;
   'instance.draining': InstanceDrainingEvent;
+  'listener.changed': ListenerChangedEvent;
 }
 
 export type EventName = keyof EventMap;
