@@ -126,11 +126,18 @@ describe(ArtifactCache.name, () => {
     for (const encoded of encodings) expect(encoded).toMatch(/^[a-z0-9_-]*$/);
   });
 
+  /** A fetch of a version that is then unloaded: its files may go when room is needed. */
+  async function fetchAndRelease(sut: ArtifactCache, v: ModelVersion) {
+    const files = await sut.fetch(v);
+    await sut.release(v.name, v.version);
+    return files;
+  }
+
   it('removes the least recently used versions past MODEL_DISK_CACHE_MAX_BYTES', async () => {
     const sut = await cache(250);
-    const one = await sut.fetch(version('iris', '1'));
-    const two = await sut.fetch(version('iris', '2'));
-    await sut.fetch(version('iris', '1')); // now 2 is the least recently used
+    const one = await fetchAndRelease(sut, version('iris', '1'));
+    const two = await fetchAndRelease(sut, version('iris', '2'));
+    await fetchAndRelease(sut, version('iris', '1')); // now 2 is the least recently used
 
     const three = await sut.fetch(version('iris', '3'));
 
@@ -142,12 +149,48 @@ describe(ArtifactCache.name, () => {
 
   it('never removes a version loaded now, even past the bound', async () => {
     const sut = await cache(150);
-    const one = await sut.fetch(version('iris', '1'));
+    const one = await fetchAndRelease(sut, version('iris', '1'));
     const two = await sut.fetch(version('other', '1'), (key) => key === 'iris/1');
 
     expect(existsSync(one.directory)).toBe(true);
     expect(existsSync(two.directory)).toBe(true);
     expect(sut.bytes).toBe(200);
+  });
+
+  it('keeps the files of a version fetched and not released yet, even past the bound', async () => {
+    const sut = await cache(150);
+    const one = await sut.fetch(version('iris', '1'));
+    await sut.fetch(version('other', '1'));
+
+    expect(existsSync(one.directory)).toBe(true);
+    expect(existsSync(`${one.directory}.users/${process.pid}`)).toBe(true);
+  });
+
+  it('removes a released version when room is needed, with its marker', async () => {
+    const sut = await cache(150);
+    const one = await fetchAndRelease(sut, version('iris', '1'));
+    await sut.fetch(version('other', '1'));
+
+    expect(existsSync(one.directory)).toBe(false);
+    expect(existsSync(`${one.directory}.users`)).toBe(false);
+  });
+
+  it('holds a version fetched twice until both fetches are released', async () => {
+    const sut = await cache(150);
+    const one = await sut.fetch(version('iris', '1'));
+    await sut.fetch(version('iris', '1'));
+    await sut.release('iris', '1');
+    await sut.fetch(version('other', '1'));
+
+    expect(existsSync(one.directory)).toBe(true);
+  });
+
+  it('releases the hold of a fetch that failed', async () => {
+    const sut = await cache();
+    mlflow.downloadArtifacts = () => Promise.reject(new Error('artifact store down'));
+
+    await expect(sut.fetch(version('iris', '1'))).rejects.toThrow('artifact store down');
+    expect(await readdir(`${sut.directoryFor('iris', '1')}.users`)).toEqual([]);
   });
 
   it('removes downloads a dead process left unfinished, at start', async () => {
@@ -203,6 +246,31 @@ describe(ArtifactCache.name, () => {
       expect(await sut.fetch(version('iris', '1'))).toMatchObject({ hit: false });
       expect(mlflow.downloads).toEqual(['mlflow-artifacts:/iris/1']);
       expect(existsSync(`${directory}.lock`)).toBe(false);
+    });
+
+    it('never removes a version another live process uses, and removes one only a dead process marked', async () => {
+      const sut = await cache(250);
+      const used = await fetchAndRelease(sut, version('iris', '1'));
+      const abandoned = await fetchAndRelease(sut, version('iris', '2'));
+      await writeFile(`${used.directory}.users/${otherLiveProcess}`, '');
+      await writeFile(`${abandoned.directory}.users/${deadPid()}`, '');
+
+      await sut.fetch(version('other', '1'));
+
+      expect(existsSync(used.directory)).toBe(true);
+      expect(existsSync(abandoned.directory)).toBe(false);
+    });
+
+    it('removes at start the markers of processes that died (and its own pid’s, a previous container’s)', async () => {
+      const directory = path.join(cacheDir, 'iris', '1');
+      await mkdir(`${directory}.users`, { recursive: true });
+      for (const pid of [deadPid(), otherLiveProcess, process.pid]) {
+        await writeFile(`${directory}.users/${pid}`, '');
+      }
+
+      await cache();
+
+      expect(await readdir(`${directory}.users`)).toEqual([String(otherLiveProcess)]);
     });
 
     it('removes at start the locks of processes that died, and keeps those of live ones', async () => {

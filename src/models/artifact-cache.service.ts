@@ -44,6 +44,12 @@ const STAGING = /^\d+\.partial-(\d+)-\d+$/;
 const METADATA_SUFFIX = '.meta.json';
 /** `<version>.lock`: held (holding the holder's pid) while one process downloads that version. */
 const LOCK_SUFFIX = '.lock';
+/**
+ * `<version>.users/<pid>`: one empty file per process that uses the
+ * version's files now (fetched, not yet released), so the prune of another
+ * process sharing the directory leaves them.
+ */
+const USERS_SUFFIX = '.users';
 /** How often a process waiting for another's download of the same version looks again. */
 const LOCK_POLL_MS = 100;
 
@@ -80,7 +86,12 @@ export function directoryNameOf(name: string): string {
  * or instances on one volume): a download holds `<version>.lock`, created
  * exclusively, so a second process asking for the same version at once waits
  * for the first and then finds its copy, instead of deleting and renaming
- * over it. A lock whose holder has died is taken over.
+ * over it. A lock whose holder has died is taken over. A version is in use
+ * from its `fetch` until its `release` (unloaded, or its load failed): this
+ * process marks it in `<version>.users/<pid>`, and no process's prune
+ * removes a version a live process marks. Liveness is a pid check, so the
+ * processes must share a pid namespace (the workers of one host, or
+ * containers started with the host's pids) as for the download lock.
  */
 @Injectable()
 export class ArtifactCache implements OnModuleInit {
@@ -89,6 +100,8 @@ export class ArtifactCache implements OnModuleInit {
   private readonly pending = new Map<string, Promise<CachedModelFiles>>();
   /** Complete versions on disk, by directory. */
   private readonly entries = new Map<string, CacheEntry>();
+  /** Fetches not released yet, by directory: this process uses those files. */
+  private readonly held = new Map<string, number>();
 
   constructor(
     private readonly mlflow: MlflowClient,
@@ -126,8 +139,48 @@ export class ArtifactCache implements OnModuleInit {
     return path.resolve(this.config.cacheDir, directoryNameOf(name), version);
   }
 
+  /**
+   * The files of `version`, downloaded unless a whole copy is here, and held
+   * for this process until `release`. `inUse` names the other versions this
+   * process needs kept beyond those it holds (loads under way elsewhere in it).
+   */
   async fetch(version: ModelVersion, inUse: InUse = () => false): Promise<CachedModelFiles> {
     const directory = this.directoryFor(version.name, version.version);
+    // Marked before the files are looked at: another process's prune between the two would remove them.
+    await this.hold(directory);
+    try {
+      return await this.fetchHeld(version, directory, inUse);
+    } catch (error) {
+      await this.release(version.name, version.version);
+      throw error;
+    }
+  }
+
+  /** This process no longer uses the files of `name/version` (unloaded, or its load failed). */
+  async release(name: string, version: string): Promise<void> {
+    const directory = this.directoryFor(name, version);
+    const count = (this.held.get(directory) ?? 0) - 1;
+    if (count > 0) {
+      this.held.set(directory, count);
+      return;
+    }
+    this.held.delete(directory);
+    await rm(userMarker(directory, process.pid), { force: true });
+  }
+
+  private async hold(directory: string): Promise<void> {
+    const count = this.held.get(directory) ?? 0;
+    this.held.set(directory, count + 1);
+    if (count > 0) return;
+    await mkdir(`${directory}${USERS_SUFFIX}`, { recursive: true });
+    await writeFile(userMarker(directory, process.pid), '');
+  }
+
+  private async fetchHeld(
+    version: ModelVersion,
+    directory: string,
+    inUse: InUse,
+  ): Promise<CachedModelFiles> {
     let download = this.pending.get(directory);
     if (download) return download;
     const cached = await this.reusable(directory, version);
@@ -236,22 +289,28 @@ export class ArtifactCache implements OnModuleInit {
     return { directory, bytes: result.bytes, hit: false };
   }
 
-  /** Least recently used first, until the cache fits; never `keep`, a download, or what is in use. */
+  /**
+   * Least recently used first, until the cache fits; never `keep`, a
+   * download, what this process holds or needs, or what another live process uses.
+   */
   private async prune(inUse: InUse, keep: string): Promise<void> {
     let total = this.bytes;
     if (total <= this.config.diskCacheMaxBytes) return;
-    const candidates = [...this.entries]
-      .filter(([directory, { metadata }]) => {
-        if (directory === keep || this.pending.has(directory)) return false;
-        return !inUse(`${metadata.name}/${metadata.version}`);
-      })
-      .sort(([, a], [, b]) => a.lastUsedMs - b.lastUsedMs);
+    const candidates: [string, CacheEntry][] = [];
+    for (const [directory, entry] of this.entries) {
+      const { name, version } = entry.metadata;
+      if (directory === keep || this.pending.has(directory) || this.held.has(directory)) continue;
+      if (inUse(`${name}/${version}`) || (await usedByAnotherProcess(directory))) continue;
+      candidates.push([directory, entry]);
+    }
+    candidates.sort(([, a], [, b]) => a.lastUsedMs - b.lastUsedMs);
     for (const [directory, { metadata }] of candidates) {
       if (total <= this.config.diskCacheMaxBytes) break;
       this.entries.delete(directory);
       try {
         await rm(directory, { recursive: true, force: true });
         await rm(metadataPath(directory), { force: true });
+        await rm(`${directory}${USERS_SUFFIX}`, { recursive: true, force: true });
       } catch (error) {
         this.logger.warn(
           `cannot remove ${metadata.name} v${metadata.version}: ${messageOf(error)}`,
@@ -281,6 +340,15 @@ export class ArtifactCache implements OnModuleInit {
       }
       return;
     }
+    if (entry.endsWith(USERS_SUFFIX)) {
+      // This process uses nothing yet: a marker with its pid is a previous container's.
+      for (const pid of await readdir(full).catch(() => [])) {
+        if (!(isPid(pid) && processAlive(Number(pid)))) {
+          await rm(path.join(full, pid), { recursive: true, force: true });
+        }
+      }
+      return;
+    }
     if (entry.endsWith(LOCK_SUFFIX)) {
       const holder = Number(await readFile(full, 'utf8').catch(() => ''));
       if (!(holder > 0 && processAlive(holder))) await rm(full, { force: true });
@@ -302,6 +370,16 @@ function metadataPath(directory: string): string {
   return `${directory}${METADATA_SUFFIX}`;
 }
 
+function userMarker(directory: string, pid: number): string {
+  return path.join(`${directory}${USERS_SUFFIX}`, String(pid));
+}
+
+/** Whether a live process other than this one marks the version's files as in use. */
+async function usedByAnotherProcess(directory: string): Promise<boolean> {
+  const pids = await readdir(`${directory}${USERS_SUFFIX}`).catch(() => []);
+  return pids.some((pid) => isPid(pid) && processAlive(Number(pid)));
+}
+
 async function readMetadata(directory: string): Promise<CacheMetadata | undefined> {
   try {
     const value = JSON.parse(await readFile(metadataPath(directory), 'utf8')) as CacheMetadata;
@@ -321,6 +399,11 @@ async function directoriesIn(root: string): Promise<string[]> {
   await mkdir(root, { recursive: true });
   const entries = await readdir(root, { withFileTypes: true });
   return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
+/** A marker's name is a pid: a positive integer (signal 0 to pid 0 would ask our own process group). */
+function isPid(name: string): boolean {
+  return /^[1-9][0-9]{0,9}$/.test(name);
 }
 
 /**

@@ -36,7 +36,7 @@ export class LoadedVersions {
   readonly stats: LoadedVersionStats = { loads: 0, loadFailures: 0, evictions: 0 };
 
   constructor(
-    @Inject(ModelLoader) private readonly loader: Pick<ModelLoader, 'load'>,
+    @Inject(ModelLoader) private readonly loader: Pick<ModelLoader, 'load' | 'unload'>,
     private readonly bindings: ModelBindings,
     private readonly events: EventBus,
     @Inject(modelsConfig.KEY)
@@ -110,7 +110,7 @@ export class LoadedVersions {
   async disposeAll(): Promise<void> {
     const models = [...this.loaded.values()];
     this.loaded.clear();
-    await Promise.allSettled(models.map((m) => m.runtime.dispose()));
+    await Promise.allSettled(models.map((m) => this.loader.unload(m)));
   }
 
   private evictBeyondBounds(keep: LoadedModel): void {
@@ -140,8 +140,8 @@ export class LoadedVersions {
         `${model.key}: requests still running after the drain timeout; unloading anyway`,
       );
     }
-    await model.runtime
-      .dispose()
+    await this.loader
+      .unload(model)
       .catch((error: unknown) => this.logger.warn(`${model.key}: ${messageOf(error)}`));
   }
 }

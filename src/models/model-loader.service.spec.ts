@@ -19,11 +19,20 @@ import { ELEM, tinyClassifier, tinyOnnxModel } from './runtimes/testing/tiny-onn
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 
 /** Serves one prepared directory as every version's files. */
-class FakeArtifactCache implements Pick<ArtifactCache, 'fetch'> {
+class FakeArtifactCache implements Pick<ArtifactCache, 'fetch' | 'release'> {
+  /** Versions fetched and not released yet. */
+  readonly held: string[] = [];
+
   constructor(private readonly directory: string) {}
 
-  fetch(): Promise<CachedModelFiles> {
+  fetch(version: ModelVersion): Promise<CachedModelFiles> {
+    this.held.push(`${version.name}/${version.version}`);
     return Promise.resolve({ directory: this.directory, bytes: 100, hit: true });
+  }
+
+  release(name: string, version: string): Promise<void> {
+    this.held.splice(this.held.indexOf(`${name}/${version}`), 1);
+    return Promise.resolve();
   }
 }
 
@@ -47,9 +56,10 @@ function loader(
   directory: string,
   config: ModelsConfig = CONFIG,
   converter = new FakeOnnxConverter(),
+  cache = new FakeArtifactCache(directory),
 ): ModelLoader {
   return new ModelLoader(
-    new FakeArtifactCache(directory) as unknown as ArtifactCache,
+    cache as unknown as ArtifactCache,
     config,
     PYFUNC,
     new PythonEnvironment(PYFUNC),
@@ -136,6 +146,28 @@ describe(`${ModelLoader.name} warm-up`, () => {
     });
     expect(model.runtime.platform).toBe('onnxruntime_onnx');
     expect(warnings).toEqual([]);
+  });
+
+  it('holds the version’s files in the disk cache until it is unloaded', async () => {
+    const cache = new FakeArtifactCache(directory);
+    sut = loader(directory, CONFIG, new FakeOnnxConverter(), cache);
+    await write({ MLmodel: mlmodel(false), 'model.onnx': tinyClassifier() });
+
+    const model = await load();
+    const whileLoaded = [...cache.held];
+    await sut.unload(model);
+
+    expect(whileLoaded).toEqual(['iris/3']);
+    expect(cache.held).toEqual([]);
+  });
+
+  it('releases the files of a version whose load failed', async () => {
+    const cache = new FakeArtifactCache(directory);
+    sut = loader(directory, CONFIG, new FakeOnnxConverter(), cache);
+    await write({ MLmodel: 'flavors:\n  spark:\n    model_data: sparkml\n' });
+
+    await expect(load()).rejects.toBeInstanceOf(ModelLoadError);
+    expect(cache.held).toEqual([]);
   });
 
   it('loads a version whose example is malformed, saying why its warm-up could not run, once', async () => {

@@ -5,7 +5,8 @@ import { performance } from 'node:perf_hooks';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { PyfuncConfig, pyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
-import { ArtifactCache, InUse } from './artifact-cache.service';
+import { ArtifactCache, CachedModelFiles, InUse } from './artifact-cache.service';
+import { ModelLineage } from './model-lineage';
 import { LoadedModel } from './loaded-model';
 import { ModelLineageReader } from './model-lineage.service';
 import { ModelInputRejectedError, ModelLoadError } from './model.errors';
@@ -57,13 +58,40 @@ export class ModelLoader {
     @Optional() private readonly lineage?: ModelLineageReader,
   ) {}
 
-  /** `inUse` names the versions loaded now: the disk cache keeps their files. */
+  /**
+   * `inUse` names the versions loaded now: the disk cache keeps their files.
+   * The version's own files stay held in the disk cache until `unload` (or
+   * until its load fails here).
+   */
   async load(version: ModelVersion, inUse?: InUse): Promise<LoadedModel> {
     const started = performance.now();
-    const { name } = version;
     // Read beside the download; it never throws (ModelLineageReader).
     const lineage = this.lineage?.of(version);
     const files = await this.cache.fetch(version, inUse);
+    try {
+      return await this.loadFiles(version, files, lineage, started);
+    } catch (error) {
+      await this.cache.release(version.name, version.version);
+      throw error;
+    }
+  }
+
+  /** Disposes a version's runtime and lets the disk cache remove its files when it needs room. */
+  async unload(model: LoadedModel): Promise<void> {
+    try {
+      await model.runtime.dispose();
+    } finally {
+      await this.cache.release(model.name, model.version);
+    }
+  }
+
+  private async loadFiles(
+    version: ModelVersion,
+    files: CachedModelFiles,
+    lineage: Promise<ModelLineage> | undefined,
+    started: number,
+  ): Promise<LoadedModel> {
+    const { name } = version;
     const mlmodel = await this.readMlModel(name, version.version, files.directory);
     const flavor =
       Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function';

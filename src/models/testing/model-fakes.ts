@@ -81,8 +81,10 @@ export class FakeResolver implements Pick<ModelResolver, 'resolve'> {
 }
 
 /** Loads instantly into a fake runtime, except the versions told to fail; `sizes` sets a version's bytes. */
-export class FakeLoader implements Pick<ModelLoader, 'load'> {
+export class FakeLoader implements Pick<ModelLoader, 'load' | 'unload'> {
   readonly loaded: string[] = [];
+  /** Versions unloaded, in order. */
+  readonly unloaded: string[] = [];
   readonly runtimes = new Map<string, FakeRuntime>();
   readonly failing = new Set<string>();
   readonly sizes = new Map<string, number>();
@@ -91,6 +93,11 @@ export class FakeLoader implements Pick<ModelLoader, 'load'> {
   /** The next load waits until the returned gate is opened. */
   holdNext(): Gate {
     return (this.gate = new Gate());
+  }
+
+  async unload(model: LoadedModel): Promise<void> {
+    this.unloaded.push(model.key);
+    await model.runtime.dispose();
   }
 
   async load(version: ModelVersion): Promise<LoadedModel> {
