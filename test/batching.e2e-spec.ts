@@ -235,6 +235,20 @@ describe('adaptive batching (a real server, a real ONNX model)', () => {
     return all;
   }
 
+  it('says in /v1/models that the serving version is batched, with its settings', async () => {
+    const models = await request<{ models: { reference: string; batching?: unknown }[] }>(
+      `${batched.url}/v1/models`,
+    );
+
+    expect(models.body.models.find((m) => m.reference === `${MODEL}@champion`)?.batching).toEqual({
+      enabled: true,
+      maxRows: 256,
+      maxDelayMs: 1000,
+      maxConcurrent: 1,
+      maxQueued: 256,
+    });
+  });
+
   it('answers a request that finds the batch queue full 503 with Retry-After, in each REST protocol', async () => {
     const protocolOf = (i: number) => (i % 2 === 0 ? 'mlflow' : 'open-inference');
     const sent: string[] = [];

@@ -6,6 +6,8 @@ import { MODELS_SCHEMAS } from './openapi/models.schema';
 import { MODEL_NAME_PATTERN } from './openapi/route-params';
 import { LoadedModelsView, ModelCatalog } from '../models/model-catalog.service';
 import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
+import { BatchPolicy } from './batching/batch-policy';
+import { Batcher } from './batching/batcher.service';
 
 @ApiTags('models')
 @Controller('v1/models')
@@ -13,6 +15,7 @@ export class ModelsController {
   constructor(
     private readonly catalog: ModelCatalog,
     private readonly registry: ModelRegistry,
+    private readonly batcher: Batcher,
   ) {}
 
   @Get()
@@ -21,8 +24,14 @@ export class ModelsController {
   })
   @ApiJsonAnswer(200, 'Models loaded here', schemaRef(MODELS_SCHEMAS, 'LoadedModels'))
   @ApiCredentials('api')
-  list(): LoadedModelsView {
-    return this.catalog.loaded();
+  list(): LoadedModelsView & { models: { batching?: BatchPolicy }[] } {
+    const view = this.catalog.loaded();
+    // Batching is the inference module's: the catalog (models/) cannot say it.
+    const models = view.models.map((m) => {
+      const model = this.registry.serving(m.reference);
+      return model ? { ...m, batching: this.batcher.policyOf(model) } : m;
+    });
+    return { ...view, models };
   }
 
   @Get(':name')

@@ -83,6 +83,14 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     return binding && modelView(binding);
   }
 
+  /**
+   * The version serving the served reference `reference` now, for a look at
+   * it (no request counted, nothing loaded); undefined if none serves.
+   */
+  serving(reference: string): LoadedModel | undefined {
+    return this.bindings.get(reference)?.model;
+  }
+
   /** Recent reloads, newest first. */
   recentReloads(): readonly ReloadEvent[] {
     return this.reloader.journal.recent();

@@ -71,6 +71,20 @@ export const MODELS_SCHEMAS = {
             version: { type: 'string' },
             flavor: { type: 'string' },
             runtime: { type: 'string', enum: ['onnx', 'pyfunc', 'scoring-server'] },
+            batching: {
+              type: 'object',
+              description:
+                'Whether the serving version stacks concurrent requests into one runtime call (MODEL_BATCH_*), with its settings, or why not',
+              required: ['enabled'],
+              properties: {
+                enabled: { type: 'boolean' },
+                maxRows: { type: 'integer' },
+                maxDelayMs: { type: 'number' },
+                maxConcurrent: { type: 'integer' },
+                maxQueued: { type: 'integer' },
+                reason: { type: 'string', examples: ['the pyfunc runtime is not batched'] },
+              },
+            },
             runtimeReason: {
               type: 'string',
               description:
