@@ -140,6 +140,14 @@ describe(InferenceService.name, () => {
     sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
   });
 
+  /** Rebuilds the subject on an emitter that records every `prediction.finished`. */
+  function recordFinished() {
+    const emitter = new EventEmitter2();
+    const seen = recordEvents(emitter, 'prediction.finished');
+    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(emitter), batcher());
+    return seen;
+  }
+
   describe('params', () => {
     const WITH_PARAMS: ModelSignature = {
       ...SIGNATURE,
@@ -335,13 +343,7 @@ describe(InferenceService.name, () => {
     ] as const)(
       'tells the prediction ended %s, with its version and duration',
       async (outcome, failure, rows) => {
-        const emitter = new EventEmitter2();
-        const seen = recordEvents(emitter, 'prediction.finished');
-        sut = new InferenceService(
-          registry as unknown as ModelRegistry,
-          eventBus(emitter),
-          batcher(),
-        );
+        const seen = recordFinished();
         runtime.failure = failure;
 
         await sut.infer(ref, ROWS).catch(() => undefined);
@@ -356,13 +358,7 @@ describe(InferenceService.name, () => {
       ['an input that does not fit the signature', 'rejected', { kind: 'tensors', tensors: [] }],
       ['a caller gone before its turn', 'refused', ROWS],
     ] as const)('tells %s apart from a failure of the model', async (_case, outcome, input) => {
-      const emitter = new EventEmitter2();
-      const seen = recordEvents(emitter, 'prediction.finished');
-      sut = new InferenceService(
-        registry as unknown as ModelRegistry,
-        eventBus(emitter),
-        batcher(),
-      );
+      const seen = recordFinished();
 
       await sut
         .infer(ref, input as InferenceInput, {
