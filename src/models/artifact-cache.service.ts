@@ -16,9 +16,6 @@ export interface CachedModelFiles {
   hit: boolean;
 }
 
-/** Whether the version `name/version` is loaded (or loading) now: its files must stay. */
-export type InUse = (key: string) => boolean;
-
 /** What the cache wrote beside a version's files: what they are a copy of. */
 interface CacheMetadata {
   name: string;
@@ -78,8 +75,8 @@ export function directoryNameOf(name: string): string {
  * restarts too) only while the registry still names the same files.
  *
  * The disk is bounded (MODEL_DISK_CACHE_MAX_BYTES): after each download the
- * least recently used versions go until the total fits, never one loaded now
- * (the caller says which, through `inUse`) nor one being downloaded. Staging
+ * least recently used versions go until the total fits, never one held now
+ * (fetched and not released: loaded or loading) nor one being downloaded. Staging
  * directories left by a process that died mid-download are removed at start.
  *
  * Several processes may share the directory (the workers of API_WORKERS > 1,
@@ -141,15 +138,15 @@ export class ArtifactCache implements OnModuleInit {
 
   /**
    * The files of `version`, downloaded unless a whole copy is here, and held
-   * for this process until `release`. `inUse` names the other versions this
-   * process needs kept beyond those it holds (loads under way elsewhere in it).
+   * for this process until `release`: what is loaded or loading here is
+   * exactly what is held (a load fetches before anything else).
    */
-  async fetch(version: ModelVersion, inUse: InUse = () => false): Promise<CachedModelFiles> {
+  async fetch(version: ModelVersion): Promise<CachedModelFiles> {
     const directory = this.directoryFor(version.name, version.version);
     // Marked before the files are looked at: another process's prune between the two would remove them.
     await this.hold(directory);
     try {
-      return await this.fetchHeld(version, directory, inUse);
+      return await this.fetchHeld(version, directory);
     } catch (error) {
       await this.release(version.name, version.version);
       throw error;
@@ -176,18 +173,12 @@ export class ArtifactCache implements OnModuleInit {
     await writeFile(userMarker(directory, process.pid), '');
   }
 
-  private async fetchHeld(
-    version: ModelVersion,
-    directory: string,
-    inUse: InUse,
-  ): Promise<CachedModelFiles> {
+  private async fetchHeld(version: ModelVersion, directory: string): Promise<CachedModelFiles> {
     let download = this.pending.get(directory);
     if (download) return download;
     const cached = await this.reusable(directory, version);
     if (cached) return cached;
-    download = this.download(version, directory, inUse).finally(() =>
-      this.pending.delete(directory),
-    );
+    download = this.download(version, directory).finally(() => this.pending.delete(directory));
     this.pending.set(directory, download);
     return download;
   }
@@ -218,17 +209,13 @@ export class ArtifactCache implements OnModuleInit {
     return { directory, bytes: metadata.bytes, hit: true };
   }
 
-  private async download(
-    version: ModelVersion,
-    directory: string,
-    inUse: InUse,
-  ): Promise<CachedModelFiles> {
+  private async download(version: ModelVersion, directory: string): Promise<CachedModelFiles> {
     const release = await this.lock(directory);
     try {
       // Another process may have downloaded it while this one waited for the lock.
       const cached = await this.reusable(directory, version);
       if (cached) return cached;
-      return await this.downloadLocked(version, directory, inUse);
+      return await this.downloadLocked(version, directory);
     } finally {
       await release();
     }
@@ -265,7 +252,6 @@ export class ArtifactCache implements OnModuleInit {
   private async downloadLocked(
     version: ModelVersion,
     directory: string,
-    inUse: InUse,
   ): Promise<CachedModelFiles> {
     const { name } = version;
     // No metadata while the files change: a crash in between leaves a copy that is never reused.
@@ -285,22 +271,21 @@ export class ArtifactCache implements OnModuleInit {
     this.logger.log(
       `cached ${name} v${version.version}: ${result.files} files, ${result.bytes} bytes`,
     );
-    await this.prune(inUse, directory);
+    await this.prune(directory);
     return { directory, bytes: result.bytes, hit: false };
   }
 
   /**
    * Least recently used first, until the cache fits; never `keep`, a
-   * download, what this process holds or needs, or what another live process uses.
+   * download, what this process holds, or what another live process holds.
    */
-  private async prune(inUse: InUse, keep: string): Promise<void> {
+  private async prune(keep: string): Promise<void> {
     let total = this.bytes;
     if (total <= this.config.diskCacheMaxBytes) return;
     const candidates: [string, CacheEntry][] = [];
     for (const [directory, entry] of this.entries) {
-      const { name, version } = entry.metadata;
       if (directory === keep || this.pending.has(directory) || this.held.has(directory)) continue;
-      if (inUse(`${name}/${version}`) || (await usedByAnotherProcess(directory))) continue;
+      if (await usedByAnotherProcess(directory)) continue;
       candidates.push([directory, entry]);
     }
     candidates.sort(([, a], [, b]) => a.lastUsedMs - b.lastUsedMs);

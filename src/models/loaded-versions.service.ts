@@ -62,11 +62,9 @@ export class LoadedVersions {
     if (!load) {
       const started = performance.now();
       const { name } = version;
-      // The disk cache keeps the files of what is loaded or loading now.
-      const inUse = (versionKey: string) =>
-        this.loaded.has(versionKey) || this.loads.has(versionKey);
+      // The loader holds the version's files in the disk cache until it unloads them.
       load = this.loader
-        .load(version, inUse)
+        .load(version)
         .then((model) => {
           const durationMs = performance.now() - started;
           this.events.emit('model.loaded', { name, version: version.version, durationMs });

@@ -5,7 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { ModelsConfig, modelsConfig } from '../config/models.config';
 import { PyfuncConfig, pyfuncConfig } from '../config/pyfunc.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
-import { ArtifactCache, CachedModelFiles, InUse } from './artifact-cache.service';
+import { ArtifactCache, CachedModelFiles } from './artifact-cache.service';
 import { ModelLineage } from './model-lineage';
 import { LoadedModel } from './loaded-model';
 import { ModelLineageReader } from './model-lineage.service';
@@ -59,15 +59,14 @@ export class ModelLoader {
   ) {}
 
   /**
-   * `inUse` names the versions loaded now: the disk cache keeps their files.
-   * The version's own files stay held in the disk cache until `unload` (or
-   * until its load fails here).
+   * The version's files stay held in the disk cache until `unload` (or until
+   * its load fails here): fetched first, so a load under way holds them too.
    */
-  async load(version: ModelVersion, inUse?: InUse): Promise<LoadedModel> {
+  async load(version: ModelVersion): Promise<LoadedModel> {
     const started = performance.now();
     // Read beside the download; it never throws (ModelLineageReader).
     const lineage = this.lineage?.of(version);
-    const files = await this.cache.fetch(version, inUse);
+    const files = await this.cache.fetch(version);
     try {
       return await this.loadFiles(version, files, lineage, started);
     } catch (error) {
