@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: everything, against real servers, from a fresh machine. First the
-# lint (ESLint, Prettier, the dependency rule), then scripts/test-setup.sh
+# lint (the type check, ESLint, Prettier, the dependency rule), then scripts/test-setup.sh
 # sets up everything the tests need, then it runs
 #   1. jest: unit specs, and integration/e2e tests against real MLflow,
 #      Airflow and scoring servers, headless Chromium and nginx (extra
@@ -21,7 +21,7 @@ status=0
 # No result of an earlier run may stand in for one this run did not produce.
 rm -f .cache/lint.status .cache/jest-results.json .cache/pytest-venv.xml .cache/pytest-image.xml
 
-stamp "lint (npm run lint: ESLint, Prettier, dependency rule)"
+stamp "lint (npm run lint: type check, ESLint, Prettier, dependency rule)"
 npm run lint --silent
 lint=$?
 echo "$lint" >.cache/lint.status
