@@ -81,7 +81,8 @@ export class Rollouts implements OnApplicationBootstrap {
     if (!rollout || !this.isChampion(ref, rollout)) return undefined;
     const challenger = this.bindings.get(challengerKey(rollout));
     if (!challenger?.model) return { answer: ref, variant: 'champion' };
-    if (rollout.mode === 'shadow') return { answer: ref, variant: 'champion', shadow: challenger.ref };
+    if (rollout.mode === 'shadow')
+      return { answer: ref, variant: 'champion', shadow: challenger.ref };
     if (rollout.percent === 0) return { answer: ref, variant: 'champion' };
     const variant = variantFor(rollout, bucketOf(rollout.name, callerKey()));
     return { answer: variant === 'challenger' ? challenger.ref : ref, variant };
@@ -206,19 +207,23 @@ export class Rollouts implements OnApplicationBootstrap {
     if (ref.selector.kind === 'alias') return ref.selector.alias === rollout.champion;
     if (ref.selector.kind !== 'default') return false;
     const answering = this.bindings.answering(ref);
-    return answering !== undefined && aliasOf(answering, this.models.defaultAlias) === rollout.champion;
+    return (
+      answering !== undefined && aliasOf(answering, this.models.defaultAlias) === rollout.champion
+    );
   }
 
   /** The binding the champion's requests are answered by: its alias's, else a bare name meaning it. */
   private championBinding(rollout: Rollout): ModelBinding | undefined {
     return (
       this.bindings.get(`${rollout.name}@${rollout.champion}`) ??
-      this.bindings.all().find(
-        (b) =>
-          b.ref.name === rollout.name &&
-          !b.challenger &&
-          aliasOf(b, this.models.defaultAlias) === rollout.champion,
-      )
+      this.bindings
+        .all()
+        .find(
+          (b) =>
+            b.ref.name === rollout.name &&
+            !b.challenger &&
+            aliasOf(b, this.models.defaultAlias) === rollout.champion,
+        )
     );
   }
 
