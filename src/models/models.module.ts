@@ -37,13 +37,6 @@ import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service'
     // Champion and challenger (issue 13 part 2).
     Rollouts,
   ],
-  exports: [
-    ModelRegistry,
-    ModelReadiness,
-    ModelResolver,
-    ModelLoader,
-    ModelCatalog,
-    Rollouts,
-  ],
+  exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog, Rollouts],
 })
 export class ModelsModule {}
