@@ -166,14 +166,14 @@ describe(InferenceService.name, () => {
   beforeEach(() => {
     runtime = new FakeRuntime();
     registry = new FakeRegistry(loaded(runtime));
-    sut = subject(registry as unknown as ModelRegistry, eventBus());
+    sut = subject(registry, eventBus());
   });
 
   /** Rebuilds the subject on an emitter that records every `prediction.finished`. */
   function recordFinished() {
     const emitter = new EventEmitter2();
     const seen = recordEvents(emitter, 'prediction.finished');
-    sut = subject(registry as unknown as ModelRegistry, eventBus(emitter));
+    sut = subject(registry, eventBus(emitter));
     return seen;
   }
 
@@ -188,7 +188,7 @@ describe(InferenceService.name, () => {
 
     it('passes the params given, and the defaults of the others, to the runtime', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = subject(registry as unknown as ModelRegistry, eventBus());
+      sut = subject(registry, eventBus());
 
       await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
 
@@ -197,7 +197,7 @@ describe(InferenceService.name, () => {
 
     it('refuses a param the model does not declare before running it', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = subject(registry as unknown as ModelRegistry, eventBus());
+      sut = subject(registry, eventBus());
 
       await expect(sut.infer(ref, ROWS, { params: { treshold: 0.9 } })).rejects.toThrow(
         "unknown param 'treshold'",
@@ -310,7 +310,7 @@ describe(InferenceService.name, () => {
     it('checks a delegated model’s requested outputs against its answer', async () => {
       runtime = new FakeRuntime([]);
       runtime.answer = { outputs: [{ ...LABEL, name: 'predictions' }] };
-      sut = subject(new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry, eventBus());
+      sut = subject(new FakeRegistry(loaded(runtime)), eventBus());
 
       const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });
       const missing = sut.infer(ref, ROWS, { outputs: ['label'] });

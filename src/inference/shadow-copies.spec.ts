@@ -26,7 +26,9 @@ describe(ShadowCopies.name, () => {
   let emitter: EventEmitter2;
   let sut: ShadowCopies;
 
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   beforeEach(() => {
     emitter = new EventEmitter2();

@@ -146,7 +146,7 @@ export class RolloutMetricsObserver implements OnModuleInit {
   private remember(name: string, version: string, labels: Record<string, string>): void {
     const key = `${name}/${version}`;
     let sets = this.written.get(key);
-    if (!sets) this.written.set(key, (sets = new Map()));
+    if (!sets) this.written.set(key, (sets = new Map<string, Record<string, string>>()));
     sets.set(labels.variant, labels);
   }
 

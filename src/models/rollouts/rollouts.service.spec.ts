@@ -33,7 +33,9 @@ describe(Rollouts.name, () => {
   let parts: RegistryParts;
   let sut: Rollouts;
 
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   async function start(settings: RolloutSetting[] = [ROLLOUT], canaryPercent = 25): Promise<void> {
     parts = registryOver(resolver, loader, configServing(['iris@champion']));
