@@ -309,7 +309,7 @@ describe('rollouts: champion and challenger (a real server, a real MLflow)', () 
   });
 
   it('shows the rollout on the status page', async () => {
-    const page = await request(`${server.url}/`, { headers: { accept: 'text/html' } });
+    const page = await request(`${server.url}/status`);
 
     expect(page.text).toContain(`data-rollout="${MODEL}"`);
     expect(page.text).toContain(`<code>@challenger</code> v${challenger.version}`);
