@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { signMlflowDelivery } from '../src/auth/mlflow-signature';
 import { RunningServer, startServer, stackEnv } from './support/app';
 import { TestGrpcClient } from './support/grpc-client';
 import { Reply, request, waitFor } from './support/http';
@@ -14,7 +16,7 @@ import { sharedStack } from './support/shared-stack';
  * caller always from the same side; a shadow gets a copy of every request
  * and never answers, and the pairs are counted and compared; the registered
  * model's tags override the settings; a challenger alias moved in MLflow is
- * followed. Polling is off: only the reload endpoint moves anything.
+ * followed (the reload endpoint, a webhook delivery). Polling is off.
  */
 
 interface RolloutJson {
@@ -32,6 +34,7 @@ const PERCENT = 25;
 const TOLERANCE = 35;
 
 const ROW = [[5.1, 3.5, 1.4, 0.2]];
+const WEBHOOK_SECRET = 'rollouts-e2e-webhook-secret-0123456789';
 
 describe('rollouts: champion and challenger (a real server, a real MLflow)', () => {
   const MODEL = `rollout-iris-${Date.now()}`;
@@ -72,6 +75,7 @@ describe('rollouts: champion and challenger (a real server, a real MLflow)', () 
       ROLLOUT_CANARY_PERCENT: String(PERCENT),
       MODEL_REFRESH_INTERVAL: '0',
       MODEL_CACHE_DIR: cacheDir,
+      MLFLOW_WEBHOOK_SECRET: WEBHOOK_SECRET,
     });
     grpc = new TestGrpcClient(`127.0.0.1:${server.grpcPort}`);
     await waitForRollout((r) => r.challenger.version === challenger.version);
@@ -234,12 +238,39 @@ describe('rollouts: champion and challenger (a real server, a real MLflow)', () 
       champion: champion.version,
       challenger: third.version,
     });
-    // Back as it was, for the tests below.
+  });
+
+  it('follows the challenger alias moved back, told by an MLflow webhook delivery', async () => {
     await mlflowClient('c.set_registered_model_alias(m, "challenger", os.environ["V"])', {
       V: challenger.version,
     });
-    await reload();
-    await waitForRollout((r) => r.challenger.version === challenger.version);
+    const body = JSON.stringify({
+      entity: 'model_version_alias',
+      action: 'created',
+      timestamp: new Date().toISOString(),
+      data: { name: MODEL, alias: 'challenger', version: challenger.version },
+    });
+    const id = randomUUID();
+    const timestamp = String(Math.floor(Date.now() / 1000));
+
+    const reply = await request<{ followed?: { reloaded: { reference: string }[] } }>(
+      `${server.url}/v1/hooks/mlflow`,
+      {
+        method: 'POST',
+        apiKey: null,
+        body,
+        headers: {
+          'x-mlflow-delivery-id': id,
+          'x-mlflow-timestamp': timestamp,
+          'x-mlflow-signature': signMlflowDelivery(WEBHOOK_SECRET, id, timestamp, body),
+        },
+      },
+    );
+
+    expect(reply.status).toBe(200);
+    expect(reply.body.followed?.reloaded.map((r) => r.reference)).toEqual([`${MODEL}@challenger`]);
+    const rollout = await waitForRollout((r) => r.challenger.version === challenger.version);
+    expect(rollout.champion.version).toBe(champion.version);
   });
 
   it('lets the model’s tags override the settings: modelgate.canary_percent=100 sends every caller to the challenger', async () => {
