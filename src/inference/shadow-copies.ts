@@ -61,11 +61,21 @@ export class ShadowCopies {
       return;
     }
     this.failing.delete(base.name);
+    let agreement: ReturnType<typeof agreementOf>;
+    try {
+      agreement = agreementOf(answer.outputs, copy.outputs);
+    } catch (error) {
+      // Nobody awaits a copy: a pair that cannot be compared is said, never thrown.
+      this.logger.warn(
+        `${base.name}: the shadow's pair could not be compared: ${messageOf(error)}`,
+      );
+      agreement = {};
+    }
     this.events.emit('rollout.shadowed', {
       ...base,
       challengerVersion: copy.modelVersion,
       outcome: 'compared',
-      ...agreementOf(answer.outputs, copy.outputs),
+      ...agreement,
     });
   }
 }
