@@ -19,6 +19,7 @@ import { metricsConfig } from './config/metrics.config';
 import { mlflowConfig } from './config/mlflow.config';
 import { modelsConfig } from './config/models.config';
 import { pyfuncConfig } from './config/pyfunc.config';
+import { rolloutConfig } from './config/rollout.config';
 import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { shutdownConfig } from './config/shutdown.config';
@@ -56,6 +57,7 @@ export class AppModule {
             mlflowConfig,
             airflowConfig,
             modelsConfig,
+            rolloutConfig,
             pyfuncConfig,
             trainingConfig,
             healthConfig,

@@ -17,6 +17,7 @@ import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { ServerConfig, serverConfig } from '../config/server.config';
 import { MetricsService } from '../metrics/metrics.service';
 import { EventLoopLag } from './event-loop-lag';
+import { CallerFacts } from '../inference/caller-key';
 import { credentialsOf, firstText } from './grpc-credentials';
 import { GrpcRefusal, grpcCodeName, grpcFailureOf } from './grpc-status';
 import { RPC_ACCESS, RpcAccess, RpcName } from './rpc-access';
@@ -30,6 +31,8 @@ export interface CallContext {
   answeredBy(model: string, version?: string): void;
   /** Sent in the trailing metadata of a successful answer (the initial metadata has gone out already). */
   addTrailers(pairs: readonly [string, string][]): void;
+  /** Who calls (its metadata, credential and peer), for a rollout's sticky key. */
+  readonly caller: CallerFacts;
 }
 
 export type RpcHandler<Req, Res> = (request: Req, context: CallContext) => Promise<Res>;
@@ -91,11 +94,19 @@ export class GrpcCallPipeline implements OnModuleDestroy {
       const cancel = new AbortController();
       call.once('cancelled', () => cancel.abort());
       const trailers = new Metadata();
+      const who: { principal?: Principal } = {};
       const context: CallContext = {
         requestId,
         signal: cancel.signal,
         answeredBy: (model, version) => Object.assign(answered, { model, version }),
         addTrailers: (pairs) => pairs.forEach(([key, value]) => trailers.set(key, value)),
+        caller: {
+          header: (name) => firstText(call.metadata, name),
+          get principal() {
+            return who.principal;
+          },
+          address: addressOf(call.getPeer()),
+        },
       };
       const finish = (code: GrpcStatus): void => {
         this.lifecycle.requestFinished();
@@ -103,7 +114,7 @@ export class GrpcCallPipeline implements OnModuleDestroy {
         this.record(rpc, code, answered, requestId, seconds);
       };
       requestContext.run({ requestId }, () => {
-        this.serve(rpc, call, context, handler, modelOf).then(
+        this.serve(rpc, call, context, handler, modelOf, who).then(
           (response) => {
             callback(null, response, trailers);
             finish(GrpcStatus.OK);
@@ -124,10 +135,12 @@ export class GrpcCallPipeline implements OnModuleDestroy {
     context: CallContext,
     handler: RpcHandler<Req, Res>,
     modelOf: ((request: Req) => string) | undefined,
+    who: { principal?: Principal },
   ): Promise<Res> {
     const access = RPC_ACCESS[rpc];
     if (access.kind === 'scope') {
       const principal = await this.authorize(call.metadata, access, () => modelOf?.(call.request));
+      who.principal = principal;
       await this.limitRate(principal, call.getPeer());
     }
     if (SHED.has(rpc)) this.shedIfLagging();

@@ -108,6 +108,7 @@ export class OpenInferenceGrpcService {
       outputs: request.requestedOutputs,
       params: modelParameters(request.parameters),
       signal: context.signal,
+      caller: context.caller,
     });
     context.answeredBy(result.modelName, result.modelVersion);
     context.addTrailers(modelHeaderPairs(result));

@@ -63,6 +63,7 @@ function binding(state: ModelView['state'], loaded: boolean): ModelView {
     key: 'iris@champion',
     name: 'iris',
     pinned: true,
+    challenger: false,
     state,
     version: loaded ? '3' : undefined,
     lastError: state === 'failed' ? { message: 'bad onnx', at: new Date() } : undefined,

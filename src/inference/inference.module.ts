@@ -10,6 +10,7 @@ import { ModelsController } from './models.controller';
 import { OpenInferenceController } from './open-inference.controller';
 import { PredictionRoutes } from './prediction.routes';
 import { RepositoryController } from './repository.controller';
+import { ShadowCopies } from './shadow-copies';
 
 @Module({
   imports: [ModelsModule, EventsModule],
@@ -19,7 +20,15 @@ import { RepositoryController } from './repository.controller';
     RepositoryController,
     ModelsController,
   ],
-  providers: [InferenceService, Admission, Batcher, ModelRepository, PredictionRoutes],
+  providers: [
+    InferenceService,
+    Admission,
+    Batcher,
+    ModelRepository,
+    PredictionRoutes,
+    // Rollouts (issue 13 part 2): the challenger's copies in shadow mode.
+    ShadowCopies,
+  ],
   // The gRPC adapter (src/grpc/) serves the same inference and repository.
   exports: [InferenceService, ModelRepository, PredictionRoutes],
 })

@@ -18,6 +18,9 @@ import { Batcher } from './batching/batcher.service';
 import { InferenceService } from './inference.service';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { eventBus, recordEvents } from '../models/testing/model-fakes';
+import { RolloutRoute, Rollouts } from '../models/rollouts/rollouts.service';
+import { ShadowCopies } from './shadow-copies';
+import { EventBus } from '../common/events/event-bus';
 
 const LABEL: Tensor = {
   name: 'label',
@@ -124,6 +127,32 @@ function batcher(): Batcher {
   );
 }
 
+/** Routes as told: no rollout unless a test sets `next`; remembers the caller keys it asked for. */
+class FakeRollouts implements Pick<Rollouts, 'route'> {
+  next?: RolloutRoute;
+  readonly keys: string[] = [];
+
+  route(_ref: ModelReference, callerKey: () => string): RolloutRoute | undefined {
+    if (this.next) this.keys.push(callerKey());
+    return this.next;
+  }
+}
+
+function subject(
+  registry: unknown,
+  events: EventBus = eventBus(),
+  rollouts = new FakeRollouts(),
+): InferenceService {
+  return new InferenceService(
+    registry as ModelRegistry,
+    events,
+    batcher(),
+    rollouts as unknown as Rollouts,
+    new ShadowCopies({ shadowMaxInFlight: 8 }, events),
+    { stickyHeader: 'x-modelgate-caller' },
+  );
+}
+
 describe(InferenceService.name, () => {
   const ref = parseModelReference('iris');
   let runtime: FakeRuntime;
@@ -137,14 +166,14 @@ describe(InferenceService.name, () => {
   beforeEach(() => {
     runtime = new FakeRuntime();
     registry = new FakeRegistry(loaded(runtime));
-    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
+    sut = subject(registry, eventBus());
   });
 
   /** Rebuilds the subject on an emitter that records every `prediction.finished`. */
   function recordFinished() {
     const emitter = new EventEmitter2();
     const seen = recordEvents(emitter, 'prediction.finished');
-    sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(emitter), batcher());
+    sut = subject(registry, eventBus(emitter));
     return seen;
   }
 
@@ -159,7 +188,7 @@ describe(InferenceService.name, () => {
 
     it('passes the params given, and the defaults of the others, to the runtime', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
+      sut = subject(registry, eventBus());
 
       await sut.infer(ref, ROWS, { params: { threshold: 0.9 } });
 
@@ -168,7 +197,7 @@ describe(InferenceService.name, () => {
 
     it('refuses a param the model does not declare before running it', async () => {
       registry = new FakeRegistry(loaded(runtime, WITH_PARAMS));
-      sut = new InferenceService(registry as unknown as ModelRegistry, eventBus(), batcher());
+      sut = subject(registry, eventBus());
 
       await expect(sut.infer(ref, ROWS, { params: { treshold: 0.9 } })).rejects.toThrow(
         "unknown param 'treshold'",
@@ -281,11 +310,7 @@ describe(InferenceService.name, () => {
     it('checks a delegated model’s requested outputs against its answer', async () => {
       runtime = new FakeRuntime([]);
       runtime.answer = { outputs: [{ ...LABEL, name: 'predictions' }] };
-      sut = new InferenceService(
-        new FakeRegistry(loaded(runtime)) as unknown as ModelRegistry,
-        eventBus(),
-        batcher(),
-      );
+      sut = subject(new FakeRegistry(loaded(runtime)), eventBus());
 
       const found = await sut.infer(ref, ROWS, { outputs: ['predictions'] });
       const missing = sut.infer(ref, ROWS, { outputs: ['label'] });
@@ -376,6 +401,84 @@ describe(InferenceService.name, () => {
         code: 'MODEL_UNAVAILABLE',
         retryable: true,
       });
+    });
+  });
+
+  describe('rollouts', () => {
+    const champion = parseModelReference('iris@champion');
+    const challenger = parseModelReference('iris@challenger');
+    let rollouts: FakeRollouts;
+    let emitter: EventEmitter2;
+
+    /** Two versions: v3 answers the champion's alias, v4 the challenger's. */
+    class TwoVersions implements Pick<ModelRegistry, 'acquire'> {
+      readonly byAlias = new Map([
+        ['champion', loaded(runtime, SIGNATURE, '3')],
+        ['challenger', loaded(new FakeRuntime(), SIGNATURE, '4')],
+      ]);
+
+      acquire(ref: ModelReference): Promise<{ model: LoadedModel; release: () => void }> {
+        const alias = ref.selector.kind === 'alias' ? ref.selector.alias : 'champion';
+        return Promise.resolve({ model: this.byAlias.get(alias)!, release: () => undefined });
+      }
+    }
+
+    beforeEach(() => {
+      rollouts = new FakeRollouts();
+      emitter = new EventEmitter2();
+      sut = subject(new TwoVersions(), eventBus(emitter), rollouts);
+    });
+
+    it('answers from the side the route names and says which it was', async () => {
+      const finished = recordEvents(emitter, 'prediction.finished');
+      rollouts.next = { answer: challenger, variant: 'challenger' };
+
+      const result = await sut.infer(champion, ROWS);
+
+      expect(result).toMatchObject({ modelVersion: '4', variant: 'challenger' });
+      expect(finished.map((e) => e.payload)).toEqual([
+        expect.objectContaining({ version: '4', variant: 'challenger', outcome: 'ok' }),
+      ]);
+    });
+
+    it('keys the caller by the sticky header, asked of the request only under a rollout', async () => {
+      const caller = {
+        header: (name: string) => (name === 'x-modelgate-caller' ? 't1' : undefined),
+      };
+
+      await sut.infer(champion, ROWS, { caller });
+      rollouts.next = { answer: champion, variant: 'champion' };
+      await sut.infer(champion, ROWS, { caller });
+
+      expect(rollouts.keys).toEqual(['header:t1']);
+    });
+
+    it('in shadow mode answers from the champion, then sends the challenger a copy and compares the pair', async () => {
+      const shadowed = new Promise((resolve) => emitter.once('rollout.shadowed', resolve));
+      const finished = recordEvents(emitter, 'prediction.finished');
+      rollouts.next = { answer: champion, variant: 'champion', shadow: challenger };
+
+      const result = await sut.infer(champion, ROWS);
+
+      expect(result).toMatchObject({ modelVersion: '3', variant: 'champion' });
+      await expect(shadowed).resolves.toEqual({
+        name: 'iris',
+        championVersion: '3',
+        challengerVersion: '4',
+        outcome: 'compared',
+        labelsEqual: true,
+        scoreDifference: 0,
+      });
+      expect(finished.map((e) => [e.payload.version, e.payload.variant])).toEqual([
+        ['3', 'champion'],
+        ['4', 'shadow'],
+      ]);
+    });
+
+    it('answers no variant when the model has no rollout', async () => {
+      const result = await sut.infer(champion, ROWS);
+
+      expect(result.variant).toBeUndefined();
     });
   });
 });

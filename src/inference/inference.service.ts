@@ -1,11 +1,13 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '../common/events/event-bus';
-import { PredictionOutcome } from '../common/events/event-map';
+import { PredictionOutcome, PredictionVariant } from '../common/events/event-map';
+import { RolloutConfig, rolloutConfig } from '../config/rollout.config';
 import { LoadedModel } from '../models/loaded-model';
 import { ModelInputRejectedError, ModelNotFoundError } from '../models/model.errors';
 import { RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { ModelReference } from '../common/model-reference';
 import { ModelRegistry } from '../models/model-registry.service';
+import { Rollouts } from '../models/rollouts/rollouts.service';
 import { ModelBusyError } from './admission';
 import { Batcher } from './batching/batcher.service';
 import { bindInputs } from './binding/input-binder';
@@ -13,6 +15,8 @@ import { bindParams } from './binding/params';
 import { InvalidInputError, PredictionCancelledError } from './inference.error';
 import { Tensor, TensorSpec } from '../models/tensor.types';
 import { InferenceInput, InferenceResult } from './inference.types';
+import { CallerFacts, callerKey } from './caller-key';
+import { ShadowCopies } from './shadow-copies';
 
 export interface InferOptions {
   /** Only these outputs (Open Inference `outputs`); all when absent. */
@@ -28,6 +32,8 @@ export interface InferOptions {
    * waiting in its model's batch queue is dropped, never run.
    */
   signal?: AbortSignal;
+  /** Who calls: a rollout's canary keeps one caller on one side (caller-key.ts). */
+  caller?: CallerFacts;
 }
 
 /**
@@ -49,6 +55,9 @@ export class InferenceService {
     private readonly registry: ModelRegistry,
     private readonly events: EventBus,
     private readonly batcher: Batcher,
+    private readonly rollouts: Rollouts,
+    private readonly shadows: ShadowCopies,
+    @Inject(rolloutConfig.KEY) private readonly rollout: Pick<RolloutConfig, 'stickyHeader'>,
   ) {}
 
   /** The reference `/invocations` serves: the first of MODELS. */
@@ -72,6 +81,26 @@ export class InferenceService {
     input: InferenceInput,
     options: InferOptions = {},
   ): Promise<InferenceResult> {
+    const route = this.rollouts.route(ref, () =>
+      callerKey(options.caller, this.rollout.stickyHeader),
+    );
+    if (!route) return this.predict(ref, input, options);
+    const result = await this.predict(route.answer, input, options, route.variant);
+    const shadow = route.shadow;
+    if (shadow) {
+      // After the answer, on its own: the caller's signal is not the copy's.
+      const copy = { outputs: options.outputs, params: options.params };
+      void this.shadows.send(result, () => this.predict(shadow, input, copy, 'shadow'));
+    }
+    return { ...result, variant: route.variant };
+  }
+
+  private async predict(
+    ref: ModelReference,
+    input: InferenceInput,
+    options: InferOptions,
+    variant?: PredictionVariant,
+  ): Promise<InferenceResult> {
     const { model, release } = await this.registry.acquire(ref);
     const { name, version } = model;
     this.events.emit('prediction.started', { name, version });
@@ -89,7 +118,14 @@ export class InferenceService {
     } finally {
       release();
       const durationMs = performance.now() - started;
-      this.events.emit('prediction.finished', { name, version, outcome, durationMs, rows });
+      this.events.emit('prediction.finished', {
+        name,
+        version,
+        outcome,
+        durationMs,
+        rows,
+        variant,
+      });
     }
   }
 

@@ -1,5 +1,6 @@
 /** Requests and answers of the inference service, before and after a protocol adapter. */
 import { ModelSignature } from '../models/model-signature.types';
+import type { Variant } from '../models/rollouts/rollout.types';
 import { RuntimeExtras } from '../models/runtimes/model-runtime';
 import { DataType, Tensor } from '../models/tensor.types';
 
@@ -41,4 +42,6 @@ export interface InferenceResult {
   rows: number;
   /** What the runtime gave beyond tensors, for the protocol that wants it. */
   extras?: RuntimeExtras;
+  /** Under a rollout: which side answered (x-modelgate-variant). */
+  variant?: Variant;
 }

@@ -6,6 +6,8 @@ import { InferenceResult } from './inference.types';
 export const MODEL_NAME_HEADER = 'x-model-name';
 export const MODEL_VERSION_HEADER = 'x-model-version';
 export const MODEL_RUN_ID_HEADER = 'x-model-run-id';
+/** Under a rollout: `champion` or `challenger`, the side that answered. */
+export const VARIANT_HEADER = 'x-modelgate-variant';
 
 /** Which registered version answered, and the run that trained it: neither protocol's body says so for every answer. */
 export function setModelHeaders(reply: FastifyReply, result: InferenceResult): void {
@@ -13,6 +15,7 @@ export function setModelHeaders(reply: FastifyReply, result: InferenceResult): v
     .header(MODEL_NAME_HEADER, result.modelName)
     .header(MODEL_VERSION_HEADER, result.modelVersion);
   if (result.modelRunId) void reply.header(MODEL_RUN_ID_HEADER, result.modelRunId);
+  if (result.variant) void reply.header(VARIANT_HEADER, result.variant);
 }
 
 /** The same as header pairs, for the gRPC trailing metadata. */
@@ -22,6 +25,7 @@ export function modelHeaderPairs(result: InferenceResult): [string, string][] {
     [MODEL_VERSION_HEADER, result.modelVersion],
   ];
   if (result.modelRunId) pairs.push([MODEL_RUN_ID_HEADER, result.modelRunId]);
+  if (result.variant) pairs.push([VARIANT_HEADER, result.variant]);
   return pairs;
 }
 

@@ -36,7 +36,7 @@ class FakeRegistry implements Pick<ModelRegistry, 'list' | 'loadModel' | 'unload
 
 function view(key: string, fields: Partial<ModelView>): ModelView {
   const ref = parseModelReference(`models:/${key}`);
-  return { key, ref, name: ref.name, pinned: false, state: 'ready', ...fields };
+  return { key, ref, name: ref.name, pinned: false, challenger: false, state: 'ready', ...fields };
 }
 
 describe(ModelRepository.name, () => {

@@ -20,6 +20,7 @@ import {
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
 import { setModelHeaders } from './model-headers';
+import { httpCaller } from './caller-key';
 
 /** The error answers of each protocol's routes, for the controllers' @UseFilters and the direct routes alike. */
 export const MLFLOW_SCORING_ERRORS = new MlflowScoringExceptionFilter(INFERENCE_ERROR_MAP);
@@ -85,7 +86,11 @@ export class PredictionRoutes {
   ): Promise<string> {
     const raw = body instanceof MalformedJsonBody ? body.text : body;
     const { input, params } = decodeMlflowRequest(raw, contentType, this.limits);
-    const result = await this.inference.infer(ref, input, { params, signal });
+    const result = await this.inference.infer(ref, input, {
+      params,
+      signal,
+      caller: httpCaller(reply.request),
+    });
     setModelHeaders(reply, result);
     void reply.type('application/json');
     return encodeMlflowResponse(result, input);
@@ -110,6 +115,7 @@ export class PredictionRoutes {
       outputs: request.requestedOutputs,
       params: modelParameters(request.parameters),
       signal,
+      caller: httpCaller(reply.request),
     });
     setModelHeaders(reply, result);
     const text = writeInferResponse(result, request);

@@ -14,6 +14,13 @@ export interface ModelBinding {
   readonly key: string;
   /** Listed in MODELS: loaded at start, never evicted. */
   readonly pinned: boolean;
+  /**
+   * Bound as a rollout's challenger (src/models/rollouts): kept when its load
+   * fails, so the refresh job and webhooks retry it, and never evicted, like
+   * a pinned one; but readiness does not wait for it and a bare name is never
+   * answered by it.
+   */
+  challenger?: boolean;
   model?: LoadedModel;
   state: BindingState;
   lastError?: { message: string; version?: string; at: Date };

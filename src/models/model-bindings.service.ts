@@ -46,7 +46,9 @@ export class ModelBindings {
   answering(ref: ModelReference): ModelBinding | undefined {
     const own = this.bindings.get(formatModelReference(ref));
     if (own || ref.selector.kind !== 'default') return own;
-    return this.all().find((b) => b.ref.name === ref.name && b.model !== undefined);
+    return this.all().find(
+      (b) => b.ref.name === ref.name && b.model !== undefined && !b.challenger,
+    );
   }
 
   /** True when some binding uses `model`. */
@@ -54,9 +56,9 @@ export class ModelBindings {
     return this.all().some((b) => b.model === model);
   }
 
-  /** True when a binding of MODELS uses `model` (it must stay loaded). */
+  /** True when a binding of MODELS, or a rollout's challenger, uses `model` (it must stay loaded). */
   pins(model: LoadedModel): boolean {
-    return this.all().some((b) => b.pinned && b.model === model);
+    return this.all().some((b) => (b.pinned || b.challenger) && b.model === model);
   }
 
   /** Forgets every binding served by `model` (it is being evicted). */

@@ -8,12 +8,16 @@ import { ModelView } from './model-view';
 import { ModelSignature } from './model-signature.types';
 import { WarmupOutcome } from './model-warmup';
 import { redactText } from '../common/logging/redact';
+import { Rollouts } from './rollouts/rollouts.service';
+import { RolloutView } from './rollouts/rollout.types';
 
 export interface LoadedModelView {
   reference: string;
   name: string;
   state: string;
   pinned: boolean;
+  /** A rollout's challenger. */
+  challenger: boolean;
   version?: string;
   flavor?: string;
   runtime?: string;
@@ -77,6 +81,7 @@ export class ModelCatalog {
     private readonly registry: ModelRegistry,
     private readonly mlflow: MlflowClient,
     @Inject(modelsConfig.KEY) private readonly config: ModelsConfig,
+    private readonly rollouts: Rollouts,
   ) {}
 
   loaded(): LoadedModelsView {
@@ -129,6 +134,7 @@ export class ModelCatalog {
       tags: model.tags,
       createdAt: model.createdAt?.toISOString(),
       updatedAt: model.updatedAt?.toISOString(),
+      rollout: rolloutJson(this.rollouts.view(name)),
       versions: views,
     };
   }
@@ -154,6 +160,7 @@ function loadedModelView(m: ModelView): LoadedModelView {
     name: m.name,
     state: m.state,
     pinned: m.pinned,
+    challenger: m.challenger,
     version: m.version,
     flavor: m.flavor,
     runtime: m.runtime,
@@ -170,6 +177,11 @@ function loadedModelView(m: ModelView): LoadedModelView {
     lineage: m.lineage,
     lastError: m.lastError && { ...m.lastError, at: m.lastError.at.toISOString() },
   };
+}
+
+/** A rollout as answers show it (dates as text); absent when the model has none. */
+function rolloutJson(view: RolloutView | undefined): unknown {
+  return view && { ...view, tagsReadAt: view.tagsReadAt?.toISOString() };
 }
 
 /** A version's source as answers show it: no credentials, and no path on MLflow's disk. */

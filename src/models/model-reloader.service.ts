@@ -129,8 +129,9 @@ export class ModelReloader {
         trigger,
       );
       this.logger.error(`cannot serve ${binding.key}: ${messageOf(error)}`);
-      // A name asked for once and not found is not kept: unknown names must not pile up.
-      if (!binding.pinned) this.bindings.remove(binding.key);
+      // A name asked for once and not found is not kept: unknown names must not
+      // pile up. A challenger is kept: its alias may be set later, and polling retries it.
+      if (!binding.pinned && !binding.challenger) this.bindings.remove(binding.key);
       throw error;
     } finally {
       binding.pending = undefined;

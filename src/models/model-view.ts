@@ -18,6 +18,8 @@ export interface ModelView {
   readonly name: string;
   /** Listed in MODELS. */
   readonly pinned: boolean;
+  /** Bound as a rollout's challenger (it answers only the share its rollout gives it). */
+  readonly challenger: boolean;
   readonly state: BindingState;
   /** The version answering it; absent until one is loaded. */
   readonly version?: string;
@@ -50,6 +52,7 @@ export function modelView(binding: ModelBinding): ModelView {
     ref: Object.freeze({ ...binding.ref, selector: Object.freeze({ ...binding.ref.selector }) }),
     name: binding.ref.name,
     pinned: binding.pinned,
+    challenger: binding.challenger === true,
     state: binding.state,
     version: m?.version,
     versionKey: m?.key,

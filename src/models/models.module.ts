@@ -12,6 +12,7 @@ import { ModelReadiness } from './model-readiness.service';
 import { ModelRegistry } from './model-registry.service';
 import { ModelReloader } from './model-reloader.service';
 import { ModelResolver } from './model-resolver.service';
+import { Rollouts } from './rollouts/rollouts.service';
 import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
 import { OnnxConverter } from './runtimes/onnx-accelerator/onnx-converter';
 import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-converter';
@@ -33,7 +34,9 @@ import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service'
     ModelReadiness,
     ModelCatalog,
     PythonEnvironment,
+    // Champion and challenger (issue 13 part 2).
+    Rollouts,
   ],
-  exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog],
+  exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog, Rollouts],
 })
 export class ModelsModule {}

@@ -174,4 +174,62 @@ describe('renderStatusPage', () => {
     expect(html).toContain('No model is loaded');
     expect(html).toContain('No reload yet.');
   });
+
+  it('shows each rollout: both sides with their versions, and the share the challenger answers', () => {
+    const html = renderStatusPage(
+      view({
+        rollouts: [
+          {
+            name: 'iris',
+            mode: 'canary',
+            percent: 25,
+            source: 'settings+tags',
+            champion: {
+              alias: 'champion',
+              reference: 'iris@champion',
+              version: '3',
+              state: 'ready',
+            },
+            challenger: {
+              alias: 'challenger',
+              reference: 'iris@challenger',
+              state: 'failed',
+              error: 'alias not found',
+            },
+            problems: ['modelgate.shadow="maybe" is neither true nor false'],
+          },
+          {
+            name: 'fraud',
+            mode: 'shadow',
+            percent: 10,
+            source: 'tags',
+            champion: {
+              alias: 'champion',
+              reference: 'fraud@champion',
+              version: '1',
+              state: 'ready',
+            },
+            challenger: { alias: 'next', reference: 'fraud@next', version: '2', state: 'ready' },
+            problems: [],
+          },
+        ],
+      }),
+      options,
+    );
+
+    expect(html).toContain('Rollouts <span class="muted">(2)</span>');
+    const iris = html.slice(
+      html.indexOf('data-rollout="iris"'),
+      html.indexOf('data-rollout="fraud"'),
+    );
+    expect(iris).toContain('<code>@champion</code> v3');
+    expect(iris).toContain('alias not found');
+    expect(iris).toContain('25%');
+    expect(iris).toContain('modelgate.shadow=&quot;maybe&quot;');
+    expect(html.slice(html.indexOf('data-rollout="fraud"'))).toContain('copy only');
+  });
+
+  it('has no rollouts section when no model has one', () => {
+    expect(renderStatusPage(view({ rollouts: [] }), options)).not.toContain('Rollouts');
+  });
 });

@@ -1,5 +1,5 @@
 import type { DependencyReport, DependencyStatus, FailureKind } from '../health/health.types';
-import type { StatusView } from './status.types';
+import type { RolloutSide, StatusView } from './status.types';
 
 export interface PageOptions {
   /** Seconds between the page's refreshes. */
@@ -99,7 +99,7 @@ ${view.servers.map((s) => renderServer(s, now)).join('\n')}
 <h2>Models <span class="muted">(${view.models.length})</span></h2>
 ${renderModels(view)}
 </section>
-<section>
+${renderRollouts(view)}<section>
 <h2>Recent reloads</h2>
 ${renderReloads(view, now)}
 </section>
@@ -174,7 +174,7 @@ function renderModels(view: StatusView): string {
     return '<p class="muted">No model is loaded or configured (MODELS is empty).</p>';
   const rows = view.models.map(
     (m) => `<tr data-model="${esc(m.reference)}">
-  <td><code>${esc(m.reference)}</code>${m.pinned ? ' <span class="tag">MODELS</span>' : ''}</td>
+  <td><code>${esc(m.reference)}</code>${m.pinned ? ' <span class="tag">MODELS</span>' : ''}${m.challenger ? ' <span class="tag">challenger</span>' : ''}</td>
   <td><span class="pill small ${m.state === 'ready' ? 'up' : m.state === 'failed' ? 'down' : 'wait'}">${esc(m.state)}</span></td>
   <td>${m.version ? `v${esc(m.version)}` : '—'}</td>
   <td>${esc([m.flavor, m.runtime].filter(Boolean).join(' / ') || '—')}${m.runtimeReason ? `<div class="muted small">${esc(m.runtimeReason)}</div>` : ''}</td>
@@ -186,6 +186,34 @@ function renderModels(view: StatusView): string {
   );
   return `<table><thead><tr><th>Reference</th><th>State</th><th>Version</th><th>Flavor / runtime</th><th class="num">Requests</th><th>Loaded</th><th>Trained by</th><th>Last error</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>`;
+}
+
+/** Champion and challenger side by side, with the share the challenger gets; nothing when no model has a rollout. */
+function renderRollouts(view: StatusView): string {
+  const rollouts = view.rollouts ?? [];
+  if (rollouts.length === 0) return '';
+  const side = (s: RolloutSide) =>
+    `<code>@${esc(s.alias)}</code> ${s.version ? `v${esc(s.version)}` : '—'}` +
+    (s.state && s.state !== 'ready'
+      ? ` <span class="pill small ${s.state === 'failed' ? 'down' : 'wait'}">${esc(s.state)}</span>`
+      : '') +
+    (s.error && s.state !== 'ready' ? `<div class="error small">${esc(s.error)}</div>` : '');
+  const rows = rollouts.map(
+    (r) => `<tr data-rollout="${esc(r.name)}">
+  <td><code>${esc(r.name)}</code></td>
+  <td>${esc(r.mode)}</td>
+  <td>${side(r.champion)}</td>
+  <td>${side(r.challenger)}</td>
+  <td class="num">${r.mode === 'canary' ? `${esc(r.percent)}%` : 'copy only'}</td>
+  <td>${esc(r.source)}${r.problems.map((p) => `<div class="error small">${esc(p)}</div>`).join('')}</td>
+</tr>`,
+  );
+  return `<section>
+<h2>Rollouts <span class="muted">(${rollouts.length})</span></h2>
+<table><thead><tr><th>Model</th><th>Mode</th><th>Champion</th><th>Challenger</th><th class="num">Challenger answers</th><th>From</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table>
+</section>
+`;
 }
 
 /** Links to the version's run in MLflow and to the DAG run in Airflow that trained it. */

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { TopologyService } from '../health/topology.service';
 import { ModelRegistry } from '../models/model-registry.service';
+import { Rollouts } from '../models/rollouts/rollouts.service';
 import { StatusView } from './status.types';
 
 /** Reloads shown on the page, newest first. */
@@ -11,6 +12,7 @@ export class StatusService {
   constructor(
     private readonly topology: TopologyService,
     private readonly registry: ModelRegistry,
+    private readonly rollouts: Rollouts,
   ) {}
 
   view(): StatusView {
@@ -25,6 +27,7 @@ export class StatusService {
       models: this.registry.list().map((m) => ({
         reference: m.key,
         pinned: m.pinned,
+        challenger: m.challenger,
         state: m.state,
         version: m.version,
         runtime: m.runtime,
@@ -39,6 +42,15 @@ export class StatusService {
           dagRunId: m.lineage.dagRunId,
           airflowRunUrl: m.lineage.airflowRunUrl,
         },
+      })),
+      rollouts: this.rollouts.views().map((r) => ({
+        name: r.name,
+        mode: r.mode,
+        percent: r.percent,
+        source: r.source,
+        champion: { ...r.champion },
+        challenger: { ...r.challenger },
+        problems: [...r.problems],
       })),
       reloads: this.registry
         .recentReloads()

@@ -12,6 +12,8 @@ export interface StatusView {
   models: {
     reference: string;
     pinned: boolean;
+    /** A rollout's challenger. */
+    challenger?: boolean;
     state: string;
     version?: string;
     runtime?: string;
@@ -29,6 +31,16 @@ export interface StatusView {
       airflowRunUrl?: string;
     };
   }[];
+  /** Champion and challenger of each model with a rollout (issue 13 part 2). */
+  rollouts?: {
+    name: string;
+    mode: string;
+    percent: number;
+    source: string;
+    champion: RolloutSide;
+    challenger: RolloutSide;
+    problems: string[];
+  }[];
   reloads: {
     at: string;
     reference: string;
@@ -38,4 +50,13 @@ export interface StatusView {
     trigger: string;
     error?: string;
   }[];
+}
+
+/** One side of a rollout on the page. */
+export interface RolloutSide {
+  alias: string;
+  reference: string;
+  version?: string;
+  state?: string;
+  error?: string;
 }

@@ -11,7 +11,7 @@ export class FakeRegistry implements Pick<ModelRegistry, 'list'> {
   list(): readonly ModelView[] {
     return this.served.map((m) => {
       const ref = parseModelReference(m.reference);
-      return { key: m.reference, ref, name: ref.name, pinned: true, ...m };
+      return { key: m.reference, ref, name: ref.name, pinned: true, challenger: false, ...m };
     });
   }
 }

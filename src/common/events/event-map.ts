@@ -79,6 +79,8 @@ export interface PredictionFinishedEvent {
   durationMs: number;
   /** Absent unless the prediction answered. */
   rows?: number;
+  /** Under a rollout: the side that answered, or `shadow` for the challenger's copy (absent otherwise). */
+  variant?: PredictionVariant;
 }
 
 /**
@@ -129,6 +131,27 @@ export interface ListenerChangedEvent {
   tls: 'off' | 'on' | 'mutual';
 }
 
+// --- Rollouts (issue 13 part 2): champion and challenger ---
+
+/** Which side of a rollout ran a prediction: the answer's, or the challenger's shadow copy. */
+export type PredictionVariant = 'champion' | 'challenger' | 'shadow';
+
+/**
+ * A shadow copy of a request the champion answered: `compared` (the
+ * challenger answered too, and the pair was compared), `failed` (it did not
+ * answer), `dropped` (ROLLOUT_SHADOW_MAX_IN_FLIGHT copies were running).
+ */
+export interface RolloutShadowedEvent {
+  name: string;
+  championVersion: string;
+  challengerVersion?: string;
+  outcome: 'compared' | 'failed' | 'dropped';
+  /** Whether the outputs that are labels (not floating point) are equal; absent when the model has none. */
+  labelsEqual?: boolean;
+  /** The largest absolute difference between the pair's floating-point outputs; absent when it has none. */
+  scoreDifference?: number;
+}
+
 export interface EventMap {
   'model.loaded': ModelLoadedEvent;
   'model.failed': ModelFailedEvent;
@@ -143,6 +166,8 @@ export interface EventMap {
   'instance.status': InstanceStatusEvent;
   'instance.draining': InstanceDrainingEvent;
   'listener.changed': ListenerChangedEvent;
+  // Rollouts (issue 13 part 2).
+  'rollout.shadowed': RolloutShadowedEvent;
 }
 
 export type EventName = keyof EventMap;

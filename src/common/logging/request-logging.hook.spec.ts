@@ -15,7 +15,10 @@ describe('registerRequestLogging', () => {
     registerRequestLogging(fastify, { requestBodies, ...sampling });
     fastify.post('/v1/models/:ref/invocations', (_request, reply) => {
       new Logger('Handler').log('predicting');
-      void reply.header('x-model-name', 'iris').header('x-model-version', '3');
+      void reply
+        .header('x-model-name', 'iris')
+        .header('x-model-version', '3')
+        .header('x-modelgate-variant', 'challenger');
       return { ok: true };
     });
     fastify.get('/health/ready', () => ({ status: 'ok' }));
@@ -66,6 +69,7 @@ describe('registerRequestLogging', () => {
         ms: expect.any(Number),
         model: 'iris',
         version: '3',
+        variant: 'challenger',
       }),
     ]);
     const all = JSON.stringify(lines);

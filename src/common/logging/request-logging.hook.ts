@@ -97,6 +97,9 @@ export function requestLine(
   const version = reply.getHeader('x-model-version');
   if (model !== undefined) line.model = String(model);
   if (version !== undefined) line.version = String(version);
+  // Under a rollout, the side that answered (x-modelgate-variant): a canary's lines tell its versions apart.
+  const variant = reply.getHeader('x-modelgate-variant');
+  if (variant !== undefined) line.variant = String(variant);
   if (options.requestBodies && request.body !== undefined) line.body = bodyForLog(request.body);
   return line;
 }

@@ -46,7 +46,36 @@ const LINEAGE: JsonSchema = {
   },
 };
 
+/** One side of a rollout (champion or challenger). */
+const ROLLOUT_SIDE: JsonSchema = {
+  type: 'object',
+  required: ['alias', 'reference'],
+  properties: {
+    alias: { type: 'string' },
+    reference: { type: 'string', examples: ['iris@challenger'] },
+    version: { type: 'string', description: 'The version answering it here; absent until loaded' },
+    state: { type: 'string', enum: ['loading', 'ready', 'failed'] },
+    error: { type: 'string' },
+  },
+};
+
 export const MODELS_SCHEMAS = {
+  Rollout: {
+    type: 'object',
+    description:
+      'The champion and challenger followed here (MODEL_ROLLOUT, modelgate.* tags): canary answers `percent` of callers from the challenger; shadow sends it a copy of each request, never its answer',
+    required: ['name', 'mode', 'percent', 'source', 'champion', 'challenger', 'problems'],
+    properties: {
+      name: { type: 'string' },
+      mode: { type: 'string', enum: ['canary', 'shadow'] },
+      percent: { type: 'integer', minimum: 0, maximum: 100 },
+      source: { type: 'string', enum: ['settings', 'tags', 'settings+tags'] },
+      champion: ROLLOUT_SIDE,
+      challenger: ROLLOUT_SIDE,
+      problems: { type: 'array', items: { type: 'string' } },
+      tagsReadAt: { type: 'string', format: 'date-time' },
+    },
+  },
   ReloadOutcome: RELOAD_OUTCOME,
   ModelLineage: LINEAGE,
   ReloadOutcomes: {
@@ -68,6 +97,10 @@ export const MODELS_SCHEMAS = {
             name: { type: 'string' },
             state: { type: 'string' },
             pinned: { type: 'boolean', description: 'Listed in MODELS (kept loaded)' },
+            challenger: {
+              type: 'boolean',
+              description: "A rollout's challenger (answers only the share its rollout gives it)",
+            },
             version: { type: 'string' },
             flavor: { type: 'string' },
             runtime: { type: 'string', enum: ['onnx', 'pyfunc', 'scoring-server'] },
@@ -147,6 +180,7 @@ export const MODELS_SCHEMAS = {
       tags: { type: 'object', additionalProperties: { type: 'string' } },
       createdAt: { type: 'string', format: 'date-time' },
       updatedAt: { type: 'string', format: 'date-time' },
+      rollout: { $ref: '#/components/schemas/Rollout' },
       versions: {
         type: 'array',
         description: 'Newest first',
