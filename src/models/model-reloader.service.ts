@@ -10,6 +10,7 @@ import { ModelBinding } from './model-binding';
 import { ModelBindings } from './model-bindings.service';
 import { ModelResolver } from './model-resolver.service';
 import { ReloadJournal, ReloadOutcome } from './reload-journal';
+import { VersionVeto, VersionVetoes } from './version-vetoes';
 
 /**
  * Moves bindings between versions (after MLServer's registry.py): resolve
@@ -17,7 +18,9 @@ import { ReloadJournal, ReloadOutcome } from './reload-journal';
  * serves, swap, then retire the old one once its requests are done. A failed
  * load leaves the old version serving and is reported. One reload per
  * binding at a time; a peer's version (`followVersion`) waits for the
- * reload under way, so the last version told wins.
+ * reload under way, so the last version told wins. A vetoed version
+ * (VersionVetoes) is never swapped in for its reference: the binding keeps
+ * what it serves, or loads the veto's fallback when it serves nothing yet.
  */
 @Injectable()
 export class ModelReloader {
@@ -30,6 +33,7 @@ export class ModelReloader {
     private readonly versions: LoadedVersions,
     private readonly bindings: ModelBindings,
     private readonly events: EventBus,
+    private readonly vetoes: VersionVetoes = new VersionVetoes(),
   ) {}
 
   /**
@@ -78,6 +82,9 @@ export class ModelReloader {
     if (binding.model?.version === version) {
       return { reference, status: 'unchanged', from: version, to: version };
     }
+    if (this.vetoes.blocks(reference, version)) {
+      return { reference, status: 'vetoed', from: binding.model?.version, to: version };
+    }
     const exact: ModelReference = {
       name: binding.ref.name,
       selector: { kind: 'version', version },
@@ -88,6 +95,31 @@ export class ModelReloader {
       () => (binding.reloading = undefined),
     );
     return binding.reloading;
+  }
+
+  /**
+   * Records the veto and, when the binding serves the vetoed version, moves
+   * it to the fallback (after any reload under way, as a peer's version).
+   */
+  async veto(veto: VersionVeto, trigger: string): Promise<ReloadOutcome | undefined> {
+    this.vetoes.set(veto);
+    const binding = this.bindings.get(veto.reference);
+    if (!binding) return undefined;
+    while (binding.reloading || binding.pending) {
+      await Promise.allSettled([binding.reloading, binding.pending]);
+    }
+    if (binding.model?.version !== veto.version) {
+      return {
+        reference: veto.reference,
+        status: 'unchanged',
+        from: binding.model?.version,
+        to: binding.model?.version,
+      };
+    }
+    this.logger.warn(
+      `${veto.reference}: v${veto.version} is vetoed (${veto.reason}); moving back to v${veto.fallback}`,
+    );
+    return this.followVersion(veto.reference, veto.fallback, trigger);
   }
 
   /**
@@ -114,7 +146,7 @@ export class ModelReloader {
     // Loads started at bootstrap must not tell their events before anyone listens.
     await this.events.whenListening();
     try {
-      const version = await targetOf();
+      const version = await this.unlessVetoed(binding, await targetOf());
       const model = await this.versions.load(version);
       binding.model = model;
       binding.state = 'ready';
@@ -135,6 +167,19 @@ export class ModelReloader {
     } finally {
       binding.pending = undefined;
     }
+  }
+
+  /** `version`, or the veto's fallback when the binding must not serve it. */
+  private async unlessVetoed(binding: ModelBinding, version: ModelVersion): Promise<ModelVersion> {
+    const veto = this.vetoes.of(binding.key);
+    if (veto?.version !== version.version) return version;
+    this.logger.warn(
+      `${binding.key}: v${veto.version} is vetoed (${veto.reason}); loading v${veto.fallback}`,
+    );
+    return this.resolver.resolve({
+      name: binding.ref.name,
+      selector: { kind: 'version', version: veto.fallback },
+    });
   }
 
   /** What the binding's reference names in MLflow now; listeners hear of it. */
@@ -177,6 +222,10 @@ export class ModelReloader {
     }
     if (target.version === current.version) {
       return { reference, status: 'unchanged', from: current.version, to: current.version };
+    }
+    if (this.vetoes.blocks(reference, target.version)) {
+      // Not journaled: the refresh job would add one entry a poll while the alias names it.
+      return { reference, status: 'vetoed', from: current.version, to: target.version };
     }
     const started = performance.now();
     try {

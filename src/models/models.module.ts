@@ -16,6 +16,7 @@ import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.se
 import { OnnxConverter } from './runtimes/onnx-accelerator/onnx-converter';
 import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-converter';
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
+import { VersionVetoes } from './version-vetoes';
 
 @Module({
   imports: [MlflowModule, EventsModule, LifecycleModule],
@@ -33,6 +34,7 @@ import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service'
     ModelReadiness,
     ModelCatalog,
     PythonEnvironment,
+    VersionVetoes,
   ],
   exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog],
 })

@@ -7,7 +7,7 @@ const RELOAD_OUTCOME: JsonSchema = {
   required: ['reference', 'status'],
   properties: {
     reference: { type: 'string' },
-    status: { type: 'string', enum: ['loaded', 'swapped', 'unchanged', 'failed'] },
+    status: { type: 'string', enum: ['loaded', 'swapped', 'unchanged', 'failed', 'vetoed'] },
     from: { type: 'string' },
     to: { type: 'string' },
     error: { type: 'string' },
