@@ -12,6 +12,7 @@ import { MetricsEnvironment } from './metrics.config';
 import { MlflowEnvironment } from './mlflow.config';
 import { ModelsEnvironment } from './models.config';
 import { PyfuncEnvironment } from './pyfunc.config';
+import { RolloutEnvironment } from './rollout.config';
 import { ServerEnvironment } from './server.config';
 import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
@@ -36,6 +37,7 @@ export const ENVIRONMENT_CLASSES = [
   AuthEnvironment,
   GrpcEnvironment,
   WorkersEnvironment,
+  RolloutEnvironment,
 ] as const;
 
 /**
