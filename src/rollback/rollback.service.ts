@@ -33,10 +33,11 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(rolloutConfig.KEY) private readonly config: RolloutConfig,
-    private readonly actions: RollbackActions,
-    private readonly registry: ModelRegistry,
+    @Inject(RollbackActions)
+    private readonly actions: Pick<RollbackActions, 'moveAlias' | 'record'>,
+    @Inject(ModelRegistry) private readonly registry: Pick<ModelRegistry, 'veto' | 'reload'>,
     private readonly events: EventBus,
-    cluster: ClusterService,
+    @Inject(ClusterService) cluster: Pick<ClusterService, 'instanceId'>,
     @Inject(STATE_STORE) store: StateStore,
   ) {
     this.lock = new RollbackLock(store, cluster.instanceId, config.cooldownMs);
