@@ -51,7 +51,7 @@ export class RolloutWatch implements OnModuleDestroy {
 
   constructor(
     @Inject(rolloutConfig.KEY) private readonly config: RolloutConfig,
-    private readonly rollback: RollbackService,
+    @Inject(RollbackService) private readonly rollback: Pick<RollbackService, 'rollBack'>,
   ) {}
 
   onModuleDestroy(): void {

@@ -1,0 +1,58 @@
+import { ConfigValidationError } from './env.validation';
+import { rolloutConfig } from './rollout.config';
+
+describe('rollout configuration', () => {
+  const original = process.env;
+
+  afterEach(() => {
+    process.env = original;
+  });
+
+  it('watches for 10 minutes and rolls back by default, in milliseconds', () => {
+    process.env = {};
+
+    expect(rolloutConfig()).toEqual({
+      watchMs: 600_000,
+      rollback: true,
+      maxErrorRate: 0.05,
+      maxP99Ms: 250,
+      minRequests: 20,
+      cooldownMs: 300_000,
+    });
+  });
+
+  it('turns rollback off with the watch, and on its own with ROLLBACK=false', () => {
+    process.env = { ROLLOUT_WATCH_SECONDS: '0', ROLLBACK: 'true' };
+    expect(rolloutConfig()).toMatchObject({ watchMs: 0, rollback: false });
+
+    process.env = { ROLLBACK: 'false' };
+    expect(rolloutConfig()).toMatchObject({ watchMs: 600_000, rollback: false });
+  });
+
+  it('names every bad variable', () => {
+    process.env = {
+      ROLLOUT_MAX_ERROR_RATE: '1.5',
+      ROLLOUT_MIN_REQUESTS: '0',
+      ROLLOUT_COOLDOWN_SECONDS: 'soon',
+      ROLLBACK: 'maybe',
+    };
+
+    let error: unknown;
+    try {
+      rolloutConfig();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const message = (error as Error).message;
+    for (const name of [
+      'ROLLOUT_MAX_ERROR_RATE',
+      'ROLLOUT_MIN_REQUESTS',
+      'ROLLOUT_COOLDOWN_SECONDS',
+      'ROLLBACK',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(message).not.toContain('maybe');
+  });
+});
