@@ -179,7 +179,7 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
     const allBack = performance.now();
     const figures = {
       promotionToAllOnV2Ms: Math.round(allOnBad - promoted),
-      promotionToAliasBackMs: Math.round(aliasBackAt! - promoted),
+      promotionToAliasBackMs: Math.round(aliasBackAt - promoted),
       promotionToAllInstancesOnV1Ms: Math.round(allBack - promoted),
       requestsSentToV2: sent,
       failedOfThem: failed,

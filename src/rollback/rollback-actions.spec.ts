@@ -73,7 +73,9 @@ describe(RollbackActions.name, () => {
   let sut: RollbackActions;
   const at = new Date('2026-12-03T14:00:00.000Z');
 
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   beforeEach(() => {
     mlflow = new FakeMlflow();

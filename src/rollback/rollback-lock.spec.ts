@@ -6,7 +6,9 @@ describe(RollbackLock.name, () => {
   let clock: number;
   let store: MemoryStateStore;
 
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   beforeEach(() => {
     clock = 1_000_000;

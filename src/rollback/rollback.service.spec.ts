@@ -72,7 +72,9 @@ describe(RollbackService.name, () => {
   let store: MemoryStateStore;
   let emitter: EventEmitter2;
 
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   beforeEach(() => {
     store = new MemoryStateStore();

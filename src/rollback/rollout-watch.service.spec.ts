@@ -27,7 +27,9 @@ describe(RolloutWatch.name, () => {
   let rollback: FakeRollback;
   let sut: RolloutWatch;
 
-  beforeAll(() => Logger.overrideLogger(false));
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
 
   beforeEach(() => {
     rollback = new FakeRollback();
