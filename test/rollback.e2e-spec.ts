@@ -66,6 +66,8 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
     ROLLOUT_MAX_ERROR_RATE: '0.05',
     ROLLOUT_MIN_REQUESTS: '10',
     ROLLOUT_COOLDOWN_SECONDS: '120',
+    // v1 stays loaded while v2 is watched: the rollback swaps back without a Python start.
+    ROLLOUT_KEEP_REPLACED: process.env.ROLLBACK_E2E_KEEP_REPLACED ?? 'true',
     SHUTDOWN_DRAIN_DELAY: '0',
     LOG_LEVEL: 'log',
   });

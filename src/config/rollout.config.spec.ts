@@ -18,7 +18,16 @@ describe('rollout configuration', () => {
       maxP99Ms: 250,
       minRequests: 20,
       cooldownMs: 300_000,
+      standbyMs: 0,
     });
+  });
+
+  it('keeps the replaced version for the watch with ROLLOUT_KEEP_REPLACED, only when it can roll back', () => {
+    process.env = { ROLLOUT_KEEP_REPLACED: 'true', ROLLOUT_WATCH_SECONDS: '60' };
+    expect(rolloutConfig()).toMatchObject({ standbyMs: 60_000 });
+
+    process.env = { ROLLOUT_KEEP_REPLACED: 'true', ROLLBACK: 'false' };
+    expect(rolloutConfig()).toMatchObject({ standbyMs: 0 });
   });
 
   it('turns rollback off with the watch, and on its own with ROLLBACK=false', () => {

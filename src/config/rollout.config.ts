@@ -56,6 +56,17 @@ export class RolloutEnvironment {
   @Max(86_400)
   ROLLOUT_COOLDOWN_SECONDS = 300;
 
+  /**
+   * Keep the replaced version loaded while its successor is watched, so a
+   * rollback swaps back at once instead of loading it again (a pyfunc
+   * version's Python workers take seconds to start). Costs the memory of a
+   * second version per promoted reference during the watch; the cache's
+   * bounds (MODEL_CACHE_MAX_*) may still evict it.
+   */
+  @ToBoolean()
+  @IsBoolean({ message: 'ROLLOUT_KEEP_REPLACED must be true or false' })
+  ROLLOUT_KEEP_REPLACED = false;
+
   /** Automatic rollback on a breach; default: on when ROLLOUT_WATCH_SECONDS > 0. */
   @IsOptional()
   @ToBoolean()
@@ -74,6 +85,8 @@ export const rolloutConfig = registerAs('rollout', () => {
     maxP99Ms: env.ROLLOUT_MAX_P99_MS,
     minRequests: env.ROLLOUT_MIN_REQUESTS,
     cooldownMs: env.ROLLOUT_COOLDOWN_SECONDS * 1000,
+    /** How long a replaced version stays loaded for a rollback to swap back to; 0: not kept. */
+    standbyMs: watchMs > 0 && (env.ROLLBACK ?? true) && env.ROLLOUT_KEEP_REPLACED ? watchMs : 0,
   };
 });
 

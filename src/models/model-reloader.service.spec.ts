@@ -218,4 +218,46 @@ describe(ModelReloader.name, () => {
       });
     });
   });
+  describe('with ROLLOUT_KEEP_REPLACED, while the rollback watch watches the new version', () => {
+    beforeEach(async () => {
+      await parts.registry.onModuleDestroy();
+      parts = registryOver(resolver, loader, configServing([], { loadOnDemand: true }), {
+        standbyMs: 60_000,
+      });
+      sut = parts.reloader;
+    });
+
+    afterEach(() => sut.onModuleDestroy());
+
+    it('keeps the replaced version loaded, so a rollback swaps back without a load and drops the bad one', async () => {
+      const binding = await servingIris();
+      resolver.names.set('iris@champion', '2');
+      await sut.reload(binding, 'promotion');
+      await flush();
+      expect(loader.runtimes.get('iris/1')?.disposed).toBe(false);
+
+      resolver.names.set('iris@champion', '1');
+      expect(await sut.reload(binding, 'rollback')).toMatchObject({ status: 'swapped', to: '1' });
+      await flush();
+
+      expect(loader.loaded).toEqual(['iris/1', 'iris/2']);
+      expect(loader.runtimes.get('iris/2')?.disposed).toBe(true);
+    });
+
+    it('unloads the replaced version once the watch is over', async () => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+      try {
+        const binding = await servingIris();
+        resolver.names.set('iris@champion', '2');
+        await sut.reload(binding, 'promotion');
+        await flush();
+        expect(loader.runtimes.get('iris/1')?.disposed).toBe(false);
+        jest.advanceTimersByTime(60_001);
+        await flush();
+      } finally {
+        jest.useRealTimers();
+      }
+      expect(loader.runtimes.get('iris/1')?.disposed).toBe(true);
+    });
+  });
 });

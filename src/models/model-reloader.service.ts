@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { EventBus } from '../common/events/event-bus';
 import { ModelReference, formatModelReference } from '../common/model-reference';
 import { messageOf } from '../common/values';
+import { RolloutConfig, rolloutConfig } from '../config/rollout.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { LoadedVersions } from './loaded-versions.service';
@@ -23,10 +24,12 @@ import { VersionVeto, VersionVetoes } from './version-vetoes';
  * what it serves, or loads the veto's fallback when it serves nothing yet.
  */
 @Injectable()
-export class ModelReloader {
+export class ModelReloader implements OnModuleDestroy {
   private readonly logger = new Logger(ModelReloader.name);
   readonly journal = new ReloadJournal();
   swaps = 0;
+  /** Replaced versions kept loaded while their successor is watched, by `name/version`. */
+  private readonly standing = new Map<string, NodeJS.Timeout>();
 
   constructor(
     @Inject(ModelResolver) private readonly resolver: Pick<ModelResolver, 'resolve'>,
@@ -34,7 +37,15 @@ export class ModelReloader {
     private readonly bindings: ModelBindings,
     private readonly events: EventBus,
     private readonly vetoes: VersionVetoes = new VersionVetoes(),
+    @Optional()
+    @Inject(rolloutConfig.KEY)
+    private readonly rollout?: Pick<RolloutConfig, 'standbyMs'>,
   ) {}
+
+  onModuleDestroy(): void {
+    for (const timer of this.standing.values()) clearTimeout(timer);
+    this.standing.clear();
+  }
 
   /**
    * The binding's first load, started once: later callers share it.
@@ -169,6 +180,34 @@ export class ModelReloader {
     }
   }
 
+  /**
+   * Unloads a replaced version once unused; but with ROLLOUT_KEEP_REPLACED,
+   * while the rollback watch watches its successor (a reference by alias) it
+   * stays loaded — still within the cache's bounds, which may
+   * evict it — so a rollback swaps back without loading it again (a pyfunc
+   * version's Python workers take seconds to start).
+   */
+  private retire(binding: ModelBinding, replaced: LoadedModel, next: LoadedModel): void {
+    // Back to the version kept standing (a rollback): the one left is not kept in turn.
+    const back = this.standing.has(next.key);
+    clearTimeout(this.standing.get(next.key));
+    this.standing.delete(next.key);
+    const standbyMs =
+      !back && binding.ref.selector.kind === 'alias' ? (this.rollout?.standbyMs ?? 0) : 0;
+    clearTimeout(this.standing.get(replaced.key));
+    this.standing.delete(replaced.key);
+    if (standbyMs === 0) {
+      void this.versions.retireIfUnused(replaced);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.standing.delete(replaced.key);
+      void this.versions.retireIfUnused(replaced);
+    }, standbyMs);
+    timer.unref();
+    this.standing.set(replaced.key, timer);
+  }
+
   /** `version`, or the veto's fallback when the binding must not serve it. */
   private async unlessVetoed(binding: ModelBinding, version: ModelVersion): Promise<ModelVersion> {
     const veto = this.vetoes.of(binding.key);
@@ -238,7 +277,7 @@ export class ModelReloader {
         `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
       );
       this.swapped(binding, current.version, next.version, 'swapped', started);
-      void this.versions.retireIfUnused(current);
+      this.retire(binding, current, next);
       return this.journal.record(
         { reference, status: 'swapped', from: current.version, to: next.version },
         trigger,

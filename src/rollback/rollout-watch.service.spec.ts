@@ -12,6 +12,7 @@ const config: RolloutConfig = {
   maxP99Ms: 250,
   minRequests: 20,
   cooldownMs: 300_000,
+  standbyMs: 0,
 };
 
 class FakeRollback implements Pick<RollbackService, 'rollBack'> {

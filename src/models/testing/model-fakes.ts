@@ -184,13 +184,14 @@ export function registryOver(
   resolver: FakeResolver,
   loader: FakeLoader,
   config: ModelsConfig,
+  rollout?: { standbyMs: number },
 ): RegistryParts {
   const emitter = new EventEmitter2();
   const events = eventBus(emitter);
   const vetoes = new VersionVetoes();
   const bindings = new ModelBindings(vetoes);
   const versions = new LoadedVersions(loader, bindings, events, config);
-  const reloader = new ModelReloader(resolver, versions, bindings, events, vetoes);
+  const reloader = new ModelReloader(resolver, versions, bindings, events, vetoes, rollout);
   const registry = new ModelRegistry(bindings, versions, reloader, config);
   return { registry, bindings, versions, reloader, emitter, vetoes };
 }
