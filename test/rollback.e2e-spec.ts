@@ -183,6 +183,10 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
       promotionToAllOnV2Ms: Math.round(allOnBad - promoted),
       promotionToAliasBackMs: Math.round(aliasBackAt - promoted),
       promotionToAllInstancesOnV1Ms: Math.round(allBack - promoted),
+      // Without the load of v2 (a pyfunc start): what the watch and the rollback themselves take.
+      allOnV2ToAliasBackMs: Math.round(aliasBackAt - allOnBad),
+      aliasBackToAllInstancesOnV1Ms: Math.round(allBack - aliasBackAt),
+      keepReplaced: env('api-1').ROLLOUT_KEEP_REPLACED,
       requestsSentToV2: sent,
       failedOfThem: failed,
     };
