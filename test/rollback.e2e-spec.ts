@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stackEnv } from './support/app';
+import { CountingProxy } from './support/counting-proxy';
 import { request, sleep, waitFor } from './support/http';
 import { Instance, startInstance } from './support/instances';
 import { metricValue } from './support/metrics-text';
@@ -197,7 +198,20 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
       JSON.stringify(figures, null, 2),
     );
 
-    // Tags on both versions.
+    // Tags on both versions, and the figures on v2's run: written by the instance that acted,
+    // after the alias (the polling leader may have moved every instance back before it is done).
+    const runMetrics = async (): Promise<Record<string, number>> => {
+      const run = await request<WireRun>(
+        `${stack.mlflowUrl}/api/2.0/mlflow/runs/get?run_id=${models.bad.run_id}`,
+      );
+      return Object.fromEntries((run.body.run.data.metrics ?? []).map((m) => [m.key, m.value]));
+    };
+    const metrics = await waitFor(
+      runMetrics,
+      (m) => m['modelgate.rollback.error_rate'] !== undefined,
+      30_000,
+      200,
+    );
     const badTags = await versionTags(models.bad.version);
     const goodTags = await versionTags(models.good.version);
     expect(badTags).toMatchObject({
@@ -209,14 +223,6 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
       'modelgate.rolled_back_from': models.bad.version,
       'modelgate.rollback_reason': badTags['modelgate.rollback_reason'],
     });
-
-    // The figures on v2's run.
-    const run = await request<WireRun>(
-      `${stack.mlflowUrl}/api/2.0/mlflow/runs/get?run_id=${models.bad.run_id}`,
-    );
-    const metrics = Object.fromEntries(
-      (run.body.run.data.metrics ?? []).map((m) => [m.key, m.value]),
-    );
     expect(metrics['modelgate.rollback.error_rate']).toBe(1);
     expect(metrics['modelgate.rollback.requests']).toBeGreaterThanOrEqual(10);
     expect(metrics['modelgate.rollback.baseline_error_rate']).toBe(0);
@@ -250,5 +256,191 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
     for (const instance of instances) {
       expect(await servedVersion(instance)).toBe(models.good.version);
     }
+  });
+});
+
+/**
+ * The same bad promotion, but Modelgate's MLflow credentials may only read:
+ * it reaches the real MLflow through a front that answers registry writes 403
+ * (PERMISSION_DENIED). The alias stays on v2 in MLflow, and every instance —
+ * one started after the veto included — serves v1, polling or not.
+ */
+describe('Vetoing a bad promotion it may not roll back (read-only MLflow credentials)', () => {
+  const suffix = Date.now();
+  const MODEL = `veto-${suffix}`;
+  const REFERENCE = `${MODEL}@champion`;
+  let stack: StackInfo;
+  let models: RollbackModels;
+  let redis: RedisServer;
+  let readOnly: CountingProxy;
+  let readOnlyUrl: string;
+  let dir: string;
+  let instances: Instance[] = [];
+
+  const env = (id: string): Record<string, string> => ({
+    ...stackEnv(stack),
+    MLFLOW_TRACKING_URI: readOnlyUrl,
+    MODELS: `models:/${REFERENCE}`,
+    MODEL_CACHE_DIR: path.join(dir, id),
+    MODEL_REFRESH_INTERVAL: '2',
+    MODEL_ONNX_ACCELERATE: 'off',
+    PYFUNC_ENV: 'local',
+    PYFUNC_PYTHON: path.join(ROOT, '.venv/bin/python'),
+    PYFUNC_WORKERS: '1',
+    PYFUNC_START_TIMEOUT: '240',
+    API_ENABLE_DISTRIBUTED: 'true',
+    API_REDIS_URL: redis.url,
+    API_REDIS_PREFIX: `mg-veto-${suffix}:`,
+    CLUSTER_HEARTBEAT_INTERVAL: '0.5',
+    CLUSTER_LEASE_TTL: '2',
+    ROLLOUT_WATCH_SECONDS: '300',
+    ROLLOUT_MIN_REQUESTS: '10',
+    ROLLOUT_KEEP_REPLACED: 'true',
+    SHUTDOWN_DRAIN_DELAY: '0',
+    LOG_LEVEL: 'log',
+  });
+
+  const predict = (instance: Instance) =>
+    request(`${instance.url}/v1/models/${REFERENCE}/invocations`, {
+      body: { dataframe_split: { columns: models.columns, data: models.rows } },
+    });
+
+  const view = async (instance: Instance) => {
+    const reply = await request<{
+      models: {
+        reference: string;
+        version?: string;
+        veto?: { version: string; fallback: string };
+      }[];
+    }>(`${instance.url}/v1/models`);
+    return reply.body.models?.find((m) => m.reference === REFERENCE);
+  };
+
+  const aliasVersion = async (): Promise<string> => {
+    const reply = await request<WireVersion>(
+      `${stack.mlflowUrl}/api/2.0/mlflow/registered-models/alias?name=${MODEL}&alias=champion`,
+    );
+    return reply.body.model_version.version;
+  };
+
+  beforeAll(async () => {
+    stack = sharedStack();
+    models = await registerRollbackModels(stack.mlflowUrl, MODEL);
+    readOnly = new CountingProxy(stack.mlflowUrl);
+    readOnly.forbidden = (method) => method !== 'GET';
+    readOnlyUrl = await readOnly.start();
+    dir = await mkdtemp(path.join(tmpdir(), 'mg-veto-'));
+    redis = await startRedisServer();
+    instances = await Promise.all([
+      startInstance('veto-1', env('veto-1')),
+      startInstance('veto-2', env('veto-2')),
+    ]);
+    for (const instance of instances) {
+      await waitFor(
+        () => view(instance),
+        (m) => m?.version === models.good.version,
+        300_000,
+        1000,
+      );
+    }
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(instances.map((i) => i.stop()));
+    await redis?.stop();
+    await readOnly?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+    await mkdir(LOGS, { recursive: true });
+    for (const instance of instances) {
+      await writeFile(path.join(LOGS, `${instance.id}.log`), instance.output());
+    }
+  });
+
+  it('stops serving the bad version on every instance, keeps the alias where MLflow has it, and says so', async () => {
+    for (let i = 0; i < 10; i++) {
+      for (const instance of instances) expect((await predict(instance)).status).toBe(200);
+    }
+    const set = await request(`${stack.mlflowUrl}/api/2.0/mlflow/registered-models/alias`, {
+      body: { name: MODEL, alias: 'champion', version: models.bad.version },
+    });
+    expect(set.status).toBe(200);
+    for (const instance of instances) {
+      await waitFor(
+        () => view(instance),
+        (m) => m?.version === models.bad.version,
+        300_000,
+        250,
+      );
+    }
+    const allOnBad = performance.now();
+
+    let sent = 0;
+    let vetoed = false;
+    while (sent < MAX_BAD_REQUESTS && !vetoed) {
+      for (const instance of instances) {
+        await predict(instance);
+        sent++;
+      }
+      if (sent % 10 === 0) {
+        const views = await Promise.all(instances.map(view));
+        vetoed = views.every((m) => m?.version === models.good.version);
+      }
+    }
+    for (const instance of instances) {
+      await waitFor(
+        () => view(instance),
+        (m) => m?.version === models.good.version,
+        60_000,
+        100,
+      );
+    }
+    console.log(
+      `veto figures: ${JSON.stringify({ allOnV2ToAllOnV1Ms: Math.round(performance.now() - allOnBad), requestsSentToV2: sent })}`,
+    );
+
+    // MLflow still names v2 (the writes were refused), and nothing was tagged.
+    expect(await aliasVersion()).toBe(models.bad.version);
+    expect(readOnly.paths).toContain('POST /api/2.0/mlflow/registered-models/alias');
+    for (const instance of instances) {
+      expect(await view(instance)).toMatchObject({
+        version: models.good.version,
+        veto: { version: models.bad.version, fallback: models.good.version },
+      });
+      const reply = await predict(instance);
+      expect(reply.status).toBe(200);
+      expect(reply.headers.get('x-model-version')).toBe(models.good.version);
+    }
+    const counted = await Promise.all(
+      instances.map(async (instance) =>
+        metricValue(
+          (await request(`${instance.url}/metrics`)).text,
+          'modelgate_model_rollbacks_total',
+          { model: MODEL, outcome: 'vetoed' },
+        ),
+      ),
+    );
+    expect(counted.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(instances.map((i) => i.output()).join('')).toContain('move the alias in MLflow');
+  });
+
+  it('keeps the veto through polling and for an instance started after it', async () => {
+    await sleep(5_000); // two polls and more, with the alias still on v2
+    for (const instance of instances) {
+      expect((await view(instance))?.version).toBe(models.good.version);
+    }
+
+    const late = await startInstance('veto-3', env('veto-3'));
+    instances.push(late);
+    const first = await waitFor(
+      () => view(late),
+      (m) => m?.version !== undefined,
+      300_000,
+      500,
+    );
+
+    expect(first).toMatchObject({
+      version: models.good.version,
+      veto: { version: models.bad.version },
+    });
   });
 });
