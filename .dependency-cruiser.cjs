@@ -18,6 +18,9 @@
  *   7  training/, status/       (drive and show the layers below)
  *   6  inference/, health/      (inference asks health only from its adapters)
  *   5  metrics/                 (observes models; inference must not be below it)
+ *   5  rollback/                (watches promotions and rolls them back: over
+ *                                models/, mlflow/, cluster/; hears of swaps and
+ *                                predictions through events; only the root imports it)
  *   4  cluster/                 (heartbeats, the reload broadcast and the refresh
  *                                job's lease read the registry; models/ hears of
  *                                the cluster only through events)
@@ -44,6 +47,7 @@ const RANKS = {
   inference: 6,
   health: 6,
   metrics: 5,
+  rollback: 5,
   cluster: 4,
   models: 3,
   mlflow: 2,

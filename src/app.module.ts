@@ -20,6 +20,7 @@ import { mlflowConfig } from './config/mlflow.config';
 import { modelsConfig } from './config/models.config';
 import { pyfuncConfig } from './config/pyfunc.config';
 import { rolloutConfig } from './config/rollout.config';
+import { rollbackConfig } from './config/rollback.config';
 import { trainingConfig } from './config/training.config';
 import { serverConfig } from './config/server.config';
 import { shutdownConfig } from './config/shutdown.config';
@@ -30,6 +31,7 @@ import { HealthModule } from './health/health.module';
 import { InferenceModule } from './inference/inference.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { MlflowModule } from './mlflow/mlflow.module';
+import { RollbackModule } from './rollback/rollback.module';
 import { StatusModule } from './status/status.module';
 import { TrainingModule } from './training/training.module';
 
@@ -68,6 +70,7 @@ export class AppModule {
             authConfig,
             grpcConfig,
             workersConfig,
+            rollbackConfig,
           ],
           validate: (env: Record<string, unknown>) => {
             assertValidEnvironment(ENVIRONMENT_CLASSES, env as Record<string, string>);
@@ -87,6 +90,7 @@ export class AppModule {
         TrainingModule,
         GrpcModule,
         ClusterSyncModule,
+        RollbackModule,
       ],
     };
   }

@@ -25,9 +25,9 @@ export class ClusterMessageRejections {
   }
 }
 
-/** Keys whose values other instances act on: lease holders and heartbeat records. */
+/** Keys whose values other instances act on: lease holders, heartbeat records, version vetoes. */
 export const SIGNED_KEYS = (key: string): boolean =>
-  key.startsWith('leases:') || key.startsWith('instances:');
+  key.startsWith('leases:') || key.startsWith('instances:') || key.startsWith('vetoes:');
 
 /**
  * A broadcast older than this (or this far ahead of our clock) is stale:

@@ -13,6 +13,7 @@ import { MlflowEnvironment } from './mlflow.config';
 import { ModelsEnvironment } from './models.config';
 import { PyfuncEnvironment } from './pyfunc.config';
 import { RolloutEnvironment } from './rollout.config';
+import { RollbackEnvironment } from './rollback.config';
 import { ServerEnvironment } from './server.config';
 import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
@@ -38,6 +39,7 @@ export const ENVIRONMENT_CLASSES = [
   AuthEnvironment,
   GrpcEnvironment,
   WorkersEnvironment,
+  RollbackEnvironment,
 ] as const;
 
 /**

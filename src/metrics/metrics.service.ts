@@ -66,6 +66,7 @@ export class MetricsService {
   private readonly modelLoadDuration: Histogram<'outcome'>;
   private readonly modelSwaps: Counter<'model' | 'outcome'>;
   private readonly modelSwapDuration: Histogram<'outcome'>;
+  private readonly modelRollbacks: Counter<'model' | 'outcome'>;
   private readonly dependencyUp: Gauge<'dependency'>;
   private readonly dependencyChecks: Counter<'dependency' | 'outcome' | 'kind'>;
   private readonly dependencyDuration: Histogram<'dependency'>;
@@ -184,6 +185,14 @@ export class MetricsService {
       buckets: LOAD_BUCKETS,
       registers,
     });
+    this.modelRollbacks = new Counter({
+      name: `${PREFIX}model_rollbacks_total`,
+      help:
+        'Promotions undone by the rollout watch: rolled_back (the alias moved back in MLflow), ' +
+        'or vetoed (MLflow refused the move; instances stopped serving the version)',
+      labelNames: ['model', 'outcome'],
+      registers,
+    });
     this.dependencyUp = new Gauge({
       name: `${PREFIX}dependency_up`,
       help: 'Last background check of a dependency: 1 up, 0 down (down if any worker saw it down)',
@@ -290,6 +299,11 @@ export class MetricsService {
     if (!this.enabled) return;
     this.modelSwaps.inc({ model, outcome });
     this.modelSwapDuration.observe({ outcome }, seconds);
+  }
+
+  modelRolledBack(model: string, outcome: 'rolled_back' | 'vetoed'): void {
+    if (!this.enabled) return;
+    this.modelRollbacks.inc({ model, outcome });
   }
 
   dependencyChecked(

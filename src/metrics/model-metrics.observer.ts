@@ -3,7 +3,9 @@ import { OnAppEvent } from '../common/events/event-bus';
 import {
   ModelFailedEvent,
   ModelLoadedEvent,
+  ModelRolledBackEvent,
   ModelSwappedEvent,
+  ModelVetoedEvent,
   PredictionBatchedEvent,
   PredictionFinishedEvent,
   PredictionQueueEvent,
@@ -41,6 +43,17 @@ export class ModelMetricsObserver implements OnModuleInit {
   @OnAppEvent('model.swapped')
   modelSwapped(e: ModelSwappedEvent): void {
     this.metrics.modelSwapped(e.name, e.outcome, e.durationMs / 1000);
+  }
+
+  /** Told once, by the instance that acted: the cluster's sum counts each rollback once. */
+  @OnAppEvent('model.rolledBack')
+  modelRolledBack(e: ModelRolledBackEvent): void {
+    this.metrics.modelRolledBack(e.name, 'rolled_back');
+  }
+
+  @OnAppEvent('model.vetoed')
+  modelVetoed(e: ModelVetoedEvent): void {
+    this.metrics.modelRolledBack(e.name, 'vetoed');
   }
 
   @OnAppEvent('prediction.started')

@@ -14,6 +14,7 @@ import {
   UpstreamInvalidRequestError,
   UpstreamNotFoundError,
   UpstreamTransientError,
+  UpstreamUnauthorizedError,
 } from '../common/upstream/upstream.error';
 import { MlflowClient, MlflowClientOptions } from './mlflow.client';
 import { WireFileInfo, WireModelVersion, WireRun } from './mlflow.types';
@@ -450,9 +451,74 @@ describe('MlflowClient', () => {
       expect(transport.requests).toHaveLength(2);
     });
 
+    it('tags a model version with a JSON body naming the version as a string', async () => {
+      const sut = create();
+      transport.reply(200, {});
+
+      await sut.setModelVersionTag('iris', 2, 'modelgate.rolled_back_to', '1');
+
+      const sent = only();
+      expect(sent.method).toBe('POST');
+      expect(sent.url).toBe(`${API}/model-versions/set-tag`);
+      expect(sent.body).toEqual({
+        name: 'iris',
+        version: '2',
+        key: 'modelgate.rolled_back_to',
+        value: '1',
+      });
+    });
+
+    it('answers a registry write refused for want of credentials with an unauthorized error', async () => {
+      const sut = create();
+      transport.reply(403, { error_code: 'PERMISSION_DENIED', message: 'no write' });
+
+      await expect(sut.setAlias('iris', 'champion', '1')).rejects.toBeInstanceOf(
+        UpstreamUnauthorizedError,
+      );
+    });
+
   });
 
   describe('tracking', () => {
+    it('logs metrics to a run in one log-batch call, stamped with the time and step 0', async () => {
+      const sut = create();
+      transport.reply(200, {});
+
+      await sut.logMetrics('run-2', [
+        { key: 'modelgate.rollback.error_rate', value: 1 },
+        { key: 'modelgate.rollback.requests', value: 20, timestamp: 1_700_000_000_000, step: 3 },
+      ]);
+
+      const sent = only();
+      expect(sent.method).toBe('POST');
+      expect(sent.url).toBe(`${API}/runs/log-batch`);
+      expect(sent.body).toEqual({
+        run_id: 'run-2',
+        metrics: [
+          { key: 'modelgate.rollback.error_rate', value: 1, timestamp: expect.any(Number), step: 0 },
+          { key: 'modelgate.rollback.requests', value: 20, timestamp: 1_700_000_000_000, step: 3 },
+        ],
+      });
+    });
+
+    it('does not send a log-batch again after a 503 (a repeat would log every point twice)', async () => {
+      const sut = create();
+      transport.reply(503, {}).reply(200, {});
+
+      await expect(sut.logMetrics('run-2', [{ key: 'k', value: 1 }])).rejects.toBeInstanceOf(
+        UpstreamTransientError,
+      );
+      expect(transport.requests).toHaveLength(1);
+    });
+
+    it('sends nothing for no metrics', async () => {
+      const sut = create();
+
+      await sut.logMetrics('run-2', []);
+
+      expect(transport.requests).toHaveLength(0);
+    });
+
     const mlflow2Run: WireRun = {
       info: {
         run_uuid: 'run-1',

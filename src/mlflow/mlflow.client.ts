@@ -15,6 +15,7 @@ import { MlflowMapper } from './mlflow.mapper';
 import {
   ArtifactFile,
   DownloadResult,
+  MetricPoint,
   ModelVersion,
   Page,
   RegisteredModel,
@@ -165,11 +166,43 @@ export class MlflowClient implements OnModuleDestroy {
     });
   }
 
+  /** Sets one tag of a model version (`model-versions/set-tag`); a tag set twice keeps the last value. */
+  async setModelVersionTag(name: string, version: string | number, key: string, value: string): Promise<void> {
+    await this.call({
+      method: 'POST',
+      path: `${API}/model-versions/set-tag`,
+      body: { name, version: String(version), key, value },
+      idempotent: true,
+    });
+  }
+
   // ---- tracking --------------------------------------------------------
 
   async getRun(runId: string): Promise<Run> {
     const body = await this.get<{ run: WireRun }>('/runs/get', { run_id: runId });
     return MlflowMapper.run(body.run);
+  }
+
+  /**
+   * Logs metrics to a run in one call (`runs/log-batch`, at most 1000 a call
+   * by MLflow's limits). Not idempotent: a repeat adds a second point of each.
+   */
+  async logMetrics(runId: string, metrics: readonly MetricPoint[]): Promise<void> {
+    if (metrics.length === 0) return;
+    await this.call({
+      method: 'POST',
+      path: `${API}/runs/log-batch`,
+      body: {
+        run_id: runId,
+        metrics: metrics.map((m) => ({
+          key: m.key,
+          value: m.value,
+          timestamp: m.timestamp ?? Date.now(),
+          step: m.step ?? 0,
+        })),
+      },
+      idempotent: false,
+    });
   }
 
   // ---- registry webhooks (MLflow 3.3+, SQL backend stores) ---------------

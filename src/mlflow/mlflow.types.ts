@@ -229,3 +229,11 @@ export interface DownloadResult {
   files: number;
   bytes: number;
 }
+
+/** One point of a run metric, as logged (`timestamp` in ms since the epoch, now if absent). */
+export interface MetricPoint {
+  key: string;
+  value: number;
+  timestamp?: number;
+  step?: number;
+}

@@ -3,11 +3,20 @@ import { ModelReference, formatModelReference } from '../common/model-reference'
 import { LoadedModel } from './loaded-model';
 import { ModelView, modelView } from './model-view';
 import { ModelBinding } from './model-binding';
+import { VersionVetoes } from './version-vetoes';
 
 /** The references served, by their canonical text; readers see snapshots only. */
 @Injectable()
 export class ModelBindings {
   private readonly bindings = new Map<string, ModelBinding>();
+
+  constructor(private readonly vetoes: VersionVetoes = new VersionVetoes()) {}
+
+  /** The view of one served reference, undefined if it is not served. */
+  view(key: string): ModelView | undefined {
+    const binding = this.bindings.get(key);
+    return binding && modelView(binding, this.vetoes.of(key));
+  }
 
   /** The binding of `ref`, made (state `loading`) if there is none. */
   bind(ref: ModelReference, pinned: boolean): ModelBinding {
@@ -70,6 +79,6 @@ export class ModelBindings {
 
   /** Every binding as a read-only snapshot. */
   views(): readonly ModelView[] {
-    return this.all().map(modelView);
+    return this.all().map((b) => modelView(b, this.vetoes.of(b.key)));
   }
 }

@@ -10,6 +10,7 @@ import { WarmupOutcome } from './model-warmup';
 import { redactText } from '../common/logging/redact';
 import { Rollouts } from './rollouts/rollouts.service';
 import { RolloutView } from './rollouts/rollout.types';
+import { RollbackRecord, rollbackRecord } from '../common/rollback-tags';
 
 export interface LoadedModelView {
   reference: string;
@@ -34,6 +35,8 @@ export interface LoadedModelView {
   lastCheckedAt?: string;
   lineage?: ModelLineage;
   lastError?: { message: string; version?: string; at: string };
+  /** A version vetoed for this reference here (the rollback watch could not move the alias back). */
+  veto?: { version: string; fallback: string; reason: string; at: string };
 }
 
 export interface LoadedModelsView {
@@ -69,6 +72,10 @@ export interface RegistryVersionView {
     | { error: string };
   /** For a version loaded here: its lineage as read when it loaded. */
   lineage?: ModelLineage;
+  /** What its tags say of a rollback to or from it (src/rollback/). */
+  rollback?: RollbackRecord;
+  /** References served here that veto it (the alias names it, something else serves). */
+  vetoedFor?: string[];
 }
 
 /** Versions whose training runs are read from MLflow tracking, newest first. */
@@ -125,6 +132,8 @@ export class ModelCatalog {
         runtimeReason: loadedHere.get(v.version)?.runtimeReason,
         lineage: loadedHere.get(v.version)?.lineage,
         run: v.runId && index < RUNS_READ ? await this.runSummary(v.runId) : undefined,
+        rollback: rollbackRecord(v.tags),
+        vetoedFor: vetoedFor(this.registry.list(), name, v.version),
       })),
     );
     return {
@@ -176,12 +185,29 @@ function loadedModelView(m: ModelView): LoadedModelView {
     lastCheckedAt: m.lastCheckedAt?.toISOString(),
     lineage: m.lineage,
     lastError: m.lastError && { ...m.lastError, at: m.lastError.at.toISOString() },
+    veto: m.veto && {
+      version: m.veto.version,
+      fallback: m.veto.fallback,
+      reason: m.veto.reason,
+      at: m.veto.at.toISOString(),
+    },
   };
 }
 
 /** A rollout as answers show it (dates as text); absent when the model has none. */
 function rolloutJson(view: RolloutView | undefined): unknown {
   return view && { ...view, tagsReadAt: view.tagsReadAt?.toISOString() };
+}
+
+function vetoedFor(
+  views: readonly ModelView[],
+  name: string,
+  version: string,
+): string[] | undefined {
+  const references = views
+    .filter((m) => m.name === name && m.veto?.version === version)
+    .map((m) => m.key);
+  return references.length > 0 ? references : undefined;
 }
 
 /** A version's source as answers show it: no credentials, and no path on MLflow's disk. */

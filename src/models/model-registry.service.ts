@@ -8,8 +8,9 @@ import { ModelNotFoundError, ModelNotReadyError, ModelPinnedError } from './mode
 import { modelNameFilter } from './model-access';
 import { ModelBindings } from './model-bindings.service';
 import { ModelReloader } from './model-reloader.service';
-import { ModelView, modelView } from './model-view';
+import { ModelView } from './model-view';
 import { ReloadEvent, ReloadOutcome } from './reload-journal';
+import { VersionVeto } from './version-vetoes';
 
 export type { BindingState } from './model-binding';
 export type { ReloadEvent, ReloadOutcome } from './reload-journal';
@@ -80,7 +81,7 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   /** The view of the binding that answers `ref` now (a bare name: a served binding of it), if any. */
   answering(ref: ModelReference): ModelView | undefined {
     const binding = this.bindings.answering(ref);
-    return binding && modelView(binding);
+    return binding && this.bindings.view(binding.key);
   }
 
   /**
@@ -163,6 +164,15 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     trigger: string,
   ): Promise<ReloadOutcome | undefined> {
     return this.reloader.followVersion(reference, version, trigger);
+  }
+
+  /**
+   * Vetoes `veto.version` for its reference here: it is never loaded for it
+   * again while the veto stands, and a binding serving it moves to the
+   * fallback version now. Undefined if the reference is not served here.
+   */
+  veto(veto: VersionVeto, trigger: string): Promise<ReloadOutcome | undefined> {
+    return this.reloader.veto(veto, trigger);
   }
 
   /** Reloads every reference of one registered model; binds its default reference if none (when allowed). */

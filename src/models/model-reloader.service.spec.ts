@@ -159,4 +159,105 @@ describe(ModelReloader.name, () => {
     expect(parts.bindings.views().map((v) => [v.key, v.state])).toEqual([['gone', 'failed']]);
     expect(sut.journal.recent().map((r) => r.status)).toEqual(['failed', 'failed']);
   });
+  describe('vetoes', () => {
+    const veto = {
+      reference: 'iris@champion',
+      version: '2',
+      fallback: '1',
+      reason: 'error rate 1 (was 0)',
+      at: new Date(),
+    };
+
+    it('moves a binding serving the vetoed version back to the fallback', async () => {
+      const binding = await servingIris();
+      resolver.names.set('iris@champion', '2');
+      await sut.reload(binding, 'promotion');
+
+      const outcome = await sut.veto(veto, 'rollback veto');
+
+      expect(outcome).toMatchObject({ status: 'swapped', from: '2', to: '1' });
+      expect(binding.model?.version).toBe('1');
+      expect(parts.bindings.view('iris@champion')?.veto).toMatchObject({ version: '2' });
+    });
+
+    it('does not swap the vetoed version back in while the alias still names it', async () => {
+      const binding = await servingIris();
+      await sut.veto(veto, 'rollback veto');
+      resolver.names.set('iris@champion', '2');
+
+      expect(await sut.reload(binding, 'refresh job')).toMatchObject({
+        status: 'vetoed',
+        from: '1',
+        to: '2',
+      });
+      expect(await sut.followVersion('iris@champion', '2', 'peer api-2')).toMatchObject({
+        status: 'vetoed',
+      });
+      expect(binding.model?.version).toBe('1');
+      expect(loader.loaded).toEqual(['iris/1']);
+    });
+
+    it('loads the fallback at a first load while the alias names the vetoed version', async () => {
+      resolver.names.set('iris@champion', '2');
+      await sut.veto(veto, 'rollback veto');
+
+      const binding = await servingIris();
+
+      expect(binding.model?.version).toBe('1');
+      expect(loader.loaded).toEqual(['iris/1']);
+    });
+
+    it('follows the alias to any other version', async () => {
+      const binding = await servingIris();
+      await sut.veto(veto, 'rollback veto');
+      resolver.names.set('iris@champion', '3');
+
+      expect(await sut.reload(binding, 'refresh job')).toMatchObject({
+        status: 'swapped',
+        to: '3',
+      });
+    });
+  });
+  describe('with ROLLOUT_KEEP_REPLACED, while the rollback watch watches the new version', () => {
+    beforeEach(async () => {
+      await parts.registry.onModuleDestroy();
+      parts = registryOver(resolver, loader, configServing([], { loadOnDemand: true }), {
+        standbyMs: 60_000,
+      });
+      sut = parts.reloader;
+    });
+
+    afterEach(() => sut.onModuleDestroy());
+
+    it('keeps the replaced version loaded, so a rollback swaps back without a load and drops the bad one', async () => {
+      const binding = await servingIris();
+      resolver.names.set('iris@champion', '2');
+      await sut.reload(binding, 'promotion');
+      await flush();
+      expect(loader.runtimes.get('iris/1')?.disposed).toBe(false);
+
+      resolver.names.set('iris@champion', '1');
+      expect(await sut.reload(binding, 'rollback')).toMatchObject({ status: 'swapped', to: '1' });
+      await flush();
+
+      expect(loader.loaded).toEqual(['iris/1', 'iris/2']);
+      expect(loader.runtimes.get('iris/2')?.disposed).toBe(true);
+    });
+
+    it('unloads the replaced version once the watch is over', async () => {
+      jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
+      try {
+        const binding = await servingIris();
+        resolver.names.set('iris@champion', '2');
+        await sut.reload(binding, 'promotion');
+        await flush();
+        expect(loader.runtimes.get('iris/1')?.disposed).toBe(false);
+        jest.advanceTimersByTime(60_001);
+        await flush();
+      } finally {
+        jest.useRealTimers();
+      }
+      expect(loader.runtimes.get('iris/1')?.disposed).toBe(true);
+    });
+  });
 });

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { EventBus } from '../common/events/event-bus';
 import { ModelReference, formatModelReference } from '../common/model-reference';
 import { messageOf } from '../common/values';
+import { RollbackConfig, rollbackConfig } from '../config/rollback.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
 import { LoadedModel } from './loaded-model';
 import { LoadedVersions } from './loaded-versions.service';
@@ -10,6 +11,7 @@ import { ModelBinding } from './model-binding';
 import { ModelBindings } from './model-bindings.service';
 import { ModelResolver } from './model-resolver.service';
 import { ReloadJournal, ReloadOutcome } from './reload-journal';
+import { VersionVeto, VersionVetoes } from './version-vetoes';
 
 /**
  * Moves bindings between versions (after MLServer's registry.py): resolve
@@ -17,20 +19,33 @@ import { ReloadJournal, ReloadOutcome } from './reload-journal';
  * serves, swap, then retire the old one once its requests are done. A failed
  * load leaves the old version serving and is reported. One reload per
  * binding at a time; a peer's version (`followVersion`) waits for the
- * reload under way, so the last version told wins.
+ * reload under way, so the last version told wins. A vetoed version
+ * (VersionVetoes) is never swapped in for its reference: the binding keeps
+ * what it serves, or loads the veto's fallback when it serves nothing yet.
  */
 @Injectable()
-export class ModelReloader {
+export class ModelReloader implements OnModuleDestroy {
   private readonly logger = new Logger(ModelReloader.name);
   readonly journal = new ReloadJournal();
   swaps = 0;
+  /** Replaced versions kept loaded while their successor is watched, by `name/version`. */
+  private readonly standing = new Map<string, NodeJS.Timeout>();
 
   constructor(
     @Inject(ModelResolver) private readonly resolver: Pick<ModelResolver, 'resolve'>,
     private readonly versions: LoadedVersions,
     private readonly bindings: ModelBindings,
     private readonly events: EventBus,
+    private readonly vetoes: VersionVetoes = new VersionVetoes(),
+    @Optional()
+    @Inject(rollbackConfig.KEY)
+    private readonly rollout?: Pick<RollbackConfig, 'standbyMs'>,
   ) {}
+
+  onModuleDestroy(): void {
+    for (const timer of this.standing.values()) clearTimeout(timer);
+    this.standing.clear();
+  }
 
   /**
    * The binding's first load, started once: later callers share it.
@@ -78,6 +93,9 @@ export class ModelReloader {
     if (binding.model?.version === version) {
       return { reference, status: 'unchanged', from: version, to: version };
     }
+    if (this.vetoes.blocks(reference, version)) {
+      return { reference, status: 'vetoed', from: binding.model?.version, to: version };
+    }
     const exact: ModelReference = {
       name: binding.ref.name,
       selector: { kind: 'version', version },
@@ -88,6 +106,31 @@ export class ModelReloader {
       () => (binding.reloading = undefined),
     );
     return binding.reloading;
+  }
+
+  /**
+   * Records the veto and, when the binding serves the vetoed version, moves
+   * it to the fallback (after any reload under way, as a peer's version).
+   */
+  async veto(veto: VersionVeto, trigger: string): Promise<ReloadOutcome | undefined> {
+    this.vetoes.set(veto);
+    const binding = this.bindings.get(veto.reference);
+    if (!binding) return undefined;
+    while (binding.reloading || binding.pending) {
+      await Promise.allSettled([binding.reloading, binding.pending]);
+    }
+    if (binding.model?.version !== veto.version) {
+      return {
+        reference: veto.reference,
+        status: 'unchanged',
+        from: binding.model?.version,
+        to: binding.model?.version,
+      };
+    }
+    this.logger.warn(
+      `${veto.reference}: v${veto.version} is vetoed (${veto.reason}); moving back to v${veto.fallback}`,
+    );
+    return this.followVersion(veto.reference, veto.fallback, trigger);
   }
 
   /**
@@ -114,7 +157,7 @@ export class ModelReloader {
     // Loads started at bootstrap must not tell their events before anyone listens.
     await this.events.whenListening();
     try {
-      const version = await targetOf();
+      const version = await this.unlessVetoed(binding, await targetOf());
       const model = await this.versions.load(version);
       binding.model = model;
       binding.state = 'ready';
@@ -136,6 +179,47 @@ export class ModelReloader {
     } finally {
       binding.pending = undefined;
     }
+  }
+
+  /**
+   * Unloads a replaced version once unused; but with ROLLOUT_KEEP_REPLACED,
+   * while the rollback watch watches its successor (a reference by alias) it
+   * stays loaded — still within the cache's bounds, which may
+   * evict it — so a rollback swaps back without loading it again (a pyfunc
+   * version's Python workers take seconds to start).
+   */
+  private retire(binding: ModelBinding, replaced: LoadedModel, next: LoadedModel): void {
+    // Back to the version kept standing (a rollback): the one left is not kept in turn.
+    const back = this.standing.has(next.key);
+    clearTimeout(this.standing.get(next.key));
+    this.standing.delete(next.key);
+    const standbyMs =
+      !back && binding.ref.selector.kind === 'alias' ? (this.rollout?.standbyMs ?? 0) : 0;
+    clearTimeout(this.standing.get(replaced.key));
+    this.standing.delete(replaced.key);
+    if (standbyMs === 0) {
+      void this.versions.retireIfUnused(replaced);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.standing.delete(replaced.key);
+      void this.versions.retireIfUnused(replaced);
+    }, standbyMs);
+    timer.unref();
+    this.standing.set(replaced.key, timer);
+  }
+
+  /** `version`, or the veto's fallback when the binding must not serve it. */
+  private async unlessVetoed(binding: ModelBinding, version: ModelVersion): Promise<ModelVersion> {
+    const veto = this.vetoes.of(binding.key);
+    if (veto?.version !== version.version) return version;
+    this.logger.warn(
+      `${binding.key}: v${veto.version} is vetoed (${veto.reason}); loading v${veto.fallback}`,
+    );
+    return this.resolver.resolve({
+      name: binding.ref.name,
+      selector: { kind: 'version', version: veto.fallback },
+    });
   }
 
   /** What the binding's reference names in MLflow now; listeners hear of it. */
@@ -179,6 +263,10 @@ export class ModelReloader {
     if (target.version === current.version) {
       return { reference, status: 'unchanged', from: current.version, to: current.version };
     }
+    if (this.vetoes.blocks(reference, target.version)) {
+      // Not journaled: the refresh job would add one entry a poll while the alias names it.
+      return { reference, status: 'vetoed', from: current.version, to: target.version };
+    }
     const started = performance.now();
     try {
       const next = await this.versions.load(target);
@@ -190,7 +278,7 @@ export class ModelReloader {
         `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
       );
       this.swapped(binding, current.version, next.version, 'swapped', started);
-      void this.versions.retireIfUnused(current);
+      this.retire(binding, current, next);
       return this.journal.record(
         { reference, status: 'swapped', from: current.version, to: next.version },
         trigger,

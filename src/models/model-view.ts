@@ -2,6 +2,7 @@ import { ModelReference } from '../common/model-reference';
 import type { BindingState, ModelBinding } from './model-binding';
 import { ModelLineage } from './model-lineage';
 import { ModelSignature } from './model-signature.types';
+import type { VersionVeto } from './version-vetoes';
 import { WarmupOutcome } from './model-warmup';
 import type { RuntimeKind } from './runtimes/model-runtime';
 
@@ -42,10 +43,12 @@ export interface ModelView {
   readonly lineage?: Readonly<ModelLineage>;
   readonly lastCheckedAt?: Date;
   readonly lastError?: Readonly<{ message: string; version?: string; at: Date }>;
+  /** A version the rollback watch vetoed for this reference (it could not move the alias back). */
+  readonly veto?: VersionVeto;
 }
 
 /** The one mapper from the registry's record to its view. */
-export function modelView(binding: ModelBinding): ModelView {
+export function modelView(binding: ModelBinding, veto?: VersionVeto): ModelView {
   const m = binding.model;
   return Object.freeze({
     key: binding.key,
@@ -70,5 +73,6 @@ export function modelView(binding: ModelBinding): ModelView {
     lineage: m?.info.lineage,
     lastCheckedAt: binding.lastCheckedAt,
     lastError: binding.lastError && Object.freeze({ ...binding.lastError }),
+    veto,
   });
 }

@@ -17,6 +17,7 @@ import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.se
 import { OnnxConverter } from './runtimes/onnx-accelerator/onnx-converter';
 import { PythonOnnxConverter } from './runtimes/onnx-accelerator/python-onnx-converter';
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
+import { VersionVetoes } from './version-vetoes';
 
 @Module({
   imports: [MlflowModule, EventsModule, LifecycleModule],
@@ -36,6 +37,7 @@ import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service'
     PythonEnvironment,
     // Champion and challenger (issue 13 part 2).
     Rollouts,
+    VersionVetoes,
   ],
   exports: [ModelRegistry, ModelReadiness, ModelResolver, ModelLoader, ModelCatalog, Rollouts],
 })

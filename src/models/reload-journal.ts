@@ -1,6 +1,7 @@
 export interface ReloadOutcome {
   reference: string;
-  status: 'loaded' | 'swapped' | 'unchanged' | 'failed';
+  /** `vetoed`: the version the reference names is vetoed here (src/models/version-vetoes.ts); `from` serves on. */
+  status: 'loaded' | 'swapped' | 'unchanged' | 'failed' | 'vetoed';
   from?: string;
   to?: string;
   error?: string;

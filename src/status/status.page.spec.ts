@@ -90,6 +90,25 @@ describe('renderStatusPage', () => {
     expect(html).toContain('airflow callback');
   });
 
+  it('shows a version the rollout watch vetoed, and why, beside the version that serves', () => {
+    const html = renderStatusPage(
+      view({
+        models: [
+          {
+            reference: 'iris@champion',
+            pinned: true,
+            state: 'ready',
+            version: '3',
+            veto: { version: '4', reason: 'error rate 1.000 <against> 0.000 before' },
+          },
+        ],
+      }),
+      options,
+    );
+
+    expect(html).toContain('v4 vetoed: error rate 1.000 &lt;against&gt; 0.000 before');
+  });
+
   it('links a served version to its MLflow run and the Airflow DAG run that trained it', () => {
     const html = renderStatusPage(
       view({

@@ -176,7 +176,7 @@ function renderModels(view: StatusView): string {
     (m) => `<tr data-model="${esc(m.reference)}">
   <td><code>${esc(m.reference)}</code>${m.pinned ? ' <span class="tag">MODELS</span>' : ''}${m.challenger ? ' <span class="tag">challenger</span>' : ''}</td>
   <td><span class="pill small ${m.state === 'ready' ? 'up' : m.state === 'failed' ? 'down' : 'wait'}">${esc(m.state)}</span></td>
-  <td>${m.version ? `v${esc(m.version)}` : '—'}</td>
+  <td>${m.version ? `v${esc(m.version)}` : '—'}${m.veto ? `<div class="error small">v${esc(m.veto.version)} vetoed: ${esc(m.veto.reason)}</div>` : ''}</td>
   <td>${esc([m.flavor, m.runtime].filter(Boolean).join(' / ') || '—')}${m.runtimeReason ? `<div class="muted small">${esc(m.runtimeReason)}</div>` : ''}</td>
   <td class="num">${m.requests ?? '—'}</td>
   <td>${m.loadedAt ? esc(clock(m.loadedAt)) : '—'}</td>

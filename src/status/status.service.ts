@@ -36,6 +36,7 @@ export class StatusService {
         requests: m.requests,
         loadedAt: m.loadedAt?.toISOString(),
         error: m.lastError?.message,
+        veto: m.veto && { version: m.veto.version, reason: m.veto.reason },
         lineage: m.lineage && {
           runId: m.lineage.runId,
           mlflowRunUrl: m.lineage.mlflowRunUrl,

@@ -23,6 +23,8 @@ export interface StatusView {
     requests?: number;
     loadedAt?: string;
     error?: string;
+    /** A version vetoed for it: the rollout watch found it bad and could not move the alias back. */
+    veto?: { version: string; reason: string };
     /** Where the served version came from (read at load). */
     lineage?: {
       runId?: string;

@@ -10,6 +10,12 @@ export class CountingProxy {
   readonly paths: string[] = [];
   /** While set, every request is answered 503 here, as a broken load balancer in front of the target would. */
   failing = false;
+  /**
+   * Requests answered here with MLflow's 403 PERMISSION_DENIED instead of
+   * forwarded, as an authenticating front that grants reads only would answer
+   * a client without write permission.
+   */
+  forbidden?: (method: string, path: string) => boolean;
   private server?: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true });
 
@@ -23,6 +29,15 @@ export class CountingProxy {
     const target = new URL(this.target);
     this.server = http.createServer((req, res) => {
       this.paths.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
+      if (this.forbidden?.(req.method ?? 'GET', (req.url ?? '').split('?')[0])) {
+        req.resume();
+        res
+          .writeHead(403, { 'content-type': 'application/json' })
+          .end(
+            JSON.stringify({ error_code: 'PERMISSION_DENIED', message: 'read-only credentials' }),
+          );
+        return;
+      }
       if (this.failing) {
         req.resume();
         res.writeHead(503, { 'content-type': 'text/plain' }).end('failing on purpose');

@@ -278,3 +278,26 @@ export async function pyfuncPredict(
   });
   return lastJsonLine(stdout);
 }
+
+export interface RollbackModels {
+  name: string;
+  good: { version: string; run_id: string };
+  bad: { version: string; run_id: string };
+  columns: string[];
+  rows: number[][];
+}
+
+/**
+ * Registers test/fixtures/register_rollback_models.py's two versions: a good
+ * v1 under `champion`, and a v2 that passes the warm-up on its input example
+ * and fails on real rows (a bad promotion).
+ */
+export async function registerRollbackModels(
+  trackingUri: string,
+  name: string,
+): Promise<RollbackModels> {
+  const script = path.join(__dirname, '../fixtures/register_rollback_models.py');
+  return lastJsonLine(
+    await python([script, name], undefined, { MLFLOW_TRACKING_URI: trackingUri }),
+  );
+}

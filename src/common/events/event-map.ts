@@ -152,12 +152,62 @@ export interface RolloutShadowedEvent {
   scoreDifference?: number;
 }
 
+// --- Rollback (issue 13 part 3): the watch after a promotion ---
+
+/** What a watched version did, as the rollback watch judged it (src/rollback/breach-rule.ts). */
+export interface RolloutFigures {
+  /** Requests answered or failed (rejected and refused ones are nobody's verdict on the model). */
+  requests: number;
+  /** Of them, failed. */
+  errors: number;
+  /** errors / requests (0 with no requests). */
+  errorRate: number;
+  /** Of the answered requests, in milliseconds; absent with none answered. */
+  p99Ms?: number;
+}
+
+/**
+ * A version promoted by an alias did worse than the one it replaced and the
+ * alias was moved back in MLflow (every instance follows the reload). Told
+ * by the instance that acted, once per rollback.
+ */
+export interface ModelRolledBackEvent {
+  reference: string;
+  name: string;
+  /** The bad version. */
+  from: string;
+  /** The version the alias names again. */
+  to: string;
+  reason: string;
+  figures: RolloutFigures;
+  baseline: RolloutFigures;
+  /** What of the bookkeeping (tags, run metrics) could not be written; empty when all was. */
+  incomplete: string[];
+}
+
+/**
+ * A bad version could not be rolled back in MLflow (no registry write
+ * credentials): instances stop routing to it and keep the version it replaced.
+ * Told by the instance that vetoed it, once (the others apply the veto quietly).
+ */
+export interface ModelVetoedEvent {
+  reference: string;
+  name: string;
+  /** The vetoed version. */
+  version: string;
+  /** The version served instead. */
+  fallback: string;
+  reason: string;
+}
+
 export interface EventMap {
   'model.loaded': ModelLoadedEvent;
   'model.failed': ModelFailedEvent;
   'model.swapped': ModelSwappedEvent;
   'model.evicted': ModelEvictedEvent;
   'model.resolved': ModelResolvedEvent;
+  'model.rolledBack': ModelRolledBackEvent;
+  'model.vetoed': ModelVetoedEvent;
   'repository.changed': RepositoryChangedEvent;
   'prediction.started': PredictionStartedEvent;
   'prediction.finished': PredictionFinishedEvent;

@@ -7,7 +7,7 @@ const RELOAD_OUTCOME: JsonSchema = {
   required: ['reference', 'status'],
   properties: {
     reference: { type: 'string' },
-    status: { type: 'string', enum: ['loaded', 'swapped', 'unchanged', 'failed'] },
+    status: { type: 'string', enum: ['loaded', 'swapped', 'unchanged', 'failed', 'vetoed'] },
     from: { type: 'string' },
     to: { type: 'string' },
     error: { type: 'string' },
@@ -144,6 +144,19 @@ export const MODELS_SCHEMAS = {
                 at: { type: 'string', format: 'date-time' },
               },
             },
+            veto: {
+              type: 'object',
+              description:
+                'A version vetoed for this reference: the rollout watch found it bad and MLflow ' +
+                'refused to move the alias back (no registry write credentials); the fallback serves',
+              required: ['version', 'fallback', 'reason', 'at'],
+              properties: {
+                version: { type: 'string' },
+                fallback: { type: 'string' },
+                reason: { type: 'string' },
+                at: { type: 'string', format: 'date-time' },
+              },
+            },
           },
         },
       },
@@ -196,6 +209,21 @@ export const MODELS_SCHEMAS = {
             runId: { type: 'string' },
             createdAt: { type: 'string', format: 'date-time' },
             loadedHere: { type: 'boolean' },
+            rollback: {
+              type: 'object',
+              description: "What the version's modelgate.* tags say of a rollback to or from it",
+              properties: {
+                rolledBackTo: { type: 'string' },
+                rolledBackFrom: { type: 'string' },
+                reason: { type: 'string' },
+                at: { type: 'string', format: 'date-time' },
+              },
+            },
+            vetoedFor: {
+              type: 'array',
+              items: { type: 'string' },
+              description: 'References served here that refuse this version (a rollback veto)',
+            },
             runtime: { type: 'string', description: 'For a version loaded here: its runtime' },
             runtimeReason: {
               type: 'string',

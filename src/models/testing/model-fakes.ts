@@ -14,6 +14,7 @@ import { ModelLoadError, ModelNotFoundError } from '../model.errors';
 import { ModelBindings } from '../model-bindings.service';
 import { ModelLoader } from '../model-loader.service';
 import { ModelRegistry } from '../model-registry.service';
+import { VersionVetoes } from '../version-vetoes';
 import { ModelReloader } from '../model-reloader.service';
 import { ModelResolver } from '../model-resolver.service';
 import { ModelRuntime, RuntimeAnswer } from '../runtimes/model-runtime';
@@ -175,6 +176,7 @@ export interface RegistryParts {
   versions: LoadedVersions;
   reloader: ModelReloader;
   emitter: EventEmitter2;
+  vetoes: VersionVetoes;
 }
 
 /** The registry facade over its real parts, with MLflow and the loader faked. */
@@ -182,14 +184,16 @@ export function registryOver(
   resolver: FakeResolver,
   loader: FakeLoader,
   config: ModelsConfig,
+  rollout?: { standbyMs: number },
 ): RegistryParts {
   const emitter = new EventEmitter2();
   const events = eventBus(emitter);
-  const bindings = new ModelBindings();
+  const vetoes = new VersionVetoes();
+  const bindings = new ModelBindings(vetoes);
   const versions = new LoadedVersions(loader, bindings, events, config);
-  const reloader = new ModelReloader(resolver, versions, bindings, events);
+  const reloader = new ModelReloader(resolver, versions, bindings, events, vetoes, rollout);
   const registry = new ModelRegistry(bindings, versions, reloader, config);
-  return { registry, bindings, versions, reloader, emitter };
+  return { registry, bindings, versions, reloader, emitter, vetoes };
 }
 
 export async function flush(turns = 5): Promise<void> {
