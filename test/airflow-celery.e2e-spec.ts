@@ -1,28 +1,23 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { AirflowCompose } from './support/airflow-compose';
 import { RunningServer, startServer } from './support/app';
 import { request, waitFor } from './support/http';
-import { readImages, useLocalContainerEngine } from './support/images';
+import { useLocalContainerEngine } from './support/images';
 import { freePort } from './support/ports';
 
 const run = promisify(execFile);
 
 const ROOT = path.resolve(__dirname, '..');
-const COMPOSE_FILES = [
-  path.join(ROOT, 'airflow/docker-compose.yml'),
-  path.join(ROOT, 'test/fixtures/airflow-production.override.yml'),
-];
 const DAG = 'modelgate_retrain';
 const MODEL = 'iris-classifier';
 const TOKEN = 'airflow-celery-callback-token';
-const PROJECT = `mgafcelery${Date.now()}`;
-const SCHEDULER = `${PROJECT}-airflow-scheduler-1`;
 const WORKERS = 2;
-/** The compose file's worker health check, run by hand (see `healthy`). */
+/** The Celery app the compose file's worker health check pings through. */
 const CELERY_APP = 'airflow.providers.celery.executors.celery_executor.app';
 
 interface RunView {
@@ -35,10 +30,6 @@ interface ModelsBody {
   models: { name: string; version?: string; lineage?: { dagRunId?: string } }[];
   recentReloads: { trigger: string; status: string; to?: string }[];
 }
-type AirflowHealth = Record<
-  'metadatabase' | 'scheduler' | 'triggerer' | 'dag_processor',
-  { status: string } | null
->;
 
 /**
  * The `celery` profile of Airflow's production layout (airflow/docker-compose.yml)
@@ -51,32 +42,11 @@ type AirflowHealth = Record<
  */
 describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)', () => {
   let workDir: string;
-  let composeEnv: NodeJS.ProcessEnv;
-  let airflowUrl: string;
+  let airflow: AirflowCompose;
   let api: RunningServer;
-  let airflowImage: string;
   let workerIds: string[];
 
-  const compose = (...args: string[]) =>
-    run('docker-compose', [...COMPOSE_FILES.flatMap((f) => ['-f', f]), ...args], {
-      env: composeEnv,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  const published = async (service: string, port: number) => {
-    const { stdout } = await compose('port', service, String(port));
-    return `http://127.0.0.1:${stdout.trim().split(':').pop()}`;
-  };
-  const airflowHealth = async () =>
-    (await request<AirflowHealth>(`${airflowUrl}/api/v2/monitor/health`, { apiKey: null })).body;
-  const airflowAuth = async () => {
-    const reply = await request<{ access_token: string }>(`${airflowUrl}/auth/token`, {
-      body: { username: 'airflow', password: 'airflow' },
-      apiKey: null,
-    });
-    return { headers: { authorization: `Bearer ${reply.body.access_token}` }, apiKey: null };
-  };
-  const hostnameOf = async (container: string) =>
-    (await run('docker', ['exec', container, 'hostname'], { env: composeEnv })).stdout.trim();
+  const hostnameOf = (container: string) => airflow.exec(container, 'hostname');
   /** The container's own health check, once: true when it passes. */
   const healthy = (container: string) =>
     run('podman', ['healthcheck', 'run', container], { timeout: 90_000 }).then(
@@ -86,8 +56,6 @@ describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)
 
   beforeAll(async () => {
     useLocalContainerEngine();
-    const images = readImages();
-    airflowImage = images.airflow;
     // Redis: the cluster images' (content-hashed; seconds when nothing changed).
     const clusterImages = await run('bash', [path.join(ROOT, 'scripts/cluster-images.sh')], {
       cwd: ROOT,
@@ -98,59 +66,27 @@ describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)
 
     const apiPort = await freePort();
     workDir = await mkdtemp(path.join(tmpdir(), 'mg-airflow-celery-'));
-    // The file airflow/.env would be on a real Airflow host (.env.example).
-    const envFile = path.join(workDir, 'airflow.env');
-    await writeFile(
-      envFile,
-      [
-        'MLFLOW_TRACKING_URI=http://mlflow:5000',
-        `API_SERVER_URL=http://host.containers.internal:${apiPort}`,
-        `API_CALLBACK_TOKEN=${TOKEN}`,
-        'AIRFLOW_USERNAME=airflow',
-        'AIRFLOW_PASSWORD=airflow',
-        'MODELGATE_RETRAIN_RETRY_DELAY=2',
-        '',
-      ].join('\n'),
-    );
-    composeEnv = {
-      ...process.env,
-      COMPOSE_PROJECT_NAME: PROJECT,
-      // Every compose command (up, ps, down) sees the profile's services.
-      COMPOSE_PROFILES: 'celery',
-      AIRFLOW_ENV_FILE: envFile,
-      AIRFLOW_EXECUTOR: 'CeleryExecutor',
-      AIRFLOW_PARALLELISM: String(WORKERS * 2),
-      AIRFLOW_WORKER_CONCURRENCY: '2',
-      AIRFLOW_REDIS_PASSWORD: randomBytes(16).toString('hex'),
-      MODELGATE_AIRFLOW_IMAGE: images.airflow,
-      MODELGATE_POSTGRES_IMAGE: images.postgres,
-      MODELGATE_MLFLOW_IMAGE: images.mlflow,
-      MODELGATE_REDIS_IMAGE: redisImage,
-      AIRFLOW_BIND_ADDRESS: '127.0.0.1',
-      AIRFLOW_PORT: '0',
-    };
-    // --no-build: the images are built (scripts/build-images.sh); never build here.
-    await compose('up', '-d', '--no-build', '--scale', `airflow-worker=${WORKERS}`);
-    const [airflow, mlflowUrl] = await Promise.all([
-      published('airflow-apiserver', 8080),
-      published('mlflow', 5000),
-    ]);
-    airflowUrl = airflow;
-    workerIds = (await compose('ps', '-q', 'airflow-worker')).stdout.trim().split(/\s+/);
-    await waitFor(
-      () => airflowHealth().catch(() => undefined),
-      (h) =>
-        h !== undefined &&
-        (['metadatabase', 'scheduler', 'triggerer', 'dag_processor'] as const).every(
-          (k) => h[k]?.status === 'healthy',
-        ),
-      240_000,
-      2000,
-    );
+    airflow = new AirflowCompose({
+      project: `mgafcelery${Date.now()}`,
+      workDir,
+      apiUrl: `http://host.containers.internal:${apiPort}`,
+      callbackToken: TOKEN,
+      env: {
+        // Every compose command (up, ps, down) sees the profile's services.
+        COMPOSE_PROFILES: 'celery',
+        AIRFLOW_EXECUTOR: 'CeleryExecutor',
+        AIRFLOW_PARALLELISM: String(WORKERS * 2),
+        AIRFLOW_WORKER_CONCURRENCY: '2',
+        AIRFLOW_REDIS_PASSWORD: randomBytes(16).toString('hex'),
+        MODELGATE_REDIS_IMAGE: redisImage,
+      },
+    });
+    await airflow.up('--scale', `airflow-worker=${WORKERS}`);
+    workerIds = (await airflow.compose('ps', '-q', 'airflow-worker')).stdout.trim().split(/\s+/);
     api = await startServer(
       {
-        MLFLOW_TRACKING_URI: mlflowUrl,
-        AIRFLOW_BASE_URL: airflowUrl,
+        MLFLOW_TRACKING_URI: airflow.mlflowUrl,
+        AIRFLOW_BASE_URL: airflow.airflowUrl,
         AIRFLOW_USERNAME: 'airflow',
         AIRFLOW_PASSWORD: 'airflow',
         API_CALLBACK_TOKEN: TOKEN,
@@ -165,23 +101,22 @@ describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)
 
   afterAll(async () => {
     await api?.app.close();
-    if (composeEnv) await compose('down', '-v', '--timeout', '5').catch(() => undefined);
+    await airflow?.down();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 120_000);
 
   it('runs two workers, each healthy by its own check and answering through the password-protected broker', async () => {
     expect(workerIds).toHaveLength(WORKERS);
-    const redis = `${PROJECT}-airflow-redis-1`;
+    const redis = airflow.container('airflow-redis');
     // A worker connects to the broker a while after its container starts.
     for (const id of [redis, ...workerIds]) {
       await waitFor(() => healthy(id), Boolean, 240_000, 5000);
     }
     const hosts = await Promise.all(workerIds.map(hostnameOf));
     // The scheduler's view: one pong per worker, by name.
-    const { stdout: pongs } = await run(
-      'docker',
-      ['exec', SCHEDULER, 'celery', '--app', CELERY_APP, 'inspect', 'ping', '--timeout', '10'],
-      { env: composeEnv, timeout: 90_000 },
+    const pongs = await airflow.exec(
+      airflow.container('airflow-scheduler'),
+      ...['celery', '--app', CELERY_APP, 'inspect', 'ping', '--timeout', '10'],
     );
     // Redis refuses a client without the password.
     const anonymous = await run('podman', [
@@ -220,14 +155,14 @@ describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)
     expect(done.tasks?.every((t) => t.state === 'success')).toBe(true);
     // Every task ran in a worker container, none in the scheduler's.
     const instances = await request<{ task_instances: { task_id: string; hostname: string }[] }>(
-      `${airflowUrl}/api/v2/dags/${DAG}/dagRuns/${encodeURIComponent(done.runId)}/taskInstances`,
-      await airflowAuth(),
+      `${airflow.airflowUrl}/api/v2/dags/${DAG}/dagRuns/${encodeURIComponent(done.runId)}/taskInstances`,
+      await airflow.auth(),
     );
     const workerHosts = await Promise.all(workerIds.map(hostnameOf));
     const taskHosts = instances.body.task_instances.map((t) => t.hostname);
     expect(taskHosts).toHaveLength(done.tasks?.length ?? 0);
     for (const host of taskHosts) expect(workerHosts).toContain(host);
-    expect(taskHosts).not.toContain(await hostnameOf(SCHEDULER));
+    expect(taskHosts).not.toContain(await hostnameOf(airflow.container('airflow-scheduler')));
     // The callback, not a poll (MODEL_REFRESH_INTERVAL=0), loaded the version
     // this run trained (a fresh registry: the run's version is the champion).
     const models = await waitFor(
@@ -252,7 +187,7 @@ describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)
           '--network',
           'none',
           ...env.flatMap((e) => ['--env', e]),
-          airflowImage,
+          airflow.images.airflow,
           'airflow',
           'celery',
           'worker',
