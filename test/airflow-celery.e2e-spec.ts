@@ -160,6 +160,7 @@ describe('Airflow on CeleryExecutor (airflow/docker-compose.yml, profile celery)
     );
     const workerHosts = await Promise.all(workerIds.map(hostnameOf));
     const taskHosts = instances.body.task_instances.map((t) => t.hostname);
+    expect(taskHosts.length).toBeGreaterThan(0);
     expect(taskHosts).toHaveLength(done.tasks?.length ?? 0);
     for (const host of taskHosts) expect(workerHosts).toContain(host);
     expect(taskHosts).not.toContain(await hostnameOf(airflow.container('airflow-scheduler')));
