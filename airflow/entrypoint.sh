@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Gives the image known credentials, then runs the command (airflow standalone).
+# Gives the image known credentials, refuses a half-configured CeleryExecutor,
+# then runs the command (airflow standalone, or one component of the
+# production layout).
 #
 # Airflow 3's SimpleAuthManager reads users from
 # AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS ("name:role,...") and passwords from
@@ -35,6 +37,29 @@ export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=${AIRFLOW__CORE__SIMPLE
 if [ -n "${AIRFLOW_PUBLIC_URL:-}" ]; then
   export AIRFLOW__API__BASE_URL=${AIRFLOW__API__BASE_URL:-$AIRFLOW_PUBLIC_URL}
   export AIRFLOW__CORE__EXECUTION_API_SERVER_URL=${AIRFLOW__CORE__EXECUTION_API_SERVER_URL:-http://localhost:${AIRFLOW__API__PORT:-8080}/execution/}
+fi
+
+# The CeleryExecutor refuses to start half-configured (exit 64, EX_USAGE):
+# - without a broker URL in the environment, Airflow would use its built-in
+#   default (redis://redis:6379/0): a worker started by hand on another host
+#   would retry a host that does not exist, and a scheduler would queue tasks
+#   no worker sees, both without an error that says why;
+# - `airflow celery ...` (a worker) while the executor is not Celery runs no
+#   task: the scheduler keeps them in its own LocalExecutor. That is the
+#   compose file's `celery` profile started without AIRFLOW_EXECUTOR.
+executor=${AIRFLOW__CORE__EXECUTOR:-}
+broker=${AIRFLOW__CELERY__BROKER_URL:-}${AIRFLOW__CELERY__BROKER_URL_CMD:-}${AIRFLOW__CELERY__BROKER_URL_SECRET:-}
+if [[ $executor == *CeleryExecutor* && -z $broker ]]; then
+  echo "airflow-entrypoint: AIRFLOW__CORE__EXECUTOR=$executor needs a Celery broker:" \
+    "set AIRFLOW__CELERY__BROKER_URL (e.g. redis://:<password>@<redis-host>:6379/0)," \
+    "the same on the scheduler and every worker" >&2
+  exit 64
+fi
+if [[ ${1:-} == airflow && ${2:-} == celery && $executor != *CeleryExecutor* ]]; then
+  echo "airflow-entrypoint: \`airflow celery ${3:-}\` needs AIRFLOW__CORE__EXECUTOR=CeleryExecutor" \
+    "(it is '${executor:-unset}'): set AIRFLOW_EXECUTOR=CeleryExecutor in .env" \
+    "when starting the compose file's celery profile" >&2
+  exit 64
 fi
 
 # Written on every start so a changed AIRFLOW_PASSWORD takes effect; python

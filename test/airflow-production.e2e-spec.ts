@@ -1,25 +1,20 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { AirflowCompose } from './support/airflow-compose';
 import { RunningServer, startServer } from './support/app';
 import { request, waitFor } from './support/http';
-import { readImages, useLocalContainerEngine } from './support/images';
+import { useLocalContainerEngine } from './support/images';
 import { freePort } from './support/ports';
 
 const run = promisify(execFile);
 
 const ROOT = path.resolve(__dirname, '..');
-const COMPOSE_FILES = [
-  path.join(ROOT, 'airflow/docker-compose.yml'),
-  path.join(ROOT, 'test/fixtures/airflow-production.override.yml'),
-];
 const DAG = 'modelgate_retrain';
 const MODEL = 'iris-classifier';
 const TOKEN = 'airflow-production-callback-token';
-const PROJECT = `mgafprod${Date.now()}`;
-const SCHEDULER = `${PROJECT}-airflow-scheduler-1`;
 
 interface Dependency {
   status: 'up' | 'down';
@@ -34,13 +29,6 @@ interface RunView {
   state: string;
   tasks?: { taskId: string; state?: string }[];
 }
-interface ComponentHealth {
-  status: string;
-}
-type AirflowHealth = Record<
-  'metadatabase' | 'scheduler' | 'triggerer' | 'dag_processor',
-  ComponentHealth | null
->;
 
 /**
  * Airflow's production layout (airflow/docker-compose.yml) with its real
@@ -50,85 +38,34 @@ type AirflowHealth = Record<
  * (test/fixtures/airflow-production.override.yml). The API server runs here and
  * is called back through host.containers.internal. Then the scheduler
  * container is stopped and the API, the doctor and the status page must name it.
+ * The `celery` profile has its own file (airflow-celery.e2e-spec.ts).
  */
 describe('Airflow in its production layout (airflow/docker-compose.yml)', () => {
   let workDir: string;
-  let composeEnv: NodeJS.ProcessEnv;
-  let airflowUrl: string;
-  let mlflowUrl: string;
+  let airflow: AirflowCompose;
+  let scheduler: string;
   let api: RunningServer;
   let apiEnv: Record<string, string>;
 
-  const compose = (...args: string[]) =>
-    run('docker-compose', [...COMPOSE_FILES.flatMap((f) => ['-f', f]), ...args], {
-      env: composeEnv,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  const published = async (service: string, port: number) => {
-    const { stdout } = await compose('port', service, String(port));
-    return `http://127.0.0.1:${stdout.trim().split(':').pop()}`;
-  };
-  const airflowHealth = async () =>
-    (await request<AirflowHealth>(`${airflowUrl}/api/v2/monitor/health`, { apiKey: null })).body;
-  const airflowToken = async () => {
-    const reply = await request<{ access_token: string }>(`${airflowUrl}/auth/token`, {
-      body: { username: 'airflow', password: 'airflow' },
-      apiKey: null,
-    });
-    return reply.body.access_token;
-  };
   const topology = () => request<TopologyBody>(`${api.url}/health/topology`);
 
   beforeAll(async () => {
     useLocalContainerEngine();
-    const images = readImages();
     const apiPort = await freePort();
     workDir = await mkdtemp(path.join(tmpdir(), 'mg-airflow-prod-'));
-    // The file airflow/.env would be on a real Airflow host (.env.example).
-    const envFile = path.join(workDir, 'airflow.env');
-    await writeFile(
-      envFile,
-      [
-        'MLFLOW_TRACKING_URI=http://mlflow:5000',
-        `API_SERVER_URL=http://host.containers.internal:${apiPort}`,
-        `API_CALLBACK_TOKEN=${TOKEN}`,
-        'AIRFLOW_USERNAME=airflow',
-        'AIRFLOW_PASSWORD=airflow',
-        'MODELGATE_RETRAIN_RETRY_DELAY=2',
-        '',
-      ].join('\n'),
-    );
-    composeEnv = {
-      ...process.env,
-      COMPOSE_PROJECT_NAME: PROJECT,
-      AIRFLOW_ENV_FILE: envFile,
-      MODELGATE_AIRFLOW_IMAGE: images.airflow,
-      MODELGATE_POSTGRES_IMAGE: images.postgres,
-      MODELGATE_MLFLOW_IMAGE: images.mlflow,
-      // A port the engine picks, on loopback.
-      AIRFLOW_BIND_ADDRESS: '127.0.0.1',
-      AIRFLOW_PORT: '0',
+    airflow = new AirflowCompose({
+      project: `mgafprod${Date.now()}`,
+      workDir,
+      apiUrl: `http://host.containers.internal:${apiPort}`,
+      callbackToken: TOKEN,
       // The stopped scheduler shows as unhealthy after 10 s, not Airflow's 30.
-      AIRFLOW_SCHEDULER_HEALTH_CHECK_THRESHOLD: '10',
-    };
-    // --no-build: the images are built (scripts/build-images.sh); never build here.
-    await compose('up', '-d', '--no-build');
-    [airflowUrl, mlflowUrl] = await Promise.all([
-      published('airflow-apiserver', 8080),
-      published('mlflow', 5000),
-    ]);
-    await waitFor(
-      () => airflowHealth().catch(() => undefined),
-      (h) =>
-        h !== undefined &&
-        (['metadatabase', 'scheduler', 'triggerer', 'dag_processor'] as const).every(
-          (k) => h[k]?.status === 'healthy',
-        ),
-      240_000,
-    );
+      env: { AIRFLOW_SCHEDULER_HEALTH_CHECK_THRESHOLD: '10' },
+    });
+    scheduler = airflow.container('airflow-scheduler');
+    await airflow.up();
     apiEnv = {
-      MLFLOW_TRACKING_URI: mlflowUrl,
-      AIRFLOW_BASE_URL: airflowUrl,
+      MLFLOW_TRACKING_URI: airflow.mlflowUrl,
+      AIRFLOW_BASE_URL: airflow.airflowUrl,
       AIRFLOW_USERNAME: 'airflow',
       AIRFLOW_PASSWORD: 'airflow',
       API_CALLBACK_TOKEN: TOKEN,
@@ -142,21 +79,21 @@ describe('Airflow in its production layout (airflow/docker-compose.yml)', () => 
 
   afterAll(async () => {
     await api?.app.close();
-    if (composeEnv) await compose('down', '-v', '--timeout', '5').catch(() => undefined);
+    await airflow?.down();
     if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 120_000);
 
   it('parses the DAGs: both listed, no import errors', async () => {
-    const token = await airflowToken();
-    const auth = { headers: { authorization: `Bearer ${token}` }, apiKey: null };
+    const auth = await airflow.auth();
     const dags = await waitFor(
       async () =>
-        (await request<{ dags: { dag_id: string }[] }>(`${airflowUrl}/api/v2/dags`, auth)).body,
+        (await request<{ dags: { dag_id: string }[] }>(`${airflow.airflowUrl}/api/v2/dags`, auth))
+          .body,
       (body) => body.dags.some((d) => d.dag_id === DAG),
       60_000,
     );
     const errors = await request<{ total_entries: number }>(
-      `${airflowUrl}/api/v2/importErrors`,
+      `${airflow.airflowUrl}/api/v2/importErrors`,
       auth,
     );
 
@@ -182,16 +119,13 @@ describe('Airflow in its production layout (airflow/docker-compose.yml)', () => 
     expect(done.state).toBe('success');
     expect(done.tasks?.every((t) => t.state === 'success')).toBe(true);
     // The tasks ran where LocalExecutor runs them: in the scheduler's container.
-    const token = await airflowToken();
     const instances = await request<{ task_instances: { hostname: string }[] }>(
-      `${airflowUrl}/api/v2/dags/${DAG}/dagRuns/${encodeURIComponent(done.runId)}/taskInstances`,
-      { headers: { authorization: `Bearer ${token}` }, apiKey: null },
+      `${airflow.airflowUrl}/api/v2/dags/${DAG}/dagRuns/${encodeURIComponent(done.runId)}/taskInstances`,
+      await airflow.auth(),
     );
-    const { stdout: schedulerHost } = await run('docker', ['exec', SCHEDULER, 'hostname'], {
-      env: composeEnv,
-    });
+    const schedulerHost = await airflow.exec(scheduler, 'hostname');
     expect(new Set(instances.body.task_instances.map((t) => t.hostname))).toEqual(
-      new Set([schedulerHost.trim()]),
+      new Set([schedulerHost]),
     );
     // The callback, not a poll (MODEL_REFRESH_INTERVAL=0), brought the version in.
     const models = await waitFor(
@@ -208,18 +142,17 @@ describe('Airflow in its production layout (airflow/docker-compose.yml)', () => 
   });
 
   it("answers the guide's check: docker exec <project>-airflow-scheduler-1 curl http://mlflow:5000/health", async () => {
-    const { stdout } = await run(
-      'docker',
-      ['exec', SCHEDULER, 'curl', '-fsS', '--max-time', '10', 'http://mlflow:5000/health'],
-      { env: composeEnv },
+    const answer = await airflow.exec(
+      scheduler,
+      ...['curl', '-fsS', '--max-time', '10', 'http://mlflow:5000/health'],
     );
 
-    expect(stdout.trim()).toBe('OK');
+    expect(answer).toBe('OK');
   });
 
   describe('when the scheduler container is stopped', () => {
     beforeAll(async () => {
-      await compose('stop', '--timeout', '5', 'airflow-scheduler');
+      await airflow.compose('stop', '--timeout', '5', 'airflow-scheduler');
       await waitFor(
         topology,
         (r) => r.body.details?.airflow?.failure?.kind === 'unhealthy_component',
