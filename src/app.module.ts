@@ -31,6 +31,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { MlflowModule } from './mlflow/mlflow.module';
 import { StatusModule } from './status/status.module';
 import { TrainingModule } from './training/training.module';
+import { TracingLifecycle } from './common/tracing/tracing.lifecycle';
 
 @Module({})
 export class AppModule {
@@ -86,6 +87,7 @@ export class AppModule {
         GrpcModule,
         ClusterSyncModule,
       ],
+      providers: [TracingLifecycle],
     };
   }
 }

@@ -15,6 +15,7 @@ import { PyfuncEnvironment } from './pyfunc.config';
 import { ServerEnvironment } from './server.config';
 import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
+import { TracingEnvironment } from './tracing.config';
 import { UpstreamEnvironment } from './upstream.config';
 import { WorkersEnvironment } from './workers.config';
 
@@ -36,6 +37,7 @@ export const ENVIRONMENT_CLASSES = [
   AuthEnvironment,
   GrpcEnvironment,
   WorkersEnvironment,
+  TracingEnvironment,
 ] as const;
 
 /**
