@@ -149,6 +149,20 @@ export class TracingEnvironment {
   @Max(600_000)
   OTEL_EXPORTER_OTLP_TRACES_TIMEOUT?: number;
 
+  /** Milliseconds between two exports of the finished spans (batch span processor). */
+  @ToNumber()
+  @IsInt({ message: 'OTEL_BSP_SCHEDULE_DELAY must be a whole number of milliseconds' })
+  @Min(1)
+  @Max(600_000)
+  OTEL_BSP_SCHEDULE_DELAY = 5_000;
+
+  /** Finished spans kept waiting for an export; past it new ones are dropped (a collector down costs no memory). */
+  @ToNumber()
+  @IsInt({ message: 'OTEL_BSP_MAX_QUEUE_SIZE must be a whole number' })
+  @Min(1)
+  @Max(1_000_000)
+  OTEL_BSP_MAX_QUEUE_SIZE = 2_048;
+
   @IsString()
   @MinLength(1)
   OTEL_SERVICE_NAME = 'modelgate';
@@ -182,6 +196,8 @@ export interface TracingSettings {
   resourceAttributes: Record<string, string>;
   sampler: TracesSampler;
   ratio: number;
+  scheduleDelayMs: number;
+  maxQueueSize: number;
 }
 
 /**
@@ -205,5 +221,7 @@ export function readTracingSettings(env: Environment): TracingSettings | undefin
     resourceAttributes: parseKeyValueList(e.OTEL_RESOURCE_ATTRIBUTES ?? ''),
     sampler: e.OTEL_TRACES_SAMPLER,
     ratio: e.OTEL_TRACES_SAMPLER_ARG,
+    scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+    maxQueueSize: e.OTEL_BSP_MAX_QUEUE_SIZE,
   };
 }

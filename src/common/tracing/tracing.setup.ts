@@ -52,7 +52,14 @@ export function startTracing(settings: TracingSettings, instance?: string): void
       ...(instance ? { 'service.instance.id': instance } : {}),
     }),
     sampler: samplerOf(settings.sampler, settings.ratio),
-    spanProcessors: [new BatchSpanProcessor(exporterOf(settings))],
+    spanProcessors: [
+      new BatchSpanProcessor(exporterOf(settings), {
+        scheduledDelayMillis: settings.scheduleDelayMs,
+        maxQueueSize: settings.maxQueueSize,
+        // The specification's 512, unless the queue is smaller (the SDK refuses a batch above the queue).
+        maxExportBatchSize: Math.min(512, settings.maxQueueSize),
+      }),
+    ],
   });
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
