@@ -145,7 +145,7 @@ describe('OpenTelemetry traces of predictions, reloads and the DAG callback', ()
   ];
 
   it.each(PROTOCOLS)(
-    'a $protocol prediction is a server span under the caller’s, with predict and its decode, queue, run and encode',
+    '$protocol: a prediction is a server span under the caller’s, with predict and its decode, queue, run and encode',
     async ({ protocol, route, send }) => {
       const caller = callerSpan();
 
