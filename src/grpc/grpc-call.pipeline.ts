@@ -109,7 +109,7 @@ export class GrpcCallPipeline implements OnModuleDestroy {
       };
       const active = span ? trace.setSpan(traceContext.active(), span) : traceContext.active();
       requestContext.run({ requestId }, () => {
-        traceContext.with(active, () =>
+        traceContext.with(active, () => {
           this.serve(rpc, call, context, handler, modelOf).then(
             (response) => {
               callback(null, response, trailers);
@@ -120,8 +120,8 @@ export class GrpcCallPipeline implements OnModuleDestroy {
               callback(failure);
               finish(failure.code);
             },
-          ),
-        );
+          );
+        });
       });
     };
   }
