@@ -38,6 +38,8 @@ async function bootstrap(): Promise<void> {
   // Before the app exists: every module's spans, from the first model load on, are exported.
   const tracing = readTracingSettings(env);
   if (tracing) {
+    // Its first line (and the SDK's warnings) in the app's format, before Nest sets the logger.
+    Logger.overrideLogger(logger);
     startTracing(tracing, instanceIdOf(parseEnvironment(ClusterEnvironment, env), workers));
   }
   const app = await NestFactory.create<NestFastifyApplication>(

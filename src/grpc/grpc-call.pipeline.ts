@@ -13,7 +13,7 @@ import {
   requestContext,
   requestIdFrom,
 } from '../common/logging/request-context';
-import { callerContext, startServerSpan } from '../common/tracing/spans';
+import { callerContext, isRecording, startServerSpan } from '../common/tracing/spans';
 import { messageOf } from '../common/values';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { ServerConfig, serverConfig } from '../config/server.config';
@@ -100,7 +100,8 @@ export class GrpcCallPipeline implements OnModuleDestroy {
         answeredBy: (model, version) => Object.assign(answered, { model, version }),
         addTrailers: (pairs) => pairs.forEach(([key, value]) => trailers.set(key, value)),
       };
-      const span = QUIET.has(rpc) ? undefined : this.startSpan(rpc, call.metadata);
+      const span =
+        QUIET.has(rpc) || !isRecording() ? undefined : this.startSpan(rpc, call.metadata);
       const finish = (code: GrpcStatus): void => {
         this.lifecycle.requestFinished();
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;

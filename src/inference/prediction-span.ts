@@ -1,6 +1,6 @@
 import { Span } from '@opentelemetry/api';
 import { ModelReference, formatModelReference } from '../common/model-reference';
-import { inSpan } from '../common/tracing/spans';
+import { inSpan, isRecording } from '../common/tracing/spans';
 import { InferenceResult } from './inference.types';
 
 /** The protocols a prediction arrives by, as its span names them. */
@@ -16,6 +16,7 @@ export function tracePrediction<T>(
   ref: ModelReference,
   work: (answered: (result: InferenceResult) => void) => Promise<T>,
 ): Promise<T> {
+  if (!isRecording()) return work(() => undefined);
   const attributes = {
     'modelgate.protocol': protocol,
     'modelgate.model.reference': formatModelReference(ref),

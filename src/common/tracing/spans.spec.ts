@@ -1,5 +1,13 @@
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { Phases, callerContext, inSpan, inSpanSync, startServerSpan, traceHeaders } from './spans';
+import {
+  Phases,
+  callerContext,
+  inSpan,
+  inSpanSync,
+  setRecording,
+  startServerSpan,
+  traceHeaders,
+} from './spans';
 import { RecordingTracer, parentOf } from './testing/recording-tracer';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -53,8 +61,8 @@ describe('span helpers', () => {
       await new Promise<void>((resolve) =>
         context.with(context.active(), () =>
           setImmediate(() => {
-            phases.started({ 'modelgate.batch.requests': 3 });
-            phases.started({ 'modelgate.batch.requests': 1 });
+            phases.started(3);
+            phases.started(1);
             resolve();
           }),
         ),
@@ -95,6 +103,20 @@ describe('span helpers', () => {
     expect(x.kind).toBe(SpanKind.SERVER);
     expect(y.spanContext().traceId).not.toBe(TRACE_ID);
     expect(parentOf(y)).toBeUndefined();
+  });
+
+  it('runs the work alone while nothing records: no span, no headers', async () => {
+    setRecording(false);
+    try {
+      const inside = await inSpan('quiet', {}, (span) => Promise.resolve(span.isRecording()));
+      new Phases().end();
+
+      expect(inside).toBe(false);
+      expect(traceHeaders()).toEqual({});
+      expect(sut.spans).toEqual([]);
+    } finally {
+      setRecording(true);
+    }
   });
 
   it('traceHeaders names the active span in a traceparent, and nothing outside any span', async () => {

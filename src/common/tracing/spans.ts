@@ -1,6 +1,7 @@
 import {
   Attributes,
   Context,
+  INVALID_SPAN_CONTEXT,
   ROOT_CONTEXT,
   Span,
   SpanKind,
@@ -18,6 +19,26 @@ import { SERVICE_NAME, SERVICE_VERSION } from '../version';
  */
 export const tracer = trace.getTracer(SERVICE_NAME, SERVICE_VERSION);
 
+/**
+ * Whether this process records spans (tracing.setup.ts says so when it
+ * registers the provider). Off, the helpers below run the work and nothing
+ * else: the hot path of a server that does not trace pays no span, context
+ * switch or attribute object per request.
+ */
+let recording = false;
+
+/** Called by the provider's set-up, and by specs that install a provider of their own. */
+export function setRecording(on: boolean): void {
+  recording = on;
+}
+
+export function isRecording(): boolean {
+  return recording;
+}
+
+/** The span handed to work while nothing records: every method of it is a no-op. */
+const IDLE_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 /** Header-like carriers: HTTP headers (lower-case names), gRPC metadata as a plain object. */
 export type TraceCarrier = Record<string, string | string[] | undefined>;
 
@@ -31,6 +52,7 @@ export function inSpan<T>(
   attributes: Attributes,
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!recording) return work(IDLE_SPAN);
   return tracer.startActiveSpan(name, { attributes }, async (span) => {
     try {
       return await work(span);
@@ -45,6 +67,7 @@ export function inSpan<T>(
 
 /** {@link inSpan} for synchronous work (decoding, encoding). */
 export function inSpanSync<T>(name: string, attributes: Attributes, work: () => T): T {
+  if (!recording) return work();
   return tracer.startActiveSpan(name, { attributes }, (span) => {
     try {
       return work();
@@ -85,6 +108,7 @@ export function startServerSpan(name: string, parent: Context, attributes: Attri
  * or Airflow, or for a DAG run's conf; empty when nothing is traced.
  */
 export function traceHeaders(): Record<string, string> {
+  if (!recording) return {};
   const headers: Record<string, string> = {};
   propagation.inject(context.active(), headers);
   return headers;
@@ -97,14 +121,18 @@ export function traceHeaders(): Record<string, string> {
  * runner calls `started` on its own async path, which carries no context.
  */
 export class Phases {
-  private readonly parent = context.active();
-  private readonly queued = tracer.startSpan('queue', {}, this.parent);
+  private readonly parent = recording ? context.active() : ROOT_CONTEXT;
+  private readonly queued = recording ? tracer.startSpan('queue', {}, this.parent) : IDLE_SPAN;
   private running?: Span;
 
-  /** The request's runtime call begins (more than once when a failed batch is run again: once counts). */
-  started(attributes: Attributes = {}): void {
-    if (this.running) return;
+  /**
+   * The request's runtime call begins, stacking `requests` requests (told
+   * again when a failed batch is run one by one: the first call counts).
+   */
+  started(requests: number): void {
+    if (this.running || !recording) return;
     this.queued.end();
+    const attributes = { 'modelgate.batch.requests': requests };
     this.running = tracer.startSpan('run', { attributes }, this.parent);
   }
 

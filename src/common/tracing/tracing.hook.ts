@@ -1,6 +1,6 @@
 import { Context, Span, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { callerContext, startServerSpan } from './spans';
+import { callerContext, isRecording, startServerSpan } from './spans';
 
 /**
  * Probes and scrapers call these every few seconds: a span each would bury
@@ -33,9 +33,11 @@ type Traced = FastifyRequest & { [TRACE]?: RequestTrace };
  * pattern, never by path (a path names models and runs without bound), and
  * active for the hooks and the handler, so that the spans of predict,
  * reload or training are its children and the calls to MLflow and Airflow
- * carry its trace. With tracing off the span is the API's no-op.
+ * carry its trace.
  */
 export function registerTracing(fastify: FastifyInstance): void {
+  // Not tracing: no hooks at all, so a request pays nothing for it.
+  if (!isRecording()) return;
   fastify.addHook('onRequest', (request: Traced, _reply, done) => {
     const route = request.routeOptions?.url;
     if (route === undefined || UNTRACED_ROUTES.has(route)) return done();

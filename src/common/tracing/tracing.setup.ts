@@ -17,6 +17,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { TracesSampler, TracingSettings } from '../../config/tracing.config';
 import { SERVICE_VERSION } from '../version';
+import { setRecording } from './spans';
 
 /** Time the last spans get to reach the collector when the process stops. */
 const SHUTDOWN_FLUSH_MS = 5_000;
@@ -64,6 +65,7 @@ export function startTracing(settings: TracingSettings, instance?: string): void
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   trace.setGlobalTracerProvider(provider);
+  setRecording(true);
   logger.log({
     msg: 'tracing on',
     exporter: settings.exporter,
@@ -77,6 +79,7 @@ export async function stopTracing(): Promise<void> {
   const stopping = provider;
   provider = undefined;
   if (!stopping) return;
+  setRecording(false);
   await Promise.race([
     stopping.shutdown().catch(() => undefined),
     new Promise((resolve) => setTimeout(resolve, SHUTDOWN_FLUSH_MS).unref()),

@@ -53,7 +53,7 @@ export class Batcher implements OnModuleDestroy {
     const phases = new Phases();
     try {
       const answer = await this.route(model, feeds, options, signal, (requests) =>
-        phases.started({ 'modelgate.batch.requests': requests }),
+        phases.started(requests),
       );
       phases.end();
       return answer;

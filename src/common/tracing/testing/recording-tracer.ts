@@ -7,6 +7,7 @@ import {
   ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import { setRecording } from '../spans';
 
 /**
  * A real tracer provider for specs, set up as main.ts does (async context,
@@ -22,6 +23,7 @@ export class RecordingTracer {
     trace.setGlobalTracerProvider(
       new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(this.exporter)] }),
     );
+    setRecording(true);
     return this;
   }
 
@@ -39,6 +41,7 @@ export class RecordingTracer {
   }
 
   stop(): void {
+    setRecording(false);
     trace.disable();
     context.disable();
     propagation.disable();
