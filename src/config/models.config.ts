@@ -9,8 +9,6 @@ import {
   Matches,
   Max,
   Min,
-  ValidateBy,
-  ValidationOptions,
 } from 'class-validator';
 import {
   InvalidModelReferenceError,
@@ -18,6 +16,7 @@ import {
   parseModelReference,
 } from '../common/model-reference';
 import { parseEnvironment } from './env.validation';
+import { ParsesWith } from './parses-with';
 import { ToBoolean, ToNumber } from './env.transforms';
 import { defaultIntraOpThreads, readWorkerSettings } from './workers.config';
 
@@ -33,7 +32,7 @@ const SCORING_SERVERS = new RegExp(`^\\s*[^\\s=;]+=${URL_LIST}(;[^\\s=;]+=${URL_
 export class ModelsEnvironment {
   /** Models loaded at start, comma-separated `models:/…` URIs; the first is the default. */
   @IsOptional()
-  @IsModelReferenceList({
+  @ParsesWith(requireModels, {
     message:
       'MODELS must be comma-separated model URIs such as models:/iris@champion,models:/other/3 ' +
       '(each models:/name@alias, models:/name/<version> or models:/name/<stage>)',
@@ -272,6 +271,11 @@ export type ModelsConfig = ConfigType<typeof modelsConfig>;
  * `models:/` URI. Throws InvalidModelReferenceError for an entry it cannot read
  * (validation has reported it by then, in the start-up message).
  */
+/** MODELS read as the server reads it, and naming one model at least. */
+function requireModels(text: string): void {
+  if (parseModelList(text).length === 0) throw new Error('names no model');
+}
+
 export function parseModelList(text: string | undefined): ModelReference[] {
   const entries = (text ?? '')
     .split(',')
@@ -283,27 +287,6 @@ export function parseModelList(text: string | undefined): ModelReference[] {
     }
     return parseModelReference(uri);
   });
-}
-
-/** Validates MODELS by parsing it: what passes is what the server can load. */
-function IsModelReferenceList(options: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isModelReferenceList',
-      validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string') return false;
-          try {
-            return parseModelList(value).length > 0;
-          } catch (error) {
-            if (error instanceof InvalidModelReferenceError) return false;
-            throw error;
-          }
-        },
-      },
-    },
-    options,
-  );
 }
 
 /** `name=url,url;name2=url` → name → URLs. */

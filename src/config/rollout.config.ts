@@ -1,14 +1,7 @@
 import { ConfigType, registerAs } from '@nestjs/config';
-import {
-  IsInt,
-  IsOptional,
-  Matches,
-  Max,
-  Min,
-  ValidateBy,
-  ValidationOptions,
-} from 'class-validator';
+import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { parseEnvironment } from './env.validation';
+import { ParsesWith } from './parses-with';
 import { ToNumber } from './env.transforms';
 
 /** canary: a share of callers gets the challenger's answer; shadow: the challenger gets a copy and never answers. */
@@ -41,7 +34,7 @@ export class RolloutEnvironment {
    * `iris:champion,challenger[:shadow];fraud:prod,next`.
    */
   @IsOptional()
-  @IsRolloutList({
+  @ParsesWith(parseRolloutList, {
     message:
       'MODEL_ROLLOUT must look like name:champion,challenger[:shadow][;other:alias,alias] ' +
       '(two different aliases; mode canary or shadow)',
@@ -124,26 +117,4 @@ function parseRolloutEntry(entry: string): RolloutSetting {
     throw new InvalidRolloutError(entry, `the mode is one of ${ROLLOUT_MODES.join(', ')}`);
   }
   return { name, champion, challenger, mode: mode as RolloutMode };
-}
-
-/** Validates MODEL_ROLLOUT by parsing it: what passes is what the server follows. */
-function IsRolloutList(options: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isRolloutList',
-      validator: {
-        validate: (value: unknown) => {
-          if (typeof value !== 'string') return false;
-          try {
-            parseRolloutList(value);
-            return true;
-          } catch (error) {
-            if (error instanceof InvalidRolloutError) return false;
-            throw error;
-          }
-        },
-      },
-    },
-    options,
-  );
 }

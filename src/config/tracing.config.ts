@@ -9,10 +9,9 @@ import {
   Max,
   Min,
   MinLength,
-  ValidateBy,
-  ValidationArguments,
 } from 'class-validator';
 import { Environment, parseEnvironment } from './env.validation';
+import { ParsesWith } from './parses-with';
 import { ToBoolean, ToNumber } from './env.transforms';
 
 const HTTP_URL = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
@@ -66,27 +65,6 @@ export function parseKeyValueList(text: string): Record<string, string> {
   return pairs;
 }
 
-/** Fails validation with the parser's own message, which names the rule and never the value. */
-function KeyValueList(): PropertyDecorator {
-  const problem = (value: unknown): string | undefined => {
-    if (typeof value !== 'string') return 'must be text';
-    try {
-      parseKeyValueList(value);
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
-  };
-  return ValidateBy({
-    name: 'keyValueList',
-    validator: {
-      validate: (value: unknown) => problem(value) === undefined,
-      defaultMessage: (args?: ValidationArguments) =>
-        `${args!.property}: ${problem(args!.value)} (key1=value1,key2=value2)`,
-    },
-  });
-}
-
 /**
  * OpenTelemetry tracing, by the specification's own variables so a collector
  * set-up carries over. Off unless OTEL_TRACES_EXPORTER names an exporter
@@ -127,11 +105,11 @@ export class TracingEnvironment {
 
   /** Headers of every export (a collector's API key): `key=value,…`, values percent-encoded. */
   @IsOptional()
-  @KeyValueList()
+  @ParsesWith(parseKeyValueList, { hint: 'key1=value1,key2=value2' })
   OTEL_EXPORTER_OTLP_HEADERS?: string;
 
   @IsOptional()
-  @KeyValueList()
+  @ParsesWith(parseKeyValueList, { hint: 'key1=value1,key2=value2' })
   OTEL_EXPORTER_OTLP_TRACES_HEADERS?: string;
 
   /** Milliseconds one export may take (specification's default: 10 s). */
@@ -169,7 +147,7 @@ export class TracingEnvironment {
 
   /** More resource attributes (`deployment.environment.name=prod,…`); OTEL_SERVICE_NAME wins for service.name. */
   @IsOptional()
-  @KeyValueList()
+  @ParsesWith(parseKeyValueList, { hint: 'key1=value1,key2=value2' })
   OTEL_RESOURCE_ATTRIBUTES?: string;
 
   /** parentbased_*: a caller's sampling decision (its traceparent's flag) is followed. */

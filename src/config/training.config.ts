@@ -9,10 +9,9 @@ import {
   IsString,
   Matches,
   MinLength,
-  ValidateBy,
-  ValidationArguments,
 } from 'class-validator';
 import { parseEnvironment } from './env.validation';
+import { ParsesWith } from './parses-with';
 import { ToBoolean, ToNumber } from './env.transforms';
 
 const DAG_ID = /^[\w.-]+$/;
@@ -85,28 +84,6 @@ export function parseConfKeys(text: string): Map<string, Map<string, ConfValueTy
   return rules;
 }
 
-/** Fails validation with the parser's own message (which names the rule, never the value). */
-function ParsesWith(
-  parse: (value: string, env: TrainingEnvironment) => unknown,
-): PropertyDecorator {
-  const problem = (value: unknown, args: ValidationArguments): string | undefined => {
-    if (typeof value !== 'string') return 'must be text';
-    try {
-      parse(value, args.object as TrainingEnvironment);
-      return undefined;
-    } catch (error) {
-      return (error as Error).message;
-    }
-  };
-  return ValidateBy({
-    name: 'parsesWith',
-    validator: {
-      validate: (value: unknown, args) => problem(value, args!) === undefined,
-      defaultMessage: (args) => `${args!.property}: ${problem(args!.value, args!)}`,
-    },
-  });
-}
-
 function allowedDags(env: TrainingEnvironment): string[] {
   return env.TRAINING_DAGS ? parseDagList(env.TRAINING_DAGS) : [env.TRAINING_DAG_ID];
 }
@@ -123,7 +100,7 @@ export class TrainingEnvironment {
    * TRAINING_DAG_ID. Any other DAG id is answered 404, and never unpaused.
    */
   @IsOptional()
-  @ParsesWith((value, env) => {
+  @ParsesWith<TrainingEnvironment>((value, env) => {
     if (!parseDagList(value).includes(env.TRAINING_DAG_ID)) {
       throw new Error('must list TRAINING_DAG_ID (the DAG a request without dagId runs)');
     }
@@ -136,7 +113,7 @@ export class TrainingEnvironment {
    * a listed DAG with no entry takes no conf.
    */
   @IsOptional()
-  @ParsesWith((value, env) => {
+  @ParsesWith<TrainingEnvironment>((value, env) => {
     const dags = allowedDags(env);
     for (const dag of parseConfKeys(value).keys()) {
       if (!dags.includes(dag)) throw new Error('names a DAG that TRAINING_DAGS does not list');
