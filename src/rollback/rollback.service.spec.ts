@@ -36,7 +36,7 @@ const request: RollbackRequest = {
 };
 
 /** MLflow's side of a rollback: the alias move answers `moveError` when set. */
-class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record'> {
+class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record' | 'bookkeeping'> {
   moveError?: Error;
   readonly moved: RollbackRequest[] = [];
   readonly recorded: RollbackRequest[] = [];
@@ -50,6 +50,10 @@ class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record'> {
   record(r: RollbackRequest): Promise<string[]> {
     this.recorded.push(r);
     return Promise.resolve([]);
+  }
+
+  bookkeeping(r: RollbackRequest): string[] {
+    return [`tag v${r.bad}`, `metrics of v${r.bad}'s run`];
   }
 }
 
@@ -170,13 +174,49 @@ describe(RollbackService.name, () => {
     ]);
   });
 
-  it('neither vetoes nor tells when MLflow is down, and leaves the bad version to the next breach', async () => {
-    const { sut, actions, registry } = await instance('api-1');
-    actions.moveError = new UpstreamTransientError('mlflow', 'server_error', '503');
+  it.each([
+    ['answers 503', new UpstreamTransientError('mlflow', 'server_error', '503')],
+    ['cannot be reached', new UpstreamTransientError('mlflow', 'unavailable', 'ECONNREFUSED')],
+    ['throws something unexpected', new Error('socket hang up')],
+  ])(
+    'vetoes the version on every instance when MLflow %s, and says why and what is unwritten',
+    async (_, error) => {
+      const acting = await instance('api-1');
+      const peer = await instance('api-2');
+      acting.actions.moveError = error;
+      const told = recordEvents(emitter, 'model.vetoed', 'model.rolledBack');
 
-    expect(await sut.rollBack(request)).toBe('failed');
-    expect(registry.vetoes).toEqual([]);
-    expect(registry.reloads).toEqual([]);
+      expect(await acting.sut.rollBack(request)).toBe('vetoed');
+      await flush();
+
+      const veto = expect.objectContaining({ version: '2', fallback: '1' });
+      expect(acting.registry.vetoes).toContainEqual({ veto, trigger: 'rollback veto' });
+      expect(peer.registry.vetoes).toEqual([{ veto, trigger: 'a peer vetoed it' }]);
+      expect(acting.registry.reloads).toEqual([]);
+      expect(acting.actions.recorded).toEqual([]);
+      expect(told).toEqual([
+        {
+          event: 'model.vetoed',
+          payload: expect.objectContaining({
+            version: '2',
+            cause: 'mlflow unavailable',
+            incomplete: ['tag v2', "metrics of v2's run"],
+          }),
+        },
+      ]);
+    },
+  );
+
+  it('tells a refusal apart from an outage', async () => {
+    const { sut, actions } = await instance('api-1');
+    actions.moveError = new UpstreamUnauthorizedError('mlflow', 'forbidden', '403');
+    const told = recordEvents(emitter, 'model.vetoed');
+
+    await sut.rollBack(request);
+
+    expect(told.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ cause: 'mlflow refused' }),
+    ]);
   });
 
   it('does nothing with ROLLBACK off', async () => {

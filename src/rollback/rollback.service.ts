@@ -9,6 +9,7 @@ import { ModelRegistry } from '../models/model-registry.service';
 import { VersionVeto } from '../models/version-vetoes';
 import { RollbackActions } from './rollback-actions';
 import { RollbackLock } from './rollback-lock';
+import type { VetoCause } from '../common/events/event-map';
 import type { RollbackRequest } from './rollback-request';
 import { SharedVetoes } from './shared-vetoes';
 
@@ -20,10 +21,11 @@ export type RollbackOutcome =
  * Acts on a breach: takes the reference's lock (one instance acts per
  * cool-down), moves the alias back in MLflow, tags both versions and logs the
  * figures to the bad version's run, then reloads the reference here, which
- * the reload broadcast takes to every instance. When MLflow refuses the move
- * (401/403: no registry write credentials) it vetoes the bad version instead:
- * every instance stops serving it and keeps the one it replaced, while the
- * alias still names it in MLflow — and says so (`model.vetoed`, logs).
+ * the reload broadcast takes to every instance. When the move fails — MLflow
+ * refuses it (401/403: no registry write credentials) or cannot answer (5xx,
+ * timeout, down) — it vetoes the bad version instead: every instance stops
+ * serving it and keeps the one it replaced, while the alias still names it in
+ * MLflow — and says so and why (`model.vetoed`, logs).
  */
 @Injectable()
 export class RollbackService implements OnModuleInit, OnModuleDestroy {
@@ -34,7 +36,7 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(rollbackConfig.KEY) private readonly config: RollbackConfig,
     @Inject(RollbackActions)
-    private readonly actions: Pick<RollbackActions, 'moveAlias' | 'record'>,
+    private readonly actions: Pick<RollbackActions, 'moveAlias' | 'record' | 'bookkeeping'>,
     @Inject(ModelRegistry) private readonly registry: Pick<ModelRegistry, 'veto' | 'reload'>,
     private readonly events: EventBus,
     @Inject(ClusterService) cluster: Pick<ClusterService, 'instanceId'>,
@@ -68,11 +70,12 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
     try {
       await this.actions.moveAlias(request);
     } catch (error) {
-      if (error instanceof UpstreamUnauthorizedError) return this.veto(request, at, error);
-      this.logger.error(
-        `${reference}: cannot move @${request.alias} back to v${good}: ${messageOf(error)}`,
-      );
-      return 'failed';
+      // Anything but a refusal (5xx, timeout, refused connection) vetoes too: the
+      // lock holds the reference for the cool-down, so nothing would try again
+      // while the bad version served.
+      const cause =
+        error instanceof UpstreamUnauthorizedError ? 'mlflow refused' : 'mlflow unavailable';
+      return this.veto(request, at, error, cause);
     }
     this.logger.warn(
       `${reference}: moved @${request.alias} back from v${bad} to v${good} in MLflow: ${request.reason}`,
@@ -98,7 +101,12 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
     return 'rolled-back';
   }
 
-  private async veto(request: RollbackRequest, at: Date, error: Error): Promise<RollbackOutcome> {
+  private async veto(
+    request: RollbackRequest,
+    at: Date,
+    error: unknown,
+    cause: VetoCause,
+  ): Promise<RollbackOutcome> {
     const veto: VersionVeto = {
       reference: request.reference,
       version: request.bad,
@@ -106,9 +114,17 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
       reason: request.reason,
       at,
     };
+    const what =
+      cause === 'mlflow refused'
+        ? `MLflow refused to move @${request.alias} back (${messageOf(error)})`
+        : `MLflow could not be reached to move @${request.alias} back (${messageOf(error)})`;
+    const todo =
+      cause === 'mlflow refused'
+        ? `move @${request.alias} to v${request.good} in MLflow`
+        : `once MLflow is back, move @${request.alias} to v${request.good} in MLflow`;
     this.logger.error(
-      `${request.reference}: MLflow refused to move @${request.alias} back (${messageOf(error)}); ` +
-        `vetoing v${request.bad} on every instance, v${request.good} serves — move the alias in MLflow`,
+      `${request.reference}: ${what}; vetoing v${request.bad} on every instance, ` +
+        `v${request.good} serves — ${todo} (the veto then lapses)`,
     );
     // Here first, so this instance stops serving it even if the store is away.
     await this.registry.veto(veto, 'rollback veto');
@@ -125,6 +141,9 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
       version: request.bad,
       fallback: request.good,
       reason: request.reason,
+      cause,
+      // Nothing was written: the alias move comes first, and the rest waits on it.
+      incomplete: this.actions.bookkeeping(request),
     });
     return 'vetoed';
   }
