@@ -58,8 +58,15 @@ class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record' | 'boo
 }
 
 /** The registry's answers to a rollback: what was reloaded and vetoed here. */
-class FakeRegistry implements Pick<ModelRegistry, 'veto' | 'reload'> {
+class FakeRegistry implements Pick<ModelRegistry, 'veto' | 'reload' | 'liftVeto'> {
   readonly reloads: string[] = [];
+  readonly lifts: { reference: string; cause: string; version?: string }[] = [];
+
+  liftVeto(reference: string, cause: string, options?: { version?: string }): undefined {
+    this.lifts.push({ reference, cause, version: options?.version });
+    return undefined;
+  }
+
   readonly vetoes: { veto: VersionVeto; trigger: string }[] = [];
 
   reload(reference: string): Promise<ReloadOutcome> {
@@ -176,7 +183,10 @@ describe(RollbackService.name, () => {
 
   it.each([
     ['answers 503', new UpstreamTransientError('mlflow', 'server_error', '503')],
-    ['cannot be reached', new UpstreamTransientError('mlflow', 'unavailable', 'ECONNREFUSED')],
+    [
+      'cannot be reached',
+      new UpstreamTransientError('mlflow', 'connection_refused', 'ECONNREFUSED'),
+    ],
     ['throws something unexpected', new Error('socket hang up')],
   ])(
     'vetoes the version on every instance when MLflow %s, and says why and what is unwritten',
@@ -217,6 +227,38 @@ describe(RollbackService.name, () => {
     expect(told.map((e) => e.payload)).toEqual([
       expect.objectContaining({ cause: 'mlflow refused' }),
     ]);
+  });
+
+  it('deletes the record of a veto that lapsed here and tells the peers, which lift it quietly', async () => {
+    const acting = await instance('api-1');
+    const peer = await instance('api-2');
+    acting.actions.moveError = new UpstreamUnauthorizedError('mlflow', 'forbidden', '403');
+    await acting.sut.rollBack(request);
+
+    await acting.sut.vetoLifted({
+      reference: 'iris@champion',
+      name: 'iris',
+      version: '2',
+      cause: 'the reference names v1 now',
+    });
+    await flush();
+
+    expect(await store.get('vetoes:iris@champion')).toBeUndefined();
+    expect(peer.registry.lifts).toEqual([
+      { reference: 'iris@champion', cause: 'a peer lifted it', version: '2' },
+    ]);
+    const late = await instance('api-3');
+    expect(late.registry.vetoes).toEqual([]);
+  });
+
+  it('keeps the record of a later veto when an older one is lifted', async () => {
+    const { sut, actions } = await instance('api-1');
+    actions.moveError = new UpstreamUnauthorizedError('mlflow', 'forbidden', '403');
+    await sut.rollBack(request);
+
+    await sut.vetoLifted({ reference: 'iris@champion', name: 'iris', version: '9', cause: 'x' });
+
+    expect(await store.get('vetoes:iris@champion')).toContain('"version":"2"');
   });
 
   it('does nothing with ROLLBACK off', async () => {

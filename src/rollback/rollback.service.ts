@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { EventBus } from '../common/events/event-bus';
 import { UpstreamUnauthorizedError } from '../common/upstream/upstream.error';
 import { messageOf } from '../common/values';
 import { RollbackConfig, rollbackConfig } from '../config/rollback.config';
@@ -9,7 +8,8 @@ import { ModelRegistry } from '../models/model-registry.service';
 import { VersionVeto } from '../models/version-vetoes';
 import { RollbackActions } from './rollback-actions';
 import { RollbackLock } from './rollback-lock';
-import type { VetoCause } from '../common/events/event-map';
+import { EventBus, OnAppEvent } from '../common/events/event-bus';
+import type { ModelVetoLiftedEvent, VetoCause } from '../common/events/event-map';
 import type { RollbackRequest } from './rollback-request';
 import { SharedVetoes } from './shared-vetoes';
 
@@ -37,13 +37,19 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
     @Inject(rollbackConfig.KEY) private readonly config: RollbackConfig,
     @Inject(RollbackActions)
     private readonly actions: Pick<RollbackActions, 'moveAlias' | 'record' | 'bookkeeping'>,
-    @Inject(ModelRegistry) private readonly registry: Pick<ModelRegistry, 'veto' | 'reload'>,
+    @Inject(ModelRegistry)
+    private readonly registry: Pick<ModelRegistry, 'veto' | 'reload' | 'liftVeto'>,
     private readonly events: EventBus,
     @Inject(ClusterService) cluster: Pick<ClusterService, 'instanceId'>,
     @Inject(STATE_STORE) store: StateStore,
   ) {
     this.lock = new RollbackLock(store, cluster.instanceId, config.cooldownMs);
-    this.vetoes = new SharedVetoes(store, (veto, trigger) => this.registry.veto(veto, trigger));
+    this.vetoes = new SharedVetoes(
+      store,
+      (veto, trigger) => this.registry.veto(veto, trigger),
+      (reference, version, trigger) =>
+        this.registry.liftVeto(reference, trigger, { quiet: true, version }),
+    );
   }
 
   /** Before the first loads (they start at bootstrap): a vetoed version is not loaded even once. */
@@ -53,6 +59,22 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.vetoes.stop();
+  }
+
+  /**
+   * A veto lapsed or was lifted here: the record goes, and the peers lift it
+   * too. A store that is away keeps the record; an instance that restarts
+   * then applies it until the reference is resolved again (and lapses it).
+   */
+  @OnAppEvent('model.vetoLifted')
+  async vetoLifted(e: ModelVetoLiftedEvent): Promise<void> {
+    try {
+      await this.vetoes.withdraw(e.reference, e.version);
+    } catch (error) {
+      this.logger.error(
+        `${e.reference}: the veto of v${e.version} is lifted here only: ${messageOf(error)}`,
+      );
+    }
   }
 
   async rollBack(request: RollbackRequest): Promise<RollbackOutcome> {
