@@ -142,8 +142,8 @@ export class RollbackService implements OnModuleInit, OnModuleDestroy {
         : `MLflow could not be reached to move @${request.alias} back (${messageOf(error)})`;
     const todo =
       cause === 'mlflow refused'
-        ? `move @${request.alias} to v${request.good} in MLflow`
-        : `once MLflow is back, move @${request.alias} to v${request.good} in MLflow`;
+        ? `move the alias in MLflow to v${request.good}`
+        : `once MLflow answers, move the alias in MLflow to v${request.good}`;
     this.logger.error(
       `${request.reference}: ${what}; vetoing v${request.bad} on every instance, ` +
         `v${request.good} serves — ${todo} (the veto then lapses)`,
