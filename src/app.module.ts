@@ -34,6 +34,7 @@ import { MlflowModule } from './mlflow/mlflow.module';
 import { RollbackModule } from './rollback/rollback.module';
 import { StatusModule } from './status/status.module';
 import { TrainingModule } from './training/training.module';
+import { TracingLifecycle } from './common/tracing/tracing.lifecycle';
 
 @Module({})
 export class AppModule {
@@ -92,6 +93,7 @@ export class AppModule {
         ClusterSyncModule,
         RollbackModule,
       ],
+      providers: [TracingLifecycle],
     };
   }
 }

@@ -11,6 +11,7 @@ import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/bod
 import { registerErrorContentType } from './common/http/error-content-type.hook';
 import { registerMethodNotAllowed } from './common/http/method-not-allowed.hook';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
+import { registerTracing } from './common/tracing/tracing.hook';
 import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
 import { ServerConfig, serverConfig } from './config/server.config';
@@ -64,6 +65,8 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
     requestBodies: logging.requestBodies,
     accessSample: logging.accessSample,
   });
+  // The request's server span, continuing the caller's traceparent: active for every later hook.
+  registerTracing(fastify);
   registerLifecycleHooks(fastify, app.get(LifecycleState));
   registerInstanceHeader(fastify, app.get<ClusterConfig>(clusterConfig.KEY).instanceId);
   registerAuthentication(fastify, app.get(Authenticator));

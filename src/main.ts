@@ -12,6 +12,8 @@ import { ServerConfig, serverConfig, trustProxyOf } from './config/server.config
 import { ClusterEnvironment, instanceIdOf } from './config/cluster.config';
 import { parseEnvironment } from './config/env.validation';
 import { readWorkerSettings } from './config/workers.config';
+import { readTracingSettings } from './config/tracing.config';
+import { startTracing } from './common/tracing/tracing.setup';
 import { runPrimary } from './workers/primary';
 
 async function bootstrap(): Promise<void> {
@@ -32,6 +34,13 @@ async function bootstrap(): Promise<void> {
     Logger.overrideLogger(logger);
     await runPrimary(workers);
     return;
+  }
+  // Before the app exists: every module's spans, from the first model load on, are exported.
+  const tracing = readTracingSettings(env);
+  if (tracing) {
+    // Its first line (and the SDK's warnings) in the app's format, before Nest sets the logger.
+    Logger.overrideLogger(logger);
+    startTracing(tracing, instanceIdOf(parseEnvironment(ClusterEnvironment, env), workers));
   }
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(),

@@ -170,7 +170,9 @@ def modelgate_retrain():
         )
         with _no_retry_on_bad_config():
             target = logic.callback_settings(os.environ)
-        callback.post_callback(target, payload)
+        # The trigger's trace context, from the run's conf: the callback continues its trace.
+        conf = get_current_context()["dag_run"].conf
+        callback.post_callback(target, payload, logic.trace_headers(conf))
         return payload
 
     notify_api(promote(register_model(train_model())))

@@ -17,6 +17,7 @@ import { RollbackEnvironment } from './rollback.config';
 import { ServerEnvironment } from './server.config';
 import { ShutdownEnvironment } from './shutdown.config';
 import { TrainingEnvironment } from './training.config';
+import { TracingEnvironment } from './tracing.config';
 import { UpstreamEnvironment } from './upstream.config';
 import { WorkersEnvironment } from './workers.config';
 
@@ -40,6 +41,7 @@ export const ENVIRONMENT_CLASSES = [
   GrpcEnvironment,
   WorkersEnvironment,
   RollbackEnvironment,
+  TracingEnvironment,
 ] as const;
 
 /**

@@ -1,3 +1,4 @@
+import { Span, SpanStatusCode, context as traceContext, trace } from '@opentelemetry/api';
 import { Metadata, ServerUnaryCall, sendUnaryData, status as GrpcStatus } from '@grpc/grpc-js';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AuthenticationError, AuthenticationErrorCode } from '../auth/authentication.error';
@@ -12,6 +13,7 @@ import {
   requestContext,
   requestIdFrom,
 } from '../common/logging/request-context';
+import { callerContext, isRecording, startServerSpan } from '../common/tracing/spans';
 import { messageOf } from '../common/values';
 import { ClusterConfig, clusterConfig } from '../config/cluster.config';
 import { ServerConfig, serverConfig } from '../config/server.config';
@@ -42,6 +44,7 @@ const QUIET: ReadonlySet<RpcName> = new Set(['ServerLive', 'ServerReady', 'Model
 /** Predictions are shed under load, nothing else (REST's rule: isPredictionRoute). */
 const SHED: ReadonlySet<RpcName> = new Set(['ModelInfer']);
 const SHED_RETRY_AFTER_SECONDS = 1;
+const GRPC_SERVICE = 'inference.GRPCInferenceService';
 /** As REST's authentication hook: about one JWKS download timeout. */
 const JWKS_RETRY_AFTER_SECONDS = 5;
 
@@ -108,25 +111,47 @@ export class GrpcCallPipeline implements OnModuleDestroy {
           address: addressOf(call.getPeer()),
         },
       };
+      const span =
+        QUIET.has(rpc) || !isRecording() ? undefined : this.startSpan(rpc, call.metadata);
       const finish = (code: GrpcStatus): void => {
         this.lifecycle.requestFinished();
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         this.record(rpc, code, answered, requestId, seconds);
+        if (span) endSpan(span, code);
       };
+      const active = span ? trace.setSpan(traceContext.active(), span) : traceContext.active();
       requestContext.run({ requestId }, () => {
-        this.serve(rpc, call, context, handler, modelOf, who).then(
-          (response) => {
-            callback(null, response, trailers);
-            finish(GrpcStatus.OK);
-          },
-          (error: unknown) => {
-            const failure = this.failureOf(rpc, error, describers, requestId);
-            callback(failure);
-            finish(failure.code);
-          },
-        );
+        traceContext.with(active, () => {
+          this.serve(rpc, call, context, handler, modelOf, who).then(
+            (response) => {
+              callback(null, response, trailers);
+              finish(GrpcStatus.OK);
+            },
+            (error: unknown) => {
+              const failure = this.failureOf(rpc, error, describers, requestId);
+              callback(failure);
+              finish(failure.code);
+            },
+          );
+        });
       });
     };
+  }
+
+  /**
+   * The call's server span, continuing the caller's W3C `traceparent`
+   * metadata (REST reads the same from its headers). Probes get none, as on REST.
+   */
+  private startSpan(rpc: RpcName, metadata: Metadata): Span {
+    const carrier = {
+      traceparent: firstText(metadata, 'traceparent'),
+      tracestate: firstText(metadata, 'tracestate'),
+    };
+    return startServerSpan(`${GRPC_SERVICE}/${rpc}`, callerContext(carrier), {
+      'rpc.system': 'grpc',
+      'rpc.service': GRPC_SERVICE,
+      'rpc.method': rpc,
+    });
   }
 
   private async serve<Req, Res>(
@@ -263,6 +288,15 @@ export class GrpcCallPipeline implements OnModuleDestroy {
     const serverFault = code === GrpcStatus.INTERNAL || code === GrpcStatus.UNKNOWN;
     this.logger[QUIET.has(rpc) ? 'debug' : serverFault ? 'warn' : 'log'](line);
   }
+}
+
+/** Ends a call's span; only the server's own faults mark it failed (a refusal is the caller's). */
+function endSpan(span: Span, code: GrpcStatus): void {
+  span.setAttribute('rpc.grpc.status_code', code);
+  if (code === GrpcStatus.INTERNAL || code === GrpcStatus.UNKNOWN) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: grpcCodeName(code) });
+  }
+  span.end();
 }
 
 /** The same refusals REST's authentication hook answers (401, 503 while the JWKS is down). */

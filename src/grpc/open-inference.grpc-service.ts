@@ -2,12 +2,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { modelHeaderPairs } from '../inference/model-headers';
 import { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
+import { inSpanSync } from '../common/tracing/spans';
 import { SERVICE_NAME, SERVICE_VERSION } from '../common/version';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import { modelParameters } from '../inference/binding/params';
 import { modelMetadata } from '../inference/codecs/open-inference.codec';
 import { INFERENCE_ERROR_MAP } from '../inference/inference.error-map';
 import { InferenceService } from '../inference/inference.service';
+import { tracePrediction } from '../inference/prediction-span';
 import { ModelRepository } from '../inference/model-repository.service';
 import { ModelReadiness } from '../models/model-readiness.service';
 import { decodeModelInferRequest } from './codec/infer-request.decoder';
@@ -103,16 +105,22 @@ export class OpenInferenceGrpcService {
     context: CallContext,
   ): Promise<ModelInferResponseMessage> {
     const ref = referenceOf({ name: message.model_name, version: message.model_version });
-    const { request, raw } = decodeModelInferRequest(message, this.limits);
-    const result = await this.inference.infer(ref, request.input, {
-      outputs: request.requestedOutputs,
-      params: modelParameters(request.parameters),
-      signal: context.signal,
-      caller: context.caller,
+    return tracePrediction('open-inference-grpc', ref, async (answered) => {
+      const { request, raw } = inSpanSync('decode', {}, () =>
+        decodeModelInferRequest(message, this.limits),
+      );
+      const result = await this.inference.infer(ref, request.input, {
+        outputs: request.requestedOutputs,
+        params: modelParameters(request.parameters),
+        signal: context.signal,
+      });
+      answered(result);
+      context.answeredBy(result.modelName, result.modelVersion);
+      context.addTrailers(modelHeaderPairs(result));
+      return inSpanSync('encode', {}, () =>
+        encodeModelInferResponse(result, { id: message.id, raw }),
+      );
     });
-    context.answeredBy(result.modelName, result.modelVersion);
-    context.addTrailers(modelHeaderPairs(result));
-    return encodeModelInferResponse(result, { id: message.id, raw });
   }
 
   private index(request: RepositoryIndexRequestMessage): RepositoryIndexResponseMessage {

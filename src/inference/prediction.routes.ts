@@ -6,6 +6,7 @@ import {
 } from '../common/errors/error-filters';
 import { BinaryTensorBody } from '../common/http/binary-tensor-body';
 import { MalformedJsonBody, rejectMalformedJson } from '../common/http/body-parsers';
+import { inSpanSync } from '../common/tracing/spans';
 import { ModelReference, parseModelReference, versionReference } from '../common/model-reference';
 import { LimitsConfig, limitsConfig } from '../config/limits.config';
 import { modelParameters } from './binding/params';
@@ -15,12 +16,15 @@ import {
   decodeBinaryInferRequest,
   decodeInferRequest,
   encodeInferAnswer,
+  InferRequest,
   writeInferResponse,
 } from './codecs/open-inference.codec';
 import { INFERENCE_ERROR_MAP } from './inference.error-map';
 import { InferenceService } from './inference.service';
+import { InferenceResult } from './inference.types';
 import { setModelHeaders } from './model-headers';
 import { httpCaller } from './caller-key';
+import { tracePrediction } from './prediction-span';
 
 /** The error answers of each protocol's routes, for the controllers' @UseFilters and the direct routes alike. */
 export const MLFLOW_SCORING_ERRORS = new MlflowScoringExceptionFilter(INFERENCE_ERROR_MAP);
@@ -84,16 +88,21 @@ export class PredictionRoutes {
     contentType: string | undefined,
     signal?: AbortSignal,
   ): Promise<string> {
-    const raw = body instanceof MalformedJsonBody ? body.text : body;
-    const { input, params } = decodeMlflowRequest(raw, contentType, this.limits);
-    const result = await this.inference.infer(ref, input, {
-      params,
-      signal,
-      caller: httpCaller(reply.request),
+    return tracePrediction('mlflow-scoring', ref, async (answered) => {
+      const raw = body instanceof MalformedJsonBody ? body.text : body;
+      const { input, params } = inSpanSync('decode', {}, () =>
+        decodeMlflowRequest(raw, contentType, this.limits),
+      );
+      const result = await this.inference.infer(ref, input, {
+        params,
+        signal,
+        caller: httpCaller(reply.request),
+      });
+      answered(result);
+      setModelHeaders(reply, result);
+      void reply.type('application/json');
+      return inSpanSync('encode', {}, () => encodeMlflowResponse(result, input));
     });
-    setModelHeaders(reply, result);
-    void reply.type('application/json');
-    return encodeMlflowResponse(result, input);
   }
 
   /**
@@ -107,17 +116,28 @@ export class PredictionRoutes {
     reply: FastifyReply,
     signal?: AbortSignal,
   ): Promise<string | Buffer> {
-    const request =
-      body instanceof BinaryTensorBody
-        ? decodeBinaryInferRequest(body, this.limits)
-        : decodeInferRequest(body, this.limits);
-    const result = await this.inference.infer(ref, request.input, {
-      outputs: request.requestedOutputs,
-      params: modelParameters(request.parameters),
-      signal,
-      caller: httpCaller(reply.request),
+    return tracePrediction('open-inference-rest', ref, async (answered) => {
+      const request = inSpanSync('decode', {}, () =>
+        body instanceof BinaryTensorBody
+          ? decodeBinaryInferRequest(body, this.limits)
+          : decodeInferRequest(body, this.limits),
+      );
+      const result = await this.inference.infer(ref, request.input, {
+        outputs: request.requestedOutputs,
+        params: modelParameters(request.parameters),
+        signal,
+      });
+      answered(result);
+      setModelHeaders(reply, result);
+      return inSpanSync('encode', {}, () => this.encodeInfer(result, request, reply));
     });
-    setModelHeaders(reply, result);
+  }
+
+  private encodeInfer(
+    result: InferenceResult,
+    request: InferRequest,
+    reply: FastifyReply,
+  ): string | Buffer {
     const text = writeInferResponse(result, request);
     if (text !== undefined) {
       void reply.type(JSON_TYPE);

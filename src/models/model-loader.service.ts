@@ -28,6 +28,7 @@ import { PyfuncRuntime } from './runtimes/pyfunc/pyfunc.runtime';
 import { PythonEnvironment } from './runtimes/pyfunc/python-environment.service';
 import { WorkerStartError } from './runtimes/pyfunc/pyfunc-worker';
 import { messageOf } from '../common/values';
+import { inSpan } from '../common/tracing/spans';
 
 /** The runtime that serves a version, and why that one. */
 interface RuntimeChoice {
@@ -66,7 +67,11 @@ export class ModelLoader {
     const started = performance.now();
     // Read beside the download; it never throws (ModelLineageReader).
     const lineage = this.lineage?.of(version);
-    const files = await this.cache.fetch(version);
+    const files = await inSpan('download', versionAttributes(version), async (span) => {
+      const fetched = await this.cache.fetch(version);
+      span.setAttributes({ 'modelgate.cache.hit': fetched.hit, 'modelgate.bytes': fetched.bytes });
+      return fetched;
+    });
     try {
       return await this.loadFiles(version, files, lineage, started);
     } catch (error) {
@@ -91,17 +96,30 @@ export class ModelLoader {
     started: number,
   ): Promise<LoadedModel> {
     const { name } = version;
-    const mlmodel = await this.readMlModel(name, version.version, files.directory);
-    const flavor =
-      Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function';
-    const { runtime, reason } = await this.createRuntime(
-      name,
-      version.version,
-      mlmodel,
-      files.directory,
-      flavor,
+    const { mlmodel, flavor, runtime, reason } = await inSpan(
+      'load',
+      versionAttributes(version),
+      async (span) => {
+        const mlmodel = await this.readMlModel(name, version.version, files.directory);
+        const flavor =
+          Object.keys(mlmodel.flavors).find((f) => f !== 'python_function') ?? 'python_function';
+        const created = await this.createRuntime(
+          name,
+          version.version,
+          mlmodel,
+          files.directory,
+          flavor,
+        );
+        span.setAttributes({
+          'modelgate.flavor': flavor,
+          'modelgate.runtime': created.runtime.kind,
+        });
+        return { mlmodel, flavor, ...created };
+      },
     );
-    const warmup = await this.warmUp(runtime, mlmodel, files.directory, version);
+    const warmup = await inSpan('warm', versionAttributes(version), () =>
+      this.warmUp(runtime, mlmodel, files.directory, version),
+    );
     const model = new LoadedModel({
       name,
       version: version.version,
@@ -314,4 +332,8 @@ export class ModelLoader {
       throw new ModelLoadError(name, version, messageOf(error));
     }
   }
+}
+
+function versionAttributes(version: ModelVersion): Record<string, string> {
+  return { 'modelgate.model.name': version.name, 'modelgate.model.version': version.version };
 }

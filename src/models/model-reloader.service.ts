@@ -1,3 +1,4 @@
+import { SpanStatusCode } from '@opentelemetry/api';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { EventBus } from '../common/events/event-bus';
@@ -6,6 +7,7 @@ import {
   formatModelReference,
   parseModelReference,
 } from '../common/model-reference';
+import { inSpan, inSpanSync } from '../common/tracing/spans';
 import { messageOf } from '../common/values';
 import { RollbackConfig, rollbackConfig } from '../config/rollback.config';
 import { ModelVersion } from '../mlflow/mlflow.types';
@@ -62,7 +64,9 @@ export class ModelReloader implements OnModuleDestroy {
     targetOf: () => Promise<ModelVersion> = () => this.resolve(binding, trigger),
   ): Promise<LoadedModel> {
     if (!binding.pending) {
-      binding.pending = this.loadFirst(binding, trigger, targetOf);
+      binding.pending = inSpan('first-load', spanAttributes(binding, trigger), () =>
+        this.loadFirst(binding, trigger, targetOf),
+      );
       binding.pending.catch(() => undefined);
     }
     return binding.pending;
@@ -105,7 +109,7 @@ export class ModelReloader implements OnModuleDestroy {
       selector: { kind: 'version', version },
     };
     // Not told on: only this instance's own resolutions go out (nothing echoes).
-    const target = () => this.resolver.resolve(exact);
+    const target = () => this.resolveSpan(exact);
     binding.reloading = this.follow(binding, trigger, target, target).finally(
       () => (binding.reloading = undefined),
     );
@@ -179,7 +183,7 @@ export class ModelReloader implements OnModuleDestroy {
    * (a registry webhook reaches one instance, which may not serve it).
    */
   async announce(ref: ModelReference, trigger: string): Promise<ModelVersion> {
-    const version = await this.resolver.resolve(ref);
+    const version = await this.resolveSpan(ref);
     this.lapse(formatModelReference(ref), version.version);
     this.events.emit('model.resolved', {
       reference: formatModelReference(ref),
@@ -265,7 +269,7 @@ export class ModelReloader implements OnModuleDestroy {
 
   /** What the binding's reference names in MLflow now; listeners hear of it. */
   private async resolve(binding: ModelBinding, trigger: string): Promise<ModelVersion> {
-    const version = await this.resolver.resolve(binding.ref);
+    const version = await this.resolveSpan(binding.ref);
     binding.lastCheckedAt = new Date();
     this.lapse(binding.key, version.version);
     this.events.emit('model.resolved', {
@@ -277,8 +281,43 @@ export class ModelReloader implements OnModuleDestroy {
     return version;
   }
 
+  /** The version a reference names in MLflow now, in its own span (the registry call is its child). */
+  private resolveSpan(ref: ModelReference): Promise<ModelVersion> {
+    return inSpan(
+      'resolve',
+      { 'modelgate.model.reference': formatModelReference(ref) },
+      async (span) => {
+        const version = await this.resolver.resolve(ref);
+        span.setAttribute('modelgate.model.version', version.version);
+        return version;
+      },
+    );
+  }
+
+  /** {@link move} in a `reload` span, whose children are resolve, download, load, warm and swap. */
+  private follow(
+    binding: ModelBinding,
+    trigger: string,
+    targetOf: () => Promise<ModelVersion>,
+    firstTargetOf?: () => Promise<ModelVersion>,
+  ): Promise<ReloadOutcome> {
+    return inSpan('reload', spanAttributes(binding, trigger), async (span) => {
+      const outcome = await this.move(binding, trigger, targetOf, firstTargetOf);
+      span.setAttributes({
+        'modelgate.reload.status': outcome.status,
+        ...(outcome.from !== undefined ? { 'modelgate.reload.from': outcome.from } : {}),
+        ...(outcome.to !== undefined ? { 'modelgate.reload.to': outcome.to } : {}),
+      });
+      // A failed reload answers (the old version keeps serving), so it throws nothing to record.
+      if (outcome.status === 'failed') {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'reload failed' });
+      }
+      return outcome;
+    });
+  }
+
   /** @param firstTargetOf what a binding with nothing loaded yet loads (firstLoad's default). */
-  private async follow(
+  private async move(
     binding: ModelBinding,
     trigger: string,
     targetOf: () => Promise<ModelVersion>,
@@ -312,15 +351,21 @@ export class ModelReloader implements OnModuleDestroy {
     const started = performance.now();
     try {
       const next = await this.versions.load(target);
-      binding.model = next;
-      binding.state = 'ready';
-      binding.lastError = undefined;
-      this.swaps++;
-      this.logger.log(
-        `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
+      inSpanSync(
+        'swap',
+        { 'modelgate.reload.from': current.version, 'modelgate.reload.to': next.version },
+        () => {
+          binding.model = next;
+          binding.state = 'ready';
+          binding.lastError = undefined;
+          this.swaps++;
+          this.logger.log(
+            `${reference}: now serving v${next.version} (was v${current.version}; ${trigger})`,
+          );
+          this.swapped(binding, current.version, next.version, 'swapped', started);
+          this.retire(binding, current, next);
+        },
       );
-      this.swapped(binding, current.version, next.version, 'swapped', started);
-      this.retire(binding, current, next);
       return this.journal.record(
         { reference, status: 'swapped', from: current.version, to: next.version },
         trigger,
@@ -360,4 +405,8 @@ export class ModelReloader implements OnModuleDestroy {
       durationMs: performance.now() - started,
     });
   }
+}
+
+function spanAttributes(binding: ModelBinding, trigger: string): Record<string, string> {
+  return { 'modelgate.model.reference': binding.key, 'modelgate.reload.trigger': trigger };
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ClusterService } from '../cluster/cluster.service';
 import { MemoryStateStore } from '../cluster/memory-state-store';
 import { STATE_STORE, StateStore, StoreUnavailableError } from '../cluster/state-store';
+import { inSpan } from '../common/tracing/spans';
 import { ModelRegistry, ReloadOutcome } from '../models/model-registry.service';
 import { AirflowCallbackDto } from './airflow-callback.dto';
 
@@ -53,7 +54,25 @@ export class CallbackHandler implements OnModuleDestroy {
     await this.local.stop();
   }
 
-  async handle(callback: AirflowCallbackDto): Promise<CallbackOutcome> {
+  /**
+   * In an `airflow.callback` span: the request's server span is its parent,
+   * and that continues the traceparent the DAG run was given at its trigger.
+   */
+  handle(callback: AirflowCallbackDto): Promise<CallbackOutcome> {
+    const attributes = {
+      'modelgate.dag.id': callback.dag_id,
+      'modelgate.dag.run_id': callback.dag_run_id,
+      'modelgate.model.name': callback.model_name,
+      'modelgate.model.version': callback.version,
+    };
+    return inSpan('airflow.callback', attributes, async (span) => {
+      const outcome = await this.handleOnce(callback);
+      span.setAttribute('modelgate.callback.duplicate', outcome.duplicate);
+      return outcome;
+    });
+  }
+
+  private async handleOnce(callback: AirflowCallbackDto): Promise<CallbackOutcome> {
     const key = `callbacks:${callback.dag_id}/${callback.dag_run_id}/${callback.model_name}/${callback.version}`;
     const here = this.inFlight.get(key);
     if (here) return { ...(await here), duplicate: true };

@@ -12,6 +12,7 @@ import { TrainingConfig, parseConfKeys } from '../config/training.config';
 import { TrainingRequestError } from './training.errors';
 import { TrainingPolicy } from './training.policy';
 import { TrainingService } from './training.service';
+import { RecordingTracer } from '../common/tracing/testing/recording-tracer';
 
 class FakeAirflow {
   paused = true;
@@ -163,5 +164,29 @@ describe(TrainingService.name, () => {
     await create(airflow).trigger({ conf: { force: true } }, promoter);
 
     expect(airflow.triggered?.options.conf).toEqual({ force: true });
+  });
+});
+
+describe(`${TrainingService.name} traced`, () => {
+  const tracer = new RecordingTracer();
+
+  beforeAll(() => tracer.start());
+  afterAll(() => tracer.stop());
+
+  it('gives the run’s conf the traceparent of its training.trigger span, for the DAG’s callback to send back', async () => {
+    const airflow = new FakeAirflow();
+
+    await create(airflow).trigger({ conf: { C: 0.5 } }, TRAINER);
+
+    const [span] = tracer.named('training.trigger');
+    const { traceId, spanId } = span.spanContext();
+    expect(airflow.triggered?.options.conf).toEqual({
+      C: 0.5,
+      traceparent: `00-${traceId}-${spanId}-01`,
+    });
+    expect(span.attributes).toEqual({
+      'modelgate.dag.id': 'modelgate_retrain',
+      'modelgate.dag.run_id': 'manual__1',
+    });
   });
 });

@@ -4,6 +4,7 @@ import { AirflowClient } from '../airflow/airflow.client';
 import { DagRun, TaskInstance } from '../airflow/airflow.types';
 import { AirflowConfig, AirflowConnectionConfig, airflowConfig } from '../config/airflow.config';
 import { TrainingConfig, trainingConfig } from '../config/training.config';
+import { inSpan, traceHeaders } from '../common/tracing/spans';
 import { TriggerTrainingRunDto } from './training.dto';
 import { TrainingPolicy } from './training.policy';
 import { AirflowNotConfiguredError } from './training.errors';
@@ -58,8 +59,25 @@ export class TrainingService {
     );
   }
 
-  async trigger(request: TriggerTrainingRunDto, caller: Principal): Promise<TrainingRunView> {
+  /**
+   * In a `training.trigger` span, whose W3C trace context the run's conf
+   * carries (`traceparent`, `tracestate`): the DAG's callback sends it
+   * back, so the callback and the reload it causes continue this trace.
+   */
+  trigger(request: TriggerTrainingRunDto, caller: Principal): Promise<TrainingRunView> {
     const dagId = request.dagId ?? this.config.defaultDagId;
+    return inSpan('training.trigger', { 'modelgate.dag.id': dagId }, async (span) => {
+      const view = await this.triggerRun(dagId, request, caller);
+      span.setAttribute('modelgate.dag.run_id', view.runId);
+      return view;
+    });
+  }
+
+  private async triggerRun(
+    dagId: string,
+    request: TriggerTrainingRunDto,
+    caller: Principal,
+  ): Promise<TrainingRunView> {
     // Before any call to Airflow: an unlisted DAG is never unpaused, a refused conf never runs.
     this.policy.assertMayTrigger(dagId, request.conf ?? {}, caller);
     if (this.config.unpauseDag) {
@@ -70,7 +88,8 @@ export class TrainingService {
       }
     }
     const run = await this.airflow.triggerRun(dagId, {
-      conf: request.conf,
+      // Added after the policy's check of the caller's keys: these are ours (empty when untraced).
+      conf: { ...request.conf, ...traceHeaders() },
       runId: request.runId,
       note: request.note,
     });

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
  */
 export class CountingProxy {
   readonly paths: string[] = [];
+  /** Each request's headers, in the order of `paths` (what a server sent beside its path: traceparent, …). */
+  readonly headers: http.IncomingHttpHeaders[] = [];
   /** While set, every request is answered 503 here, as a broken load balancer in front of the target would. */
   failing = false;
   /**
@@ -29,6 +31,7 @@ export class CountingProxy {
     const target = new URL(this.target);
     this.server = http.createServer((req, res) => {
       this.paths.push(`${req.method} ${(req.url ?? '').split('?')[0]}`);
+      this.headers.push(req.headers);
       if (this.forbidden?.(req.method ?? 'GET', (req.url ?? '').split('?')[0])) {
         req.resume();
         res

@@ -8,7 +8,7 @@ if it never answers. The token never appears in a message.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Mapping
 
 import requests
 
@@ -27,13 +27,22 @@ class CallbackError(RuntimeError):
     """The API did not accept the callback."""
 
 
-def post_callback(settings: CallbackSettings, payload: dict[str, Any]) -> int:
-    """Sends the payload; returns the HTTP status (2xx) or raises CallbackError."""
+def post_callback(
+    settings: CallbackSettings, payload: dict[str, Any], trace_headers: Mapping[str, str] | None = None
+) -> int:
+    """Sends the payload; returns the HTTP status (2xx) or raises CallbackError.
+
+    ``trace_headers`` (logic.trace_headers of the run's conf) go with it, so
+    the API's span for the callback continues the trace that asked for the run."""
     try:
         response = requests.post(
             settings.url,
             json=payload,
-            headers={"Authorization": f"Bearer {settings.token}", "Accept": "application/json"},
+            headers={
+                **(trace_headers or {}),
+                "Authorization": f"Bearer {settings.token}",
+                "Accept": "application/json",
+            },
             timeout=(min(CONNECT_TIMEOUT_SECONDS, settings.timeout_seconds), settings.timeout_seconds),
         )
     except requests.RequestException as exc:

@@ -200,6 +200,29 @@ def callback_settings(env: Mapping[str, str]) -> CallbackSettings:
     return CallbackSettings(url=callback_url(base), token=token, timeout_seconds=timeout)
 
 
+# W3C Trace Context, level 1 (https://www.w3.org/TR/trace-context/#traceparent-header):
+# version 00, 32 hex trace id, 16 hex parent id, 2 hex flags; all-zero ids are invalid.
+TRACEPARENT_PATTERN = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
+# tracestate: printable ASCII, up to the 512 characters the spec asks every vendor to pass on.
+TRACESTATE_PATTERN = re.compile(r"^[\x20-\x7e]{1,512}$")
+
+
+def trace_headers(conf: Mapping[str, Any] | None) -> dict[str, str]:
+    """The W3C trace-context headers the API put into the run's conf when it
+    triggered it (``traceparent``, ``tracestate``), for the callback to send
+    back, so the API's callback span continues the trace of the trigger.
+    Anything malformed is dropped, not sent: a new trace beats a refused call."""
+    conf = conf or {}
+    parent = conf.get("traceparent")
+    if not isinstance(parent, str) or not TRACEPARENT_PATTERN.match(parent):
+        return {}
+    headers = {"traceparent": parent}
+    state = conf.get("tracestate")
+    if isinstance(state, str) and TRACESTATE_PATTERN.match(state):
+        headers["tracestate"] = state
+    return headers
+
+
 def callback_url(api_server_url: str) -> str:
     """The API's DAG-callback endpoint under API_SERVER_URL (which may carry a
     path prefix, e.g. behind a reverse proxy)."""

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import axios, { AxiosAdapter, AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
 import * as http from 'node:http';
 import * as https from 'node:https';
+import { traceHeaders } from '../tracing/spans';
 
 export interface HttpClientOptions {
   /** Names the client in logs, e.g. "mlflow". */
@@ -19,7 +20,7 @@ type TimedConfig = InternalAxiosRequestConfig & { [START]?: number };
 
 /**
  * The one place axios instances are made: keep-alive agents, the configured
- * timeout, and a request log that names method, path, status and duration —
+ * timeout, the caller's trace context, and a request log that names method, path, status and duration —
  * never headers, query strings or bodies, where credentials travel.
  */
 /** Closes the keep-alive sockets of an instance made by {@link createHttpClient}. */
@@ -42,6 +43,9 @@ export function createHttpClient(options: HttpClientOptions): AxiosInstance {
   });
   instance.interceptors.request.use((config: TimedConfig) => {
     config[START] = Date.now();
+    // The active span's W3C traceparent: MLflow's and Airflow's logs (or a
+    // proxy in front of them) can be read beside the trace that asked.
+    for (const [name, value] of Object.entries(traceHeaders())) config.headers.set(name, value);
     return config;
   });
   instance.interceptors.response.use(

@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EventBus, OnAppEvent } from '../../common/events/event-bus';
+import { Phases } from '../../common/tracing/spans';
 import { ModelsConfig, modelsConfig } from '../../config/models.config';
 import { LoadedModel } from '../../models/loaded-model';
 import { PredictOptions, RuntimeAnswer } from '../../models/runtimes/model-runtime';
@@ -42,21 +43,42 @@ export class Batcher implements OnModuleDestroy {
    * @param signal aborts a request still waiting (its caller went away).
    * @throws ModelBusyError when the model's queue is full (503, Retry-After).
    */
-  predict(
+  async predict(
     model: LoadedModel,
     feeds: readonly Tensor[],
     options: PredictOptions,
     signal?: AbortSignal,
   ): Promise<RuntimeAnswer> {
+    // The request's `queue` span until its runtime call begins, then `run`.
+    const phases = new Phases();
+    try {
+      const answer = await this.route(model, feeds, options, signal, (requests) =>
+        phases.started(requests),
+      );
+      phases.end();
+      return answer;
+    } catch (error) {
+      phases.end(error);
+      throw error;
+    }
+  }
+
+  private route(
+    model: LoadedModel,
+    feeds: readonly Tensor[],
+    options: PredictOptions,
+    signal: AbortSignal | undefined,
+    started: (requests: number) => void,
+  ): Promise<RuntimeAnswer> {
     const policy = this.policyOf(model);
-    if (!policy.enabled) return this.unbatched(model, feeds, options);
+    if (!policy.enabled) return this.unbatched(model, feeds, options, started);
     let batcher = this.batchers.get(model);
     if (!batcher) {
       batcher = this.batcherOf(model, policy);
       this.batchers.set(model, batcher);
       if (this.draining) batcher.flush();
     }
-    return batcher.submit(feeds, options, signal);
+    return batcher.submit(feeds, options, signal, started);
   }
 
   /** Requests waiting and calls running per batched version, for tests and views. */
@@ -104,10 +126,12 @@ export class Batcher implements OnModuleDestroy {
     model: LoadedModel,
     feeds: readonly Tensor[],
     options: PredictOptions,
+    started: (requests: number) => void,
   ): Promise<RuntimeAnswer> {
     const { name, version } = model;
     const queuedAt = performance.now();
     return this.admission.run(model.key, () => {
+      started(1);
       const waited = performance.now() - queuedAt;
       this.events.emit('prediction.batched', {
         name,

@@ -37,6 +37,8 @@ interface Pending {
   /** Undefined: never stacked with another request. */
   key: string | undefined;
   enqueuedAt: number;
+  /** Told when the runtime call that includes this request begins, with how many it stacks. */
+  started?: (requests: number) => void;
   resolve(answer: RuntimeAnswer): void;
   reject(error: unknown): void;
   /** Removes the abort listener, once the request is taken or dropped. */
@@ -94,6 +96,7 @@ export class ModelBatcher {
     feeds: readonly Tensor[],
     options: PredictOptions,
     signal?: AbortSignal,
+    started?: (requests: number) => void,
   ): Promise<RuntimeAnswer> {
     if (signal?.aborted) return Promise.reject(new PredictionCancelledError(this.model));
     return new Promise<RuntimeAnswer>((resolve, reject) => {
@@ -103,6 +106,7 @@ export class ModelBatcher {
         rows: rowsOf(feeds),
         key: this.stackable ? stackKeyOf(feeds, options) : undefined,
         enqueuedAt: performance.now(),
+        started,
         resolve,
         reject,
         detach: () => undefined,
@@ -257,6 +261,7 @@ export class ModelBatcher {
 
   private observe(batch: readonly Pending[], retry = false): void {
     const now = performance.now();
+    for (const pending of batch) pending.started?.(batch.length);
     this.observer.called({
       rows: batch.reduce((sum, p) => sum + p.rows, 0),
       requests: batch.length,
