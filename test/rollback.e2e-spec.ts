@@ -443,4 +443,42 @@ describe('Vetoing a bad promotion it may not roll back (read-only MLflow credent
       veto: { version: models.bad.version },
     });
   });
+
+  it('lets the veto lapse once the alias names another version, so moving it back serves v2 again', async () => {
+    const moveAlias = (version: string) =>
+      request(`${stack.mlflowUrl}/api/2.0/mlflow/registered-models/alias`, {
+        body: { name: MODEL, alias: 'champion', version },
+      });
+    expect((await moveAlias(models.good.version)).status).toBe(200);
+    // The leader's poll resolves v1: the veto lapses there, and the lift reaches the peers.
+    for (const instance of instances) {
+      await waitFor(
+        () => view(instance),
+        (m) => m !== undefined && m.veto === undefined,
+        60_000,
+        250,
+      );
+    }
+
+    expect((await moveAlias(models.bad.version)).status).toBe(200);
+    for (const instance of instances) {
+      await waitFor(
+        () => view(instance),
+        (m) => m?.version === models.bad.version,
+        60_000,
+        250,
+      );
+    }
+    expect(instances.map((i) => i.output()).join('')).toContain(
+      `the veto of v${models.bad.version} is lifted (the reference names v${models.good.version} now)`,
+    );
+
+    // Nothing left to lift: 404 in the API's error shape.
+    const lift = await request<{ error?: { code?: string } }>(
+      `${instances[0].url}/v1/models/${MODEL}/vetoes/champion`,
+      { method: 'DELETE' },
+    );
+    expect(lift.status).toBe(404);
+    expect(JSON.stringify(lift.body)).toContain('no veto stands for');
+  });
 });

@@ -26,6 +26,7 @@ describe('routeAccessOf', () => {
     ['GET', '/', 'read', undefined],
     ['GET', '/version', 'read', undefined],
     ['POST', '/v1/models/:name/reload', 'reload', 'name'],
+    ['DELETE', '/v1/models/:name/vetoes/:alias', 'reload', 'name'],
     ['POST', '/v2/repository/models/:name/load', 'reload', 'name'],
     ['POST', '/v2/repository/models/:name/unload', 'reload', 'name'],
     ['POST', '/v2/repository/index', 'read', undefined],

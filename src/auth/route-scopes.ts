@@ -64,6 +64,7 @@ export const ROUTE_SCOPES: Readonly<Record<string, RouteAccess>> = {
 
   // Loading and unloading models.
   'POST /v1/models/:name/reload': scope('reload', 'name'),
+  'DELETE /v1/models/:name/vetoes/:alias': scope('reload', 'name'),
   'POST /v2/repository/models/:name/load': scope('reload', 'name'),
   'POST /v2/repository/models/:name/unload': scope('reload', 'name'),
 

@@ -189,7 +189,8 @@ export class MetricsService {
       name: `${PREFIX}model_rollbacks_total`,
       help:
         'Promotions undone by the rollout watch: rolled_back (the alias moved back in MLflow), ' +
-        'or vetoed (MLflow refused the move; instances stopped serving the version)',
+        'vetoed (MLflow refused the move; instances stopped serving the version), ' +
+        'or vetoed_mlflow_unavailable (MLflow could not be reached for the move; the same veto)',
       labelNames: ['model', 'outcome'],
       registers,
     });
@@ -301,7 +302,10 @@ export class MetricsService {
     this.modelSwapDuration.observe({ outcome }, seconds);
   }
 
-  modelRolledBack(model: string, outcome: 'rolled_back' | 'vetoed'): void {
+  modelRolledBack(
+    model: string,
+    outcome: 'rolled_back' | 'vetoed' | 'vetoed_mlflow_unavailable',
+  ): void {
     if (!this.enabled) return;
     this.modelRollbacks.inc({ model, outcome });
   }

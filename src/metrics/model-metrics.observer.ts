@@ -53,7 +53,11 @@ export class ModelMetricsObserver implements OnModuleInit {
 
   @OnAppEvent('model.vetoed')
   modelVetoed(e: ModelVetoedEvent): void {
-    this.metrics.modelRolledBack(e.name, 'vetoed');
+    // Refused (no write credentials) or MLflow away: the operator's next step differs.
+    this.metrics.modelRolledBack(
+      e.name,
+      e.cause === 'mlflow refused' ? 'vetoed' : 'vetoed_mlflow_unavailable',
+    );
   }
 
   @OnAppEvent('prediction.started')

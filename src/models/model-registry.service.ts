@@ -175,6 +175,15 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
     return this.reloader.veto(veto, trigger);
   }
 
+  /** Lifts the veto of `reference` here (see ModelReloader.liftVeto); undefined when none stands. */
+  liftVeto(
+    reference: string,
+    cause: string,
+    options?: { quiet?: boolean; version?: string },
+  ): VersionVeto | undefined {
+    return this.reloader.liftVeto(reference, cause, options);
+  }
+
   /** Reloads every reference of one registered model; binds its default reference if none (when allowed). */
   async reloadModel(name: string, trigger: string): Promise<ReloadOutcome[]> {
     let bindings = this.bindings.named(name);

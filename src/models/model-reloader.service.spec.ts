@@ -217,6 +217,67 @@ describe(ModelReloader.name, () => {
         to: '3',
       });
     });
+    it('lapses once the alias names another version, so moving it back serves the vetoed one', async () => {
+      const binding = await servingIris();
+      await sut.veto(veto, 'rollback veto');
+      const lifted = recordEvents(parts.emitter, 'model.vetoLifted');
+
+      resolver.names.set('iris@champion', '1');
+      await sut.reload(binding, 'refresh job');
+      resolver.names.set('iris@champion', '2');
+      const outcome = await sut.reload(binding, 'refresh job');
+
+      expect(lifted.map((e) => e.payload)).toEqual([
+        {
+          reference: 'iris@champion',
+          name: 'iris',
+          version: '2',
+          cause: 'the reference names v1 now',
+        },
+      ]);
+      expect(outcome).toMatchObject({ status: 'swapped', from: '1', to: '2' });
+      expect(parts.bindings.view('iris@champion')?.veto).toBeUndefined();
+    });
+
+    it('lapses on the resolution of a reference not served here (a webhook)', async () => {
+      await sut.veto(veto, 'rollback veto');
+      const lifted = recordEvents(parts.emitter, 'model.vetoLifted');
+      resolver.names.set('iris@champion', '3');
+
+      await sut.announce(
+        { name: 'iris', selector: { kind: 'alias', alias: 'champion' } },
+        'webhook',
+      );
+
+      expect(lifted.map((e) => e.payload.version)).toEqual(['2']);
+      expect(sut.liftVeto('iris@champion', 'again')).toBeUndefined();
+    });
+
+    it("does not lapse while the alias names the vetoed version, nor on a peer's version", async () => {
+      const binding = await servingIris();
+      await sut.veto(veto, 'rollback veto');
+      const lifted = recordEvents(parts.emitter, 'model.vetoLifted');
+      resolver.names.set('iris@champion', '2');
+
+      await sut.reload(binding, 'refresh job');
+      await sut.followVersion('iris@champion', '3', 'peer api-2');
+
+      expect(lifted).toEqual([]);
+      expect(parts.bindings.view('iris@champion')?.veto).toMatchObject({ version: '2' });
+    });
+
+    it("lifts a peer's lift quietly, and only of the version it names", async () => {
+      await sut.veto(veto, 'rollback veto');
+      const lifted = recordEvents(parts.emitter, 'model.vetoLifted');
+
+      expect(
+        sut.liftVeto('iris@champion', 'a peer lifted it', { quiet: true, version: '7' }),
+      ).toBeUndefined();
+      expect(
+        sut.liftVeto('iris@champion', 'a peer lifted it', { quiet: true, version: '2' }),
+      ).toMatchObject({ version: '2' });
+      expect(lifted).toEqual([]);
+    });
   });
   describe('with ROLLOUT_KEEP_REPLACED, while the rollback watch watches the new version', () => {
     beforeEach(async () => {

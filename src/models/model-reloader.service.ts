@@ -2,7 +2,11 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 import { EventBus } from '../common/events/event-bus';
-import { ModelReference, formatModelReference } from '../common/model-reference';
+import {
+  ModelReference,
+  formatModelReference,
+  parseModelReference,
+} from '../common/model-reference';
 import { inSpan, inSpanSync } from '../common/tracing/spans';
 import { messageOf } from '../common/values';
 import { RollbackConfig, rollbackConfig } from '../config/rollback.config';
@@ -138,12 +142,49 @@ export class ModelReloader implements OnModuleDestroy {
   }
 
   /**
+   * Lifts the veto of `reference` here and tells listeners (the rollback
+   * module deletes the shared record and tells the peers); undefined when none
+   * stands. With `quiet` (a peer's news), only a veto of `version` is lifted
+   * and nobody is told.
+   */
+  liftVeto(
+    reference: string,
+    cause: string,
+    options: { quiet?: boolean; version?: string } = {},
+  ): VersionVeto | undefined {
+    const veto = this.vetoes.of(reference);
+    if (!veto || (options.version !== undefined && veto.version !== options.version)) {
+      return undefined;
+    }
+    this.vetoes.lift(reference);
+    this.logger.warn(`${reference}: the veto of v${veto.version} is lifted (${cause})`);
+    if (!options.quiet) {
+      const name = this.bindings.get(reference)?.ref.name ?? parseModelReference(reference).name;
+      this.events.emit('model.vetoLifted', { reference, name, version: veto.version, cause });
+    }
+    return veto;
+  }
+
+  /**
+   * A veto lapses once the reference names another version: the operator (or
+   * a later promotion) moved the alias, so moving it back means serving that
+   * version again.
+   */
+  private lapse(reference: string, version: string): void {
+    const veto = this.vetoes.of(reference);
+    if (veto && veto.version !== version) {
+      this.liftVeto(reference, `the reference names v${version} now`);
+    }
+  }
+
+  /**
    * Resolves a reference this instance does not serve and tells listeners,
    * so the reload broadcast takes the version to the peers that do serve it
    * (a registry webhook reaches one instance, which may not serve it).
    */
   async announce(ref: ModelReference, trigger: string): Promise<ModelVersion> {
     const version = await this.resolveSpan(ref);
+    this.lapse(formatModelReference(ref), version.version);
     this.events.emit('model.resolved', {
       reference: formatModelReference(ref),
       name: version.name,
@@ -230,6 +271,7 @@ export class ModelReloader implements OnModuleDestroy {
   private async resolve(binding: ModelBinding, trigger: string): Promise<ModelVersion> {
     const version = await this.resolveSpan(binding.ref);
     binding.lastCheckedAt = new Date();
+    this.lapse(binding.key, version.version);
     this.events.emit('model.resolved', {
       reference: binding.key,
       name: version.name,

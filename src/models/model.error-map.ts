@@ -7,16 +7,17 @@ import {
   ModelPinnedError,
   ModelRuntimeError,
   ModelUnavailableError,
+  VetoNotFoundError,
 } from './model.errors';
 
 /**
- * No such model is 404; input the runtime refused is the caller's 400; a model
+ * No such model (or no veto to lift) is 404; input the runtime refused is the caller's 400; a model
  * that cannot answer now (loading, failed load, its scoring server down) is
  * 503, retryable; a model that failed on input it accepted is our 500;
  * unloading a model of MODELS is a 409 (the server's state forbids it).
  */
 export const describeModelError: ErrorDescriber = (error) => {
-  if (error instanceof ModelNotFoundError) {
+  if (error instanceof ModelNotFoundError || error instanceof VetoNotFoundError) {
     return { status: 404, code: 'RESOURCE_DOES_NOT_EXIST', message: error.message };
   }
   if (error instanceof ModelInputRejectedError) {

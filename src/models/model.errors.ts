@@ -15,7 +15,8 @@ export type ModelErrorCode =
   | 'MODEL_INPUT_REJECTED'
   | 'MODEL_RUNTIME_FAILED'
   | 'MODEL_UNAVAILABLE'
-  | 'MODEL_PINNED';
+  | 'MODEL_PINNED'
+  | 'VETO_NOT_FOUND';
 
 /** The reference names no model this server has or can find in the registry. */
 export class ModelNotFoundError extends Error {
@@ -114,5 +115,15 @@ export class ModelPinnedError extends Error {
   constructor(readonly model: string) {
     super(`model ${model} is listed in MODELS and cannot be unloaded (readiness depends on it)`);
     this.name = ModelPinnedError.name;
+  }
+}
+
+/** No veto stands for the reference here: nothing to lift. */
+export class VetoNotFoundError extends Error {
+  readonly code = 'VETO_NOT_FOUND' satisfies ModelErrorCode;
+
+  constructor(readonly reference: string) {
+    super(`no veto stands for ${reference}`);
+    this.name = VetoNotFoundError.name;
   }
 }

@@ -131,4 +131,20 @@ describe(RollbackActions.name, () => {
     ]);
     expect(mlflow.tags.map(([, version]) => version)).toEqual(['2', '2', '2']);
   });
+
+  it('names every bookkeeping step, as record reports them, without writing any', () => {
+    mlflow.failing.add('tag 1').add('tag 2').add('metrics');
+
+    expect(sut.bookkeeping(request)).toEqual([
+      'tag v2 modelgate.rolled_back_to',
+      'tag v2 modelgate.rollback_reason',
+      'tag v2 modelgate.rolled_back_at',
+      'tag v1 modelgate.rolled_back_from',
+      'tag v1 modelgate.rollback_reason',
+      'tag v1 modelgate.rolled_back_at',
+      "metrics of v2's run",
+    ]);
+    expect(mlflow.tags).toEqual([]);
+    expect(mlflow.metrics).toEqual([]);
+  });
 });

@@ -31,12 +31,32 @@ export class RollbackActions {
     return this.mlflow.setAlias(request.name, request.alias, request.good);
   }
 
+  /** What `record` writes, by name: all of it is left unwritten when the alias could not move. */
+  bookkeeping(request: RollbackRequest): string[] {
+    return this.steps(request, new Date(0)).map(([what]) => what);
+  }
+
   /** Tags and metrics; answers what could not be written (empty when all was). */
   async record(request: RollbackRequest, at: Date): Promise<string[]> {
+    const incomplete: string[] = [];
+    for (const [what, step] of this.steps(request, at)) {
+      try {
+        await step();
+      } catch (error) {
+        this.logger.warn(
+          `${request.reference}: rollback bookkeeping: cannot ${what}: ${messageOf(error)}`,
+        );
+        incomplete.push(what);
+      }
+    }
+    return incomplete;
+  }
+
+  private steps(request: RollbackRequest, at: Date): [string, () => Promise<void>][] {
     const { name, bad, good } = request;
     const reason = request.reason.slice(0, MAX_TAG_VALUE);
     const when = at.toISOString();
-    const steps: [string, () => Promise<void>][] = [
+    return [
       [
         `tag v${bad} ${TAGS.rolledBackTo}`,
         () => this.mlflow.setModelVersionTag(name, bad, TAGS.rolledBackTo, good),
@@ -57,18 +77,6 @@ export class RollbackActions {
       [`tag v${good} ${TAGS.at}`, () => this.mlflow.setModelVersionTag(name, good, TAGS.at, when)],
       [`metrics of v${bad}'s run`, () => this.logFigures(request, at)],
     ];
-    const incomplete: string[] = [];
-    for (const [what, step] of steps) {
-      try {
-        await step();
-      } catch (error) {
-        this.logger.warn(
-          `${request.reference}: rollback bookkeeping: cannot ${what}: ${messageOf(error)}`,
-        );
-        incomplete.push(what);
-      }
-    }
-    return incomplete;
   }
 
   private async logFigures(request: RollbackRequest, at: Date): Promise<void> {

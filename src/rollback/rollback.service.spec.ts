@@ -36,7 +36,7 @@ const request: RollbackRequest = {
 };
 
 /** MLflow's side of a rollback: the alias move answers `moveError` when set. */
-class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record'> {
+class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record' | 'bookkeeping'> {
   moveError?: Error;
   readonly moved: RollbackRequest[] = [];
   readonly recorded: RollbackRequest[] = [];
@@ -51,11 +51,22 @@ class FakeActions implements Pick<RollbackActions, 'moveAlias' | 'record'> {
     this.recorded.push(r);
     return Promise.resolve([]);
   }
+
+  bookkeeping(r: RollbackRequest): string[] {
+    return [`tag v${r.bad}`, `metrics of v${r.bad}'s run`];
+  }
 }
 
 /** The registry's answers to a rollback: what was reloaded and vetoed here. */
-class FakeRegistry implements Pick<ModelRegistry, 'veto' | 'reload'> {
+class FakeRegistry implements Pick<ModelRegistry, 'veto' | 'reload' | 'liftVeto'> {
   readonly reloads: string[] = [];
+  readonly lifts: { reference: string; cause: string; version?: string }[] = [];
+
+  liftVeto(reference: string, cause: string, options?: { version?: string }): undefined {
+    this.lifts.push({ reference, cause, version: options?.version });
+    return undefined;
+  }
+
   readonly vetoes: { veto: VersionVeto; trigger: string }[] = [];
 
   reload(reference: string): Promise<ReloadOutcome> {
@@ -170,13 +181,84 @@ describe(RollbackService.name, () => {
     ]);
   });
 
-  it('neither vetoes nor tells when MLflow is down, and leaves the bad version to the next breach', async () => {
-    const { sut, actions, registry } = await instance('api-1');
-    actions.moveError = new UpstreamTransientError('mlflow', 'server_error', '503');
+  it.each([
+    ['answers 503', new UpstreamTransientError('mlflow', 'server_error', '503')],
+    [
+      'cannot be reached',
+      new UpstreamTransientError('mlflow', 'connection_refused', 'ECONNREFUSED'),
+    ],
+    ['throws something unexpected', new Error('socket hang up')],
+  ])(
+    'vetoes the version on every instance when MLflow %s, and says why and what is unwritten',
+    async (_, error) => {
+      const acting = await instance('api-1');
+      const peer = await instance('api-2');
+      acting.actions.moveError = error;
+      const told = recordEvents(emitter, 'model.vetoed', 'model.rolledBack');
 
-    expect(await sut.rollBack(request)).toBe('failed');
-    expect(registry.vetoes).toEqual([]);
-    expect(registry.reloads).toEqual([]);
+      expect(await acting.sut.rollBack(request)).toBe('vetoed');
+      await flush();
+
+      const veto = expect.objectContaining({ version: '2', fallback: '1' });
+      expect(acting.registry.vetoes).toContainEqual({ veto, trigger: 'rollback veto' });
+      expect(peer.registry.vetoes).toEqual([{ veto, trigger: 'a peer vetoed it' }]);
+      expect(acting.registry.reloads).toEqual([]);
+      expect(acting.actions.recorded).toEqual([]);
+      expect(told).toEqual([
+        {
+          event: 'model.vetoed',
+          payload: expect.objectContaining({
+            version: '2',
+            cause: 'mlflow unavailable',
+            incomplete: ['tag v2', "metrics of v2's run"],
+          }),
+        },
+      ]);
+    },
+  );
+
+  it('tells a refusal apart from an outage', async () => {
+    const { sut, actions } = await instance('api-1');
+    actions.moveError = new UpstreamUnauthorizedError('mlflow', 'forbidden', '403');
+    const told = recordEvents(emitter, 'model.vetoed');
+
+    await sut.rollBack(request);
+
+    expect(told.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ cause: 'mlflow refused' }),
+    ]);
+  });
+
+  it('deletes the record of a veto that lapsed here and tells the peers, which lift it quietly', async () => {
+    const acting = await instance('api-1');
+    const peer = await instance('api-2');
+    acting.actions.moveError = new UpstreamUnauthorizedError('mlflow', 'forbidden', '403');
+    await acting.sut.rollBack(request);
+
+    await acting.sut.vetoLifted({
+      reference: 'iris@champion',
+      name: 'iris',
+      version: '2',
+      cause: 'the reference names v1 now',
+    });
+    await flush();
+
+    expect(await store.get('vetoes:iris@champion')).toBeUndefined();
+    expect(peer.registry.lifts).toEqual([
+      { reference: 'iris@champion', cause: 'a peer lifted it', version: '2' },
+    ]);
+    const late = await instance('api-3');
+    expect(late.registry.vetoes).toEqual([]);
+  });
+
+  it('keeps the record of a later veto when an older one is lifted', async () => {
+    const { sut, actions } = await instance('api-1');
+    actions.moveError = new UpstreamUnauthorizedError('mlflow', 'forbidden', '403');
+    await sut.rollBack(request);
+
+    await sut.vetoLifted({ reference: 'iris@champion', name: 'iris', version: '9', cause: 'x' });
+
+    expect(await store.get('vetoes:iris@champion')).toContain('"version":"2"');
   });
 
   it('does nothing with ROLLBACK off', async () => {

@@ -186,9 +186,16 @@ export interface ModelRolledBackEvent {
 }
 
 /**
- * A bad version could not be rolled back in MLflow (no registry write
- * credentials): instances stop routing to it and keep the version it replaced.
- * Told by the instance that vetoed it, once (the others apply the veto quietly).
+ * Why the alias could not be moved back: MLflow answered 401/403 (no registry
+ * write credentials), or anything else went wrong (5xx, timeout, refused
+ * connection).
+ */
+export type VetoCause = 'mlflow refused' | 'mlflow unavailable';
+
+/**
+ * A bad version could not be rolled back in MLflow: instances stop routing
+ * to it and keep the version it replaced. Told by the instance that vetoed
+ * it, once (the others apply the veto quietly).
  */
 export interface ModelVetoedEvent {
   reference: string;
@@ -197,7 +204,25 @@ export interface ModelVetoedEvent {
   version: string;
   /** The version served instead. */
   fallback: string;
+  /** The watch's verdict. */
   reason: string;
+  cause: VetoCause;
+  /** The rollback bookkeeping (tags, run metrics) not written: all of it. */
+  incomplete: string[];
+}
+
+/**
+ * A veto lapsed here: the reference's alias was resolved to another version
+ * (`cause` says which), or an operator lifted it. Told by the instance that
+ * saw it, once; the rollback module deletes the shared record and tells the
+ * peers, which lift it quietly.
+ */
+export interface ModelVetoLiftedEvent {
+  reference: string;
+  name: string;
+  /** The version that was vetoed. */
+  version: string;
+  cause: string;
 }
 
 export interface EventMap {
@@ -208,6 +233,7 @@ export interface EventMap {
   'model.resolved': ModelResolvedEvent;
   'model.rolledBack': ModelRolledBackEvent;
   'model.vetoed': ModelVetoedEvent;
+  'model.vetoLifted': ModelVetoLiftedEvent;
   'repository.changed': RepositoryChangedEvent;
   'prediction.started': PredictionStartedEvent;
   'prediction.finished': PredictionFinishedEvent;

@@ -78,6 +78,25 @@ export const MODELS_SCHEMAS = {
   },
   ReloadOutcome: RELOAD_OUTCOME,
   ModelLineage: LINEAGE,
+  LiftedVeto: {
+    type: 'object',
+    required: ['lifted'],
+    properties: {
+      lifted: {
+        type: 'object',
+        required: ['version', 'fallback', 'reason'],
+        properties: {
+          version: { type: 'string', description: 'The version that was vetoed' },
+          fallback: { type: 'string', description: 'The version served while it stood' },
+          reason: { type: 'string', description: "The rollout watch's verdict" },
+        },
+      },
+      outcome: {
+        ...RELOAD_OUTCOME,
+        description: 'The reload that followed, when the reference is served here',
+      },
+    },
+  },
   ReloadOutcomes: {
     type: 'object',
     required: ['outcomes'],

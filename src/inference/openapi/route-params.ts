@@ -9,6 +9,7 @@ import { ApiParam } from '@nestjs/swagger';
 export const MODEL_NAME_PATTERN = '^[^/@\\s]+$';
 export const MODEL_REF_PATTERN = '^[^/@\\s]+(@[A-Za-z0-9_-]+)?$';
 export const VERSION_PATTERN = '^[0-9]+$';
+export const ALIAS_PATTERN = '^[A-Za-z0-9_-]+$';
 
 /** `{name}` that also takes `name@alias` (unversioned routes). */
 export const ApiModelRefParam = (name: string): MethodDecorator =>
