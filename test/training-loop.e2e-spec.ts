@@ -1,15 +1,8 @@
-import {
-  GenericContainer,
-  Network,
-  StartedNetwork,
-  StartedTestContainer,
-  Wait,
-} from 'testcontainers';
 import { RunningServer, startServer } from './support/app';
 import { request, waitFor } from './support/http';
-import { readImages, useLocalContainerEngine } from './support/images';
 import { freePort } from './support/ports';
 import { pythonPredict } from './support/python';
+import { TrainingStack, startTrainingStack } from './support/training-stack';
 
 const MODEL = 'iris-classifier';
 const DAG = 'modelgate_retrain';
@@ -47,49 +40,18 @@ interface RegistryView {
  * `mlflow`); Airflow reaches this test's API server through host.containers.internal.
  */
 describe('The retraining loop, end to end', () => {
-  let network: StartedNetwork;
-  let mlflow: StartedTestContainer;
-  let airflow: StartedTestContainer;
+  let stack: TrainingStack;
   let api: RunningServer;
   let mlflowUrl: string;
 
   beforeAll(async () => {
-    useLocalContainerEngine();
-    const images = readImages();
     const apiPort = await freePort();
-    network = await new Network().start();
-    [mlflow, airflow] = await Promise.all([
-      new GenericContainer(images.mlflow)
-        .withNetwork(network)
-        .withNetworkAliases('mlflow')
-        .withExposedPorts(5000)
-        .withEnvironment({
-          MLFLOW_WORKERS: '1',
-          // Airflow calls it `mlflow`; the test and the API call it by loopback.
-          MLFLOW_SERVER_ALLOWED_HOSTS:
-            'mlflow,mlflow:*,localhost,localhost:*,127.0.0.1,127.0.0.1:*',
-        })
-        .withWaitStrategy(Wait.forHttp('/health', 5000).forStatusCode(200))
-        .withStartupTimeout(240_000)
-        .start(),
-      new GenericContainer(images.airflow)
-        .withNetwork(network)
-        .withExposedPorts(8080)
-        .withEnvironment({
-          MLFLOW_TRACKING_URI: 'http://mlflow:5000',
-          API_SERVER_URL: `http://host.containers.internal:${apiPort}`,
-          API_CALLBACK_TOKEN: TOKEN,
-          MODELGATE_RETRAIN_RETRY_DELAY: '2',
-        })
-        .withWaitStrategy(Wait.forHttp('/api/v2/monitor/health', 8080).forStatusCode(200))
-        .withStartupTimeout(420_000)
-        .start(),
-    ]);
-    mlflowUrl = `http://127.0.0.1:${mlflow.getMappedPort(5000)}`;
+    stack = await startTrainingStack({ apiPort, callbackToken: TOKEN });
+    mlflowUrl = stack.mlflowUrl;
     api = await startServer(
       {
         MLFLOW_TRACKING_URI: mlflowUrl,
-        AIRFLOW_BASE_URL: `http://127.0.0.1:${airflow.getMappedPort(8080)}`,
+        AIRFLOW_BASE_URL: stack.airflowUrl,
         AIRFLOW_USERNAME: 'airflow',
         AIRFLOW_PASSWORD: 'airflow',
         API_CALLBACK_TOKEN: TOKEN,
@@ -104,8 +66,7 @@ describe('The retraining loop, end to end', () => {
 
   afterAll(async () => {
     await api?.app.close();
-    await Promise.allSettled([mlflow?.stop(), airflow?.stop()]);
-    await network?.stop().catch(() => undefined);
+    await stack?.stop();
   });
 
   async function train(conf: Record<string, unknown>): Promise<RunView> {

@@ -33,13 +33,19 @@ export interface Instance {
 /**
  * Starts `node dist/main.js` (build first: `npm run build`, which `npm test`
  * runs) on a free loopback port with `env` over a clean environment, and waits
- * until /health/live answers.
+ * until /health/live answers. `listen` puts its HTTP listener elsewhere: on
+ * all interfaces at a chosen port, for a container (Airflow) to call it back
+ * through host.containers.internal.
  */
-export async function startInstance(id: string, env: Record<string, string>): Promise<Instance> {
+export async function startInstance(
+  id: string,
+  env: Record<string, string>,
+  listen?: { host: string; port: number },
+): Promise<Instance> {
   if (!existsSync(MAIN)) {
     throw new Error(`${MAIN} is missing: run "npm run build" before the cluster tests`);
   }
-  const port = await freePort();
+  const port = listen?.port ?? (await freePort());
   const grpcPort = await freePort();
   const lines: string[] = [];
   const child: ChildProcess = spawn(process.execPath, [MAIN], {
@@ -51,7 +57,7 @@ export async function startInstance(id: string, env: Record<string, string>): Pr
       // Required in distributed mode: instances believe only messages signed with it.
       API_CLUSTER_SECRET: TEST_CLUSTER_SECRET,
       ...env,
-      API_HOST: '127.0.0.1',
+      API_HOST: listen?.host ?? '127.0.0.1',
       API_PORT: String(port),
       API_GRPC_HOST: '127.0.0.1',
       API_GRPC_PORT: String(grpcPort),
