@@ -187,34 +187,45 @@ describe('rollouts: champion and challenger (a real server, a real MLflow)', () 
     }
   });
 
-  it('keys a caller without the header by its API key, and says the side over gRPC too', async () => {
+  it('keys a caller without the header by its API key, and keys gRPC callers by the same header', async () => {
     const sides = new Set<string>();
     for (let i = 0; i < 10; i++) sides.add(sideOf(await predict()));
     expect(sides.size).toBe(1);
 
-    const call = await grpc.call(
-      'ModelInfer',
-      {
-        model_name: MODEL,
-        inputs: [
-          {
-            name: 'float_input',
-            datatype: 'FP32',
-            shape: [1, 4],
-            contents: { fp32_contents: ROW[0] },
-          },
-        ],
-        outputs: [{ name: 'probabilities' }],
-      },
-      { metadata: { 'x-modelgate-caller': 'caller-0' } },
-    );
-    const rest = sideOf(await predict('caller-0'));
+    // One caller of each side by REST: over gRPC, the same metadata key must
+    // land each on its own side (a key gRPC ignored would put both on one).
+    const keyed: [string, string][] = [];
+    for (let i = 0; i < 200 && new Set(keyed.map(([, s]) => s)).size < 2; i++) {
+      const key = `grpc-caller-${i}`;
+      const side = sideOf(await predict(key));
+      if (!keyed.some(([, s]) => s === side)) keyed.push([key, side]);
+    }
+    expect(keyed.map(([, side]) => side).sort()).toEqual(['challenger', 'champion']);
 
-    expect(call.error).toBeUndefined();
-    expect(call.trailing?.get('x-modelgate-variant')).toEqual([rest]);
-    expect(call.trailing?.get('x-model-version')).toEqual([
-      rest === 'challenger' ? challenger.version : champion.version,
-    ]);
+    for (const [key, side] of keyed) {
+      const call = await grpc.call(
+        'ModelInfer',
+        {
+          model_name: MODEL,
+          inputs: [
+            {
+              name: 'float_input',
+              datatype: 'FP32',
+              shape: [1, 4],
+              contents: { fp32_contents: ROW[0] },
+            },
+          ],
+          outputs: [{ name: 'probabilities' }],
+        },
+        { metadata: { 'x-modelgate-caller': key } },
+      );
+
+      expect(call.error).toBeUndefined();
+      expect(call.trailing?.get('x-modelgate-variant')).toEqual([side]);
+      expect(call.trailing?.get('x-model-version')).toEqual([
+        side === 'challenger' ? challenger.version : champion.version,
+      ]);
+    }
   });
 
   it('follows a challenger alias moved in MLflow (reload endpoint), the champion untouched', async () => {

@@ -113,6 +113,7 @@ export class OpenInferenceGrpcService {
         outputs: request.requestedOutputs,
         params: modelParameters(request.parameters),
         signal: context.signal,
+        caller: context.caller,
       });
       answered(result);
       context.answeredBy(result.modelName, result.modelVersion);
