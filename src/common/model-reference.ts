@@ -16,8 +16,13 @@ export interface ModelReference {
   selector: ModelSelector;
 }
 
-/** MLflow registered-model names: no slash, no `@` (it separates the alias). */
-const NAME = /^[^/@\s]+$/;
+/**
+ * MLflow registered-model names: no `/` or `:` (MLflow refuses both), no `@`
+ * (it separates the alias), no space. The OpenAPI document and the callback's
+ * body say the same with this source.
+ */
+export const MODEL_NAME_SOURCE = '^[^/:@\\s]+$';
+const NAME = new RegExp(MODEL_NAME_SOURCE);
 
 export class InvalidModelReferenceError extends Error {
   constructor(reference: string, why: string) {
@@ -76,7 +81,10 @@ export function formatModelReference(ref: ModelReference): string {
 
 function checked(raw: string, name: string, selector: ModelSelector): ModelReference {
   if (!NAME.test(name)) {
-    throw new InvalidModelReferenceError(raw, 'the model name is empty or has a space, "/" or "@"');
+    throw new InvalidModelReferenceError(
+      raw,
+      'the model name is empty or has a space, "/", ":" or "@"',
+    );
   }
   if (selector.kind === 'alias' && !/^[\w-]+$/.test(selector.alias)) {
     throw new InvalidModelReferenceError(raw, 'an alias has letters, digits, "_" and "-" only');

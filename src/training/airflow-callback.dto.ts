@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
+import { MODEL_NAME_SOURCE } from '../common/model-reference';
 import {
   IsBoolean,
   IsIn,
@@ -39,8 +40,8 @@ export class AirflowCallbackDto {
   @IsString()
   dag_run_id: string;
 
-  @ApiProperty({ example: 'iris-classifier', pattern: '^[^/@\\s]+$' })
-  @Matches(/^[^/@\s]+$/, { message: 'model_name must be a registered model name' })
+  @ApiProperty({ example: 'iris-classifier', pattern: MODEL_NAME_SOURCE })
+  @Matches(new RegExp(MODEL_NAME_SOURCE), { message: 'model_name must be a registered model name' })
   model_name: string;
 
   @ApiProperty({ example: '3', pattern: '^[0-9]+$' })

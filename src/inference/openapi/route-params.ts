@@ -1,13 +1,14 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiParam } from '@nestjs/swagger';
+import { MODEL_NAME_SOURCE } from '../../common/model-reference';
 
 /**
  * Path parameters of the prediction and metadata routes, with the patterns
- * common/model-reference.ts parses (a name has no "/", "@" or space; an alias
+ * common/model-reference.ts parses (a name has no "/", ":", "@" or space; an alias
  * is a word; a version a whole number).
  */
-export const MODEL_NAME_PATTERN = '^[^/@\\s]+$';
-export const MODEL_REF_PATTERN = '^[^/@\\s]+(@[A-Za-z0-9_-]+)?$';
+export const MODEL_NAME_PATTERN = MODEL_NAME_SOURCE;
+export const MODEL_REF_PATTERN = `${MODEL_NAME_SOURCE.slice(0, -1)}(@[A-Za-z0-9_-]+)?$`;
 export const VERSION_PATTERN = '^[0-9]+$';
 export const ALIAS_PATTERN = '^[A-Za-z0-9_-]+$';
 
