@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { PROBE_ROUTES } from '../http/probe-routes';
 import { redactValue } from './redact';
 import {
   REQUEST_ID_HEADER,
@@ -19,19 +20,6 @@ export interface RequestLoggingOptions {
 
 /** Characters of a body kept in a log line. */
 const BODY_LOG_LIMIT = 4096;
-
-/** Load balancers, scrapers and the status page call these every few seconds: their lines are debug. */
-const QUIET_ROUTES = new Set([
-  '/',
-  '/status',
-  '/health/live',
-  '/health/ready',
-  '/health/topology',
-  '/metrics',
-  '/ping',
-  '/v2/health/live',
-  '/v2/health/ready',
-]);
 
 const CONTEXT = Symbol('requestContext');
 type WithContext = FastifyRequest & { [CONTEXT]?: RequestContext };
@@ -72,7 +60,7 @@ export function registerRequestLogging(
   fastify.addHook('onResponse', (request: WithContext, reply, done) => {
     if (sample < 1 && reply.statusCode < 400 && !(random() < sample)) return done();
     const line = requestLine(request, reply, options);
-    const level = QUIET_ROUTES.has(line.route) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'log';
+    const level = PROBE_ROUTES.has(line.route) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'log';
     logger[level](line);
     done();
   });

@@ -1,24 +1,10 @@
 import { Context, Span, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PROBE_ROUTES } from '../http/probe-routes';
 import { callerContext, isRecording, startServerSpan } from './spans';
 
-/**
- * Probes and scrapers call these every few seconds: a span each would bury
- * the traces worth reading (the same routes whose log lines are debug).
- */
-const UNTRACED_ROUTES = new Set([
-  '/',
-  '/status',
-  '/health/live',
-  '/health/ready',
-  '/health/topology',
-  '/metrics',
-  '/ping',
-  '/v2/health/live',
-  '/v2/health/ready',
-  '/docs',
-  '/docs/openapi.json',
-]);
+/** Probes and scrapers (PROBE_ROUTES), and the API's own document, get no span. */
+const UNTRACED_ROUTES = new Set([...PROBE_ROUTES, '/docs', '/docs/openapi.json']);
 
 const TRACE = Symbol('trace');
 interface RequestTrace {
