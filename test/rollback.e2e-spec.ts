@@ -29,6 +29,57 @@ interface WireRun {
 }
 
 /**
+ * One watched instance of `reference`: the leader polls every 2 s (a
+ * promotion made in MLflow reaches it so, and the others by broadcast), the
+ * pyfunc versions run in .venv, the instances share one real Redis, and the
+ * watch judges after 10 requests. v1 stays loaded while v2 is watched, so a
+ * rollback swaps back without a Python start.
+ */
+function watchedInstanceEnv(
+  stack: StackInfo,
+  reference: string,
+  shared: { cacheDir: string; redisUrl: string; redisPrefix: string },
+): Record<string, string> {
+  return {
+    ...stackEnv(stack),
+    MODELS: `models:/${reference}`,
+    MODEL_CACHE_DIR: shared.cacheDir,
+    MODEL_REFRESH_INTERVAL: '2',
+    MODEL_ONNX_ACCELERATE: 'off',
+    PYFUNC_ENV: 'local',
+    PYFUNC_PYTHON: path.join(ROOT, '.venv/bin/python'),
+    PYFUNC_WORKERS: '1',
+    PYFUNC_START_TIMEOUT: '240',
+    API_ENABLE_DISTRIBUTED: 'true',
+    API_REDIS_URL: shared.redisUrl,
+    API_REDIS_PREFIX: shared.redisPrefix,
+    CLUSTER_HEARTBEAT_INTERVAL: '0.5',
+    CLUSTER_LEASE_TTL: '2',
+    ROLLOUT_WATCH_SECONDS: '300',
+    ROLLOUT_MIN_REQUESTS: '10',
+    ROLLOUT_KEEP_REPLACED: 'true',
+    SHUTDOWN_DRAIN_DELAY: '0',
+    LOG_LEVEL: 'log',
+  };
+}
+
+/** The version the champion alias names in MLflow now. */
+async function championVersion(stack: StackInfo, model: string): Promise<string> {
+  const reply = await request<WireVersion>(
+    `${stack.mlflowUrl}/api/2.0/mlflow/registered-models/alias?name=${model}&alias=champion`,
+  );
+  return reply.body.model_version.version;
+}
+
+/** Each instance's output, in .cache/rollback-logs/, for reading after a failure. */
+async function keepLogs(instances: Instance[]): Promise<void> {
+  await mkdir(LOGS, { recursive: true });
+  for (const instance of instances) {
+    await writeFile(path.join(LOGS, `${instance.id}.log`), instance.output());
+  }
+}
+
+/**
  * Automatic rollback (issue 13 part 3) with the real parts: the shared real
  * MLflow, real Redis, and two API servers, each its own `node dist/main.js`.
  * Version 1 is good; version 2 loads and passes its warm-up but fails on real
@@ -48,29 +99,14 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
   let instances: Instance[] = [];
 
   const env = (id: string): Record<string, string> => ({
-    ...stackEnv(stack),
-    MODELS: `models:/${REFERENCE}`,
-    MODEL_CACHE_DIR: path.join(dir, id),
-    // The leader polls: a promotion made in MLflow reaches it within 2 s, and the others by broadcast.
-    MODEL_REFRESH_INTERVAL: '2',
-    MODEL_ONNX_ACCELERATE: 'off',
-    PYFUNC_ENV: 'local',
-    PYFUNC_PYTHON: path.join(ROOT, '.venv/bin/python'),
-    PYFUNC_WORKERS: '1',
-    PYFUNC_START_TIMEOUT: '240',
-    API_ENABLE_DISTRIBUTED: 'true',
-    API_REDIS_URL: redis.url,
-    API_REDIS_PREFIX: `mg-rollback-${suffix}:`,
-    CLUSTER_HEARTBEAT_INTERVAL: '0.5',
-    CLUSTER_LEASE_TTL: '2',
-    ROLLOUT_WATCH_SECONDS: '300',
+    ...watchedInstanceEnv(stack, REFERENCE, {
+      cacheDir: path.join(dir, id),
+      redisUrl: redis.url,
+      redisPrefix: `mg-rollback-${suffix}:`,
+    }),
     ROLLOUT_MAX_ERROR_RATE: '0.05',
-    ROLLOUT_MIN_REQUESTS: '10',
     ROLLOUT_COOLDOWN_SECONDS: '120',
-    // v1 stays loaded while v2 is watched: the rollback swaps back without a Python start.
     ROLLOUT_KEEP_REPLACED: process.env.ROLLBACK_E2E_KEEP_REPLACED ?? 'true',
-    SHUTDOWN_DRAIN_DELAY: '0',
-    LOG_LEVEL: 'log',
   });
 
   const body = () => ({ dataframe_split: { columns: models.columns, data: models.rows } });
@@ -86,12 +122,7 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
     return reply.body.models?.find((m) => m.reference === REFERENCE)?.version;
   };
 
-  const aliasVersion = async (): Promise<string> => {
-    const reply = await request<WireVersion>(
-      `${stack.mlflowUrl}/api/2.0/mlflow/registered-models/alias?name=${MODEL}&alias=champion`,
-    );
-    return reply.body.model_version.version;
-  };
+  const aliasVersion = () => championVersion(stack, MODEL);
 
   const versionTags = async (version: string): Promise<Record<string, string>> => {
     const reply = await request<WireVersion>(
@@ -123,10 +154,7 @@ describe('Automatic rollback of a bad promotion, two instances sharing Redis', (
     await Promise.all(instances.map((i) => i.stop()));
     await redis?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
-    await mkdir(LOGS, { recursive: true });
-    for (const instance of instances) {
-      await writeFile(path.join(LOGS, `${instance.id}.log`), instance.output());
-    }
+    await keepLogs(instances);
   });
 
   it('moves the alias back in MLflow, tags both versions, logs the figures, and every instance serves v1 again', async () => {
@@ -278,26 +306,12 @@ describe('Vetoing a bad promotion it may not roll back (read-only MLflow credent
   let instances: Instance[] = [];
 
   const env = (id: string): Record<string, string> => ({
-    ...stackEnv(stack),
+    ...watchedInstanceEnv(stack, REFERENCE, {
+      cacheDir: path.join(dir, id),
+      redisUrl: redis.url,
+      redisPrefix: `mg-veto-${suffix}:`,
+    }),
     MLFLOW_TRACKING_URI: readOnlyUrl,
-    MODELS: `models:/${REFERENCE}`,
-    MODEL_CACHE_DIR: path.join(dir, id),
-    MODEL_REFRESH_INTERVAL: '2',
-    MODEL_ONNX_ACCELERATE: 'off',
-    PYFUNC_ENV: 'local',
-    PYFUNC_PYTHON: path.join(ROOT, '.venv/bin/python'),
-    PYFUNC_WORKERS: '1',
-    PYFUNC_START_TIMEOUT: '240',
-    API_ENABLE_DISTRIBUTED: 'true',
-    API_REDIS_URL: redis.url,
-    API_REDIS_PREFIX: `mg-veto-${suffix}:`,
-    CLUSTER_HEARTBEAT_INTERVAL: '0.5',
-    CLUSTER_LEASE_TTL: '2',
-    ROLLOUT_WATCH_SECONDS: '300',
-    ROLLOUT_MIN_REQUESTS: '10',
-    ROLLOUT_KEEP_REPLACED: 'true',
-    SHUTDOWN_DRAIN_DELAY: '0',
-    LOG_LEVEL: 'log',
   });
 
   const predict = (instance: Instance) =>
@@ -316,12 +330,7 @@ describe('Vetoing a bad promotion it may not roll back (read-only MLflow credent
     return reply.body.models?.find((m) => m.reference === REFERENCE);
   };
 
-  const aliasVersion = async (): Promise<string> => {
-    const reply = await request<WireVersion>(
-      `${stack.mlflowUrl}/api/2.0/mlflow/registered-models/alias?name=${MODEL}&alias=champion`,
-    );
-    return reply.body.model_version.version;
-  };
+  const aliasVersion = () => championVersion(stack, MODEL);
 
   beforeAll(async () => {
     stack = sharedStack();
@@ -350,10 +359,7 @@ describe('Vetoing a bad promotion it may not roll back (read-only MLflow credent
     await redis?.stop();
     await readOnly?.stop();
     if (dir) await rm(dir, { recursive: true, force: true });
-    await mkdir(LOGS, { recursive: true });
-    for (const instance of instances) {
-      await writeFile(path.join(LOGS, `${instance.id}.log`), instance.output());
-    }
+    await keepLogs(instances);
   });
 
   it('stops serving the bad version on every instance, keeps the alias where MLflow has it, and says so', async () => {
