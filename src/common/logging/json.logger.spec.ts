@@ -1,4 +1,4 @@
-import { JsonLogger, JsonLoggerOptions } from './json.logger';
+import { JsonLogger, JsonLoggerOptions, redactedFields } from './json.logger';
 import { requestContext } from './request-context';
 
 function logger(options: Partial<JsonLoggerOptions> = {}) {
@@ -105,6 +105,19 @@ describe('JsonLogger', () => {
     expect(all).not.toContain('pw-value');
     expect(all).not.toContain('Zm9vOmJhcg==');
     expect(all).toContain('[redacted]');
+  });
+
+  it('writes fields marked as already redacted as they are, with the line’s own fields', () => {
+    const { sut, lines } = logger();
+
+    sut.log(redactedFields({ msg: 'request', path: '/token=kept-as-built' }), 'Http');
+
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 'info',
+      context: 'Http',
+      msg: 'request',
+      path: '/token=kept-as-built',
+    });
   });
 
   it('writes a readable line in the pretty format', () => {

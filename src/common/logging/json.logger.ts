@@ -47,6 +47,20 @@ export interface LogRecord {
   [field: string]: unknown;
 }
 
+/** Marks a message whose fields were made safe to log by whoever built it. */
+const REDACTED = Symbol('redacted');
+
+/**
+ * `fields` as a log message that skips the logger's redaction walk: for lines
+ * built on the hot path from values already known to be safe (the access
+ * line: method, route, status, times, and a path its builder redacted), where
+ * copying and pattern-matching every field of every request costs more than
+ * writing the line.
+ */
+export function redactedFields<T extends { msg: string }>(fields: T): T {
+  return Object.defineProperty(fields, REDACTED, { value: true });
+}
+
 /**
  * Nest's LoggerService writing one JSON object per line (`LOG_FORMAT=json`) or
  * a readable line (`pretty`). Each line carries the id of the request being
@@ -137,6 +151,7 @@ export function levelsFrom(level: LogLevel): Set<LogLevel> {
 }
 
 function describe(message: unknown): Partial<LogRecord> {
+  if (message && typeof message === 'object' && REDACTED in message) return message;
   if (message instanceof Error) {
     return { msg: redactText(message.message), err: errorFields(message) };
   }

@@ -94,6 +94,18 @@ describe('registerRequestLogging', () => {
     expect(requestLines()[0]).toMatchObject({ route: 'unmatched', status: 404 });
   });
 
+  it('redacts a credential the caller put in the path, and never logs the query string', async () => {
+    await sut.inject({
+      method: 'POST',
+      url: '/v1/models/token=s3cr3t-in-path/invocations?api_key=in-query',
+      payload: {},
+    });
+
+    const [line] = requestLines();
+    expect(line.path).toBe('/v1/models/token=[redacted]');
+    expect(JSON.stringify(lines)).not.toMatch(/s3cr3t-in-path|in-query/);
+  });
+
   it('adds the body, redacted, when LOG_REQUEST_BODIES is on', async () => {
     const withBodies = await app(true);
     try {

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBE_ROUTES } from '../http/probe-routes';
-import { redactValue } from './redact';
+import { redactedFields } from './json.logger';
+import { redactText, redactValue } from './redact';
 import {
   REQUEST_ID_HEADER,
   RequestContext,
@@ -61,7 +62,8 @@ export function registerRequestLogging(
     if (sample < 1 && reply.statusCode < 400 && !(random() < sample)) return done();
     const line = requestLine(request, reply, options);
     const level = PROBE_ROUTES.has(line.route) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'log';
-    logger[level](line);
+    // Redacted as it is built: the logger need not walk it again.
+    logger[level](redactedFields(line));
     done();
   });
 }
@@ -71,13 +73,14 @@ export function requestLine(
   request: FastifyRequest & { [CONTEXT]?: RequestContext },
   reply: FastifyReply,
   options: RequestLoggingOptions,
-): Record<string, unknown> & { route: string } {
-  const line: Record<string, unknown> & { route: string } = {
+): Record<string, unknown> & { route: string; msg: string } {
+  const line: Record<string, unknown> & { route: string; msg: string } = {
     msg: 'request',
     requestId: request[CONTEXT]?.requestId,
     method: request.method,
     route: routeOf(request),
-    path: request.url.split('?')[0],
+    // The one value the caller wrote (names in it are free text); never the query string.
+    path: redactText(request.url.split('?')[0]),
     status: reply.statusCode,
     ms: Math.round(reply.elapsedTime * 100) / 100,
   };
