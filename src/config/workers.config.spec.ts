@@ -3,7 +3,7 @@ import { ConfigValidationError, assertValidEnvironment } from './env.validation'
 import { ENVIRONMENT_CLASSES } from './environment';
 import { instanceIdOf } from './cluster.config';
 import { modelsConfig } from './models.config';
-import { defaultIntraOpThreads, readWorkerSettings } from './workers.config';
+import { applyHeapSettings, defaultIntraOpThreads, readWorkerSettings } from './workers.config';
 
 describe('API_WORKERS', () => {
   it('is one process, no cluster, by default', () => {
@@ -12,6 +12,7 @@ describe('API_WORKERS', () => {
       number: undefined,
       scheduling: 'os',
       cores: 8,
+      heapGrowthPercent: 50,
     });
   });
 
@@ -86,5 +87,25 @@ describe('ONNX_INTRA_OP_THREADS with API_WORKERS', () => {
     expect(modelsConfig().onnxIntraOpThreads).toBe(3);
     process.env = {};
     expect(modelsConfig().onnxIntraOpThreads).toBe(0);
+  });
+});
+
+describe('API_HEAP_GROWTH_PERCENT', () => {
+  it('sets V8 heap growing percent, 50 by default, and leaves V8 its own choice at 0', () => {
+    const flags: string[] = [];
+    applyHeapSettings(readWorkerSettings({}, 2), (f) => flags.push(f));
+    applyHeapSettings(readWorkerSettings({ API_HEAP_GROWTH_PERCENT: '120' }, 2), (f) =>
+      flags.push(f),
+    );
+    applyHeapSettings(readWorkerSettings({ API_HEAP_GROWTH_PERCENT: '0' }, 2), (f) =>
+      flags.push(f),
+    );
+    expect(flags).toEqual(['--heap-growing-percent=50', '--heap-growing-percent=120']);
+  });
+
+  it.each(['-1', '401', '12.5', 'lots'])('refuses API_HEAP_GROWTH_PERCENT=%s at start', (value) => {
+    expect(() =>
+      assertValidEnvironment(ENVIRONMENT_CLASSES, { API_HEAP_GROWTH_PERCENT: value }),
+    ).toThrow(/API_HEAP_GROWTH_PERCENT must be a whole number of percent from 0 to 400/);
   });
 });
