@@ -1,3 +1,4 @@
+import { CancelSignal, callCancelSignal } from '../inference/cancel-signal';
 import { Span, SpanStatusCode, context as traceContext, trace } from '@opentelemetry/api';
 import { Metadata, ServerUnaryCall, sendUnaryData, status as GrpcStatus } from '@grpc/grpc-js';
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
@@ -28,7 +29,7 @@ import { RPC_ACCESS, RpcAccess, RpcName } from './rpc-access';
 export interface CallContext {
   readonly requestId: string;
   /** Aborts when the client cancels the call (or its deadline passes). */
-  readonly signal: AbortSignal;
+  readonly signal: CancelSignal;
   /** The model and version that answered. */
   answeredBy(model: string, version?: string): void;
   /** Sent in the trailing metadata of a successful answer (the initial metadata has gone out already). */
@@ -94,13 +95,11 @@ export class GrpcCallPipeline implements OnModuleDestroy {
       call.sendMetadata(initial);
       this.lifecycle.requestStarted();
       const answered: { model?: string; version?: string } = {};
-      const cancel = new AbortController();
-      call.once('cancelled', () => cancel.abort());
       const trailers = new Metadata();
       const who: { principal?: Principal } = {};
       const context: CallContext = {
         requestId,
-        signal: cancel.signal,
+        signal: callCancelSignal(call),
         answeredBy: (model, version) => Object.assign(answered, { model, version }),
         addTrailers: (pairs) => pairs.forEach(([key, value]) => trailers.set(key, value)),
         caller: {

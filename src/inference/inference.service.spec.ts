@@ -1,3 +1,4 @@
+import { CancelSignal } from './cancel-signal';
 import { Logger } from '@nestjs/common';
 import { ModelReference, parseModelReference } from '../common/model-reference';
 import { LoadedModel } from '../models/loaded-model';
@@ -350,9 +351,7 @@ describe(InferenceService.name, () => {
     );
 
     it("does not count a request whose caller left before its turn as the model's failure", async () => {
-      const error = await sut
-        .infer(ref, ROWS, { signal: AbortSignal.abort() })
-        .catch((e: unknown) => e);
+      const error = await sut.infer(ref, ROWS, { signal: GONE }).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(PredictionCancelledError);
       expect(runtime.calls).toHaveLength(0);
@@ -387,7 +386,7 @@ describe(InferenceService.name, () => {
 
       await sut
         .infer(ref, input as InferenceInput, {
-          signal: outcome === 'refused' ? AbortSignal.abort() : undefined,
+          signal: outcome === 'refused' ? GONE : undefined,
         })
         .catch(() => undefined);
 
@@ -482,3 +481,6 @@ describe(InferenceService.name, () => {
     });
   });
 });
+
+/** A caller that left before its request was served. */
+const GONE: CancelSignal = { aborted: true, onAbort: () => () => undefined };

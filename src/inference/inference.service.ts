@@ -1,3 +1,4 @@
+import type { CancelSignal } from './cancel-signal';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '../common/events/event-bus';
 import { PredictionOutcome, PredictionVariant } from '../common/events/event-map';
@@ -31,7 +32,7 @@ export interface InferOptions {
    * Aborts when the caller goes away (its connection closed): a request still
    * waiting in its model's batch queue is dropped, never run.
    */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Who calls: a rollout's canary keeps one caller on one side (caller-key.ts). */
   caller?: CallerFacts;
 }

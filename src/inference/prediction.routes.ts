@@ -25,6 +25,7 @@ import { InferenceResult } from './inference.types';
 import { setModelHeaders } from './model-headers';
 import { httpCaller } from './caller-key';
 import { tracePrediction } from './prediction-span';
+import { CancelSignal, responseCancelSignal } from './cancel-signal';
 
 /** The error answers of each protocol's routes, for the controllers' @UseFilters and the direct routes alike. */
 export const MLFLOW_SCORING_ERRORS = new MlflowScoringExceptionFilter(INFERENCE_ERROR_MAP);
@@ -86,7 +87,7 @@ export class PredictionRoutes {
     body: unknown,
     reply: FastifyReply,
     contentType: string | undefined,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
   ): Promise<string> {
     return tracePrediction('mlflow-scoring', ref, async (answered) => {
       const raw = body instanceof MalformedJsonBody ? body.text : body;
@@ -114,7 +115,7 @@ export class PredictionRoutes {
     ref: ModelReference,
     body: unknown,
     reply: FastifyReply,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
   ): Promise<string | Buffer> {
     return tracePrediction('open-inference-rest', ref, async (answered) => {
       const request = inSpanSync('decode', {}, () =>
@@ -173,17 +174,13 @@ export class PredictionRoutes {
     request: FastifyRequest,
     reply: FastifyReply,
     errors: MlflowScoringExceptionFilter | OpenInferenceExceptionFilter,
-    compute: (signal: AbortSignal) => Promise<string | Buffer>,
+    compute: (signal: CancelSignal) => Promise<string | Buffer>,
   ): Promise<FastifyReply> {
     // The client went away before its answer: a request still queued for the
     // batcher is dropped instead of run.
-    const gone = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) gone.abort();
-    });
     let payload: string | Buffer;
     try {
-      payload = await compute(gone.signal);
+      payload = await compute(responseCancelSignal(reply.raw));
     } catch (error) {
       errors.answer(error, request, reply);
       return reply;

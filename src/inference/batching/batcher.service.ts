@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel-signal';
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EventBus, OnAppEvent } from '../../common/events/event-bus';
 import { Phases } from '../../common/tracing/spans';
@@ -47,7 +48,7 @@ export class Batcher implements OnModuleDestroy {
     model: LoadedModel,
     feeds: readonly Tensor[],
     options: PredictOptions,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
   ): Promise<RuntimeAnswer> {
     // The request's `queue` span until its runtime call begins, then `run`.
     const phases = new Phases();
@@ -67,7 +68,7 @@ export class Batcher implements OnModuleDestroy {
     model: LoadedModel,
     feeds: readonly Tensor[],
     options: PredictOptions,
-    signal: AbortSignal | undefined,
+    signal: CancelSignal | undefined,
     started: (requests: number) => void,
   ): Promise<RuntimeAnswer> {
     const policy = this.policyOf(model);

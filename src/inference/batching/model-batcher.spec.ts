@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import { callCancelSignal } from '../cancel-signal';
 import { Logger } from '@nestjs/common';
 import { ModelRuntimeError } from '../../models/model.errors';
 import { PredictOptions, RuntimeAnswer } from '../../models/runtimes/model-runtime';
@@ -311,11 +313,11 @@ describe(ModelBatcher.name, () => {
   it('drops a request whose caller went away before its call, and never runs it', async () => {
     const sut = batcher({ maxConcurrent: 1 });
     const running = sut.submit(feeds(1, 0), {});
-    const gone = new AbortController();
+    const gone = cancellable();
     const abandoned = sut.submit(feeds(1, 1), {}, gone.signal);
     const kept = sut.submit(feeds(1, 2), {});
 
-    gone.abort();
+    gone.cancel();
 
     await expect(abandoned).rejects.toBeInstanceOf(PredictionCancelledError);
     expect(sut.load.queued).toBe(1);
@@ -329,8 +331,8 @@ describe(ModelBatcher.name, () => {
 
   it('refuses at once a request whose caller is already gone', async () => {
     const sut = batcher();
-    const gone = new AbortController();
-    gone.abort();
+    const gone = cancellable();
+    gone.cancel();
 
     await expect(sut.submit(feeds(1, 0), {}, gone.signal)).rejects.toBeInstanceOf(
       PredictionCancelledError,
@@ -374,3 +376,15 @@ describe(ModelBatcher.name, () => {
     expect(observer.idled).toBe(1);
   });
 });
+
+/** A gRPC call's cancel signal over a stand-in call the test cancels. */
+function cancellable() {
+  const call = Object.assign(new EventEmitter(), { cancelled: false });
+  return {
+    signal: callCancelSignal(call),
+    cancel: () => {
+      call.cancelled = true;
+      call.emit('cancelled');
+    },
+  };
+}

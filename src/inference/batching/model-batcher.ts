@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../cancel-signal';
 import { Logger } from '@nestjs/common';
 import { messageOf } from '../../common/values';
 import { PredictOptions, RuntimeAnswer } from '../../models/runtimes/model-runtime';
@@ -95,7 +96,7 @@ export class ModelBatcher {
   submit(
     feeds: readonly Tensor[],
     options: PredictOptions,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
     started?: (requests: number) => void,
   ): Promise<RuntimeAnswer> {
     if (signal?.aborted) return Promise.reject(new PredictionCancelledError(this.model));
@@ -113,8 +114,7 @@ export class ModelBatcher {
       };
       if (signal) {
         const onAbort = () => this.drop(pending, new PredictionCancelledError(this.model));
-        signal.addEventListener('abort', onAbort, { once: true });
-        pending.detach = () => signal.removeEventListener('abort', onAbort);
+        pending.detach = signal.onAbort(onAbort);
       }
       this.enqueue(pending);
       this.pump(false);
