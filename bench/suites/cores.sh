@@ -42,7 +42,8 @@
 #
 # Other knobs: BENCH_WRK_THREADS [1], BENCH_ONNX_THREADS [0: onnxruntime's
 # default, for the ceiling and ONNX_INTRA_OP_THREADS; set it to pin both],
-# BENCH_BATCH_BURST [64] (the batching check's concurrent requests).
+# BENCH_BATCH_BURST [64] (the batching check's concurrent requests),
+# BENCH_HEAP_GROWTH_PERCENT [the build's API_HEAP_GROWTH_PERCENT; 0 = V8's own].
 
 cores=$(nproc)
 TARGETS_DEFAULT="onnx-ceiling mg-1w mg-1w-batch mg-2w mg-2w-batch"
@@ -75,8 +76,9 @@ batch_env=()
 [ -z "${BENCH_BATCH_MAX_SIZE:-}" ] || batch_env+=(MODEL_BATCH_MAX_SIZE="$BENCH_BATCH_MAX_SIZE")
 [ -z "${BENCH_BATCH_MAX_DELAY_MS:-}" ] || batch_env+=(MODEL_BATCH_MAX_DELAY_MS="$BENCH_BATCH_MAX_DELAY_MS")
 [ -z "${BENCH_BATCH_QUEUE:-}" ] || batch_env+=(MODEL_BATCH_QUEUE="$BENCH_BATCH_QUEUE")
-onnx_env=()
-[ "$ONNX_THREADS" -eq 0 ] || onnx_env+=(ONNX_INTRA_OP_THREADS="$ONNX_THREADS")
+runtime_env=()
+[ "$ONNX_THREADS" -eq 0 ] || runtime_env+=(ONNX_INTRA_OP_THREADS="$ONNX_THREADS")
+[ -z "${BENCH_HEAP_GROWTH_PERCENT:-}" ] || runtime_env+=(API_HEAP_GROWTH_PERCENT="$BENCH_HEAP_GROWTH_PERCENT")
 
 # --- wrk (Debian's package) -----------------------------------------------------
 if ! command -v wrk >/dev/null; then
@@ -205,7 +207,7 @@ serve() {
       workers=${workers%%w*}
       batch=off
       [[ $target == *-batch ]] && batch=on
-      local env=(API_WORKERS="$workers" "${onnx_env[@]}")
+      local env=(API_WORKERS="$workers" "${runtime_env[@]}")
       if [ "$batch" = on ]; then env+=("${batch_env[@]}"); else env+=(MODEL_BATCH_MAX_SIZE=0); fi
       # start_modelgate records a failed start itself, through skip (below).
       MG_PIN=("${pin[@]}")
