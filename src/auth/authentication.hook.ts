@@ -17,17 +17,24 @@ const JWKS_RETRY_AFTER_SECONDS = 5;
  * An unknown route is left to the router's 404.
  */
 export function registerAuthentication(fastify: FastifyInstance, auth: Authenticator): void {
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback style, not async: most requests are decided synchronously (an
+  // open route, API_AUTH=off), and then cost no promise.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const pattern = request.routeOptions.url;
-    if (pattern === undefined) return;
-    const access = routeAccessOf(request.method, pattern);
-    const refusal = await check(request, access, auth);
-    if (refusal) {
-      sendRefusal(reply, request.url, refusal);
-      return reply;
-    }
+    if (pattern === undefined) return done();
+    const decide = (refusal: Refusal | undefined): void => {
+      // An answer sent from a callback hook ends the request: done is not called.
+      if (refusal) sendRefusal(reply, request.url, refusal);
+      else done();
+    };
+    const refusal = check(request, routeAccessOf(request.method, pattern), auth);
+    if (refusal instanceof Promise) refusal.then(decide, done);
+    else decide(refusal);
   });
 }
+
+/** A decision now, or one that waits on a credential check (a JWT's key set). */
+type Decision = Refusal | undefined | Promise<Refusal | undefined>;
 
 interface Refusal {
   status: 401 | 403 | 404 | 503;
@@ -36,11 +43,7 @@ interface Refusal {
   challengeError?: 'invalid_token';
 }
 
-async function check(
-  request: FastifyRequest,
-  access: RouteAccess,
-  auth: Authenticator,
-): Promise<Refusal | undefined> {
+function check(request: FastifyRequest, access: RouteAccess, auth: Authenticator): Decision {
   switch (access.kind) {
     case 'open':
     case 'own-credentials':
@@ -61,15 +64,23 @@ async function check(
   }
 }
 
-async function authorize(
+function authorize(
   request: FastifyRequest,
   access: Extract<RouteAccess, { kind: 'scope' }>,
   auth: Authenticator,
-): Promise<Refusal | undefined> {
+): Decision {
   if (!auth.enabled) {
     attachPrincipal(request, ANONYMOUS);
     return undefined;
   }
+  return authorizeCaller(request, access, auth);
+}
+
+async function authorizeCaller(
+  request: FastifyRequest,
+  access: Extract<RouteAccess, { kind: 'scope' }>,
+  auth: Authenticator,
+): Promise<Refusal | undefined> {
   let principal: Principal;
   try {
     principal = await auth.authenticate(credentialsOf(request));
