@@ -2,6 +2,7 @@ import { EventEmitter2, EventEmitterReadinessWatcher } from '@nestjs/event-emitt
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { EventBus } from '../common/events/event-bus';
 import { InstanceStatusEvent } from '../common/events/event-map';
+import { HotListeners } from '../common/events/hot-listeners';
 import { InstanceStatusReporter } from './instance-status.reporter';
 import { ServiceStatus, ServiceSummary, TopologyService } from './topology.service';
 
@@ -33,7 +34,7 @@ describe(InstanceStatusReporter.name, () => {
     scheduler = new SchedulerRegistry();
     sut = new InstanceStatusReporter(
       topology as unknown as TopologyService,
-      new EventBus(emitter, watcher),
+      new EventBus(emitter, watcher, new HotListeners()),
       scheduler,
       { heartbeatMs: 60_000 },
     );

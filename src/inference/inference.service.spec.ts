@@ -18,7 +18,8 @@ import { Admission } from './admission';
 import { Batcher } from './batching/batcher.service';
 import { InferenceService } from './inference.service';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { eventBus, recordEvents } from '../models/testing/model-fakes';
+import { HotListeners } from '../common/events/hot-listeners';
+import { eventBus, recordHotEvents } from '../models/testing/model-fakes';
 import { RolloutRoute, Rollouts } from '../models/rollouts/rollouts.service';
 import { ShadowCopies } from './shadow-copies';
 import { EventBus } from '../common/events/event-bus';
@@ -170,11 +171,11 @@ describe(InferenceService.name, () => {
     sut = subject(registry, eventBus());
   });
 
-  /** Rebuilds the subject on an emitter that records every `prediction.finished`. */
+  /** Rebuilds the subject on a bus that records every `prediction.finished`. */
   function recordFinished() {
-    const emitter = new EventEmitter2();
-    const seen = recordEvents(emitter, 'prediction.finished');
-    sut = subject(registry, eventBus(emitter));
+    const hot = new HotListeners();
+    const seen = recordHotEvents(hot, 'prediction.finished');
+    sut = subject(registry, eventBus(new EventEmitter2(), hot));
     return seen;
   }
 
@@ -408,6 +409,7 @@ describe(InferenceService.name, () => {
     const challenger = parseModelReference('iris@challenger');
     let rollouts: FakeRollouts;
     let emitter: EventEmitter2;
+    let hot: HotListeners;
 
     /** Two versions: v3 answers the champion's alias, v4 the challenger's. */
     class TwoVersions implements Pick<ModelRegistry, 'acquire'> {
@@ -425,11 +427,12 @@ describe(InferenceService.name, () => {
     beforeEach(() => {
       rollouts = new FakeRollouts();
       emitter = new EventEmitter2();
-      sut = subject(new TwoVersions(), eventBus(emitter), rollouts);
+      hot = new HotListeners();
+      sut = subject(new TwoVersions(), eventBus(emitter, hot), rollouts);
     });
 
     it('answers from the side the route names and says which it was', async () => {
-      const finished = recordEvents(emitter, 'prediction.finished');
+      const finished = recordHotEvents(hot, 'prediction.finished');
       rollouts.next = { answer: challenger, variant: 'challenger' };
 
       const result = await sut.infer(champion, ROWS);
@@ -454,7 +457,7 @@ describe(InferenceService.name, () => {
 
     it('in shadow mode answers from the champion, then sends the challenger a copy and compares the pair', async () => {
       const shadowed = new Promise((resolve) => emitter.once('rollout.shadowed', resolve));
-      const finished = recordEvents(emitter, 'prediction.finished');
+      const finished = recordHotEvents(hot, 'prediction.finished');
       rollouts.next = { answer: champion, variant: 'champion', shadow: challenger };
 
       const result = await sut.infer(champion, ROWS);

@@ -2,11 +2,12 @@ import { EventEmitter2, EventEmitterModule } from '@nestjs/event-emitter';
 import { Test } from '@nestjs/testing';
 import { EventBus } from '../../common/events/event-bus';
 import { EventsModule } from '../../common/events/events.module';
+import { HotListeners } from '../../common/events/hot-listeners';
 import { modelsConfig } from '../../config/models.config';
 import { LoadedModel } from '../../models/loaded-model';
 import { ModelRuntime, RuntimeAnswer } from '../../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../../models/tensor.types';
-import { eventBus, Gate, recordEvents } from '../../models/testing/model-fakes';
+import { eventBus, Gate, recordHotEvents } from '../../models/testing/model-fakes';
 import { Admission, ModelBusyError } from '../admission';
 import { Batcher } from './batcher.service';
 
@@ -54,11 +55,11 @@ function loaded(runtime: GatedRuntime): LoadedModel {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe(Batcher.name, () => {
-  let emitter: EventEmitter2;
+  let hot: HotListeners;
   let sut: Batcher;
 
   beforeEach(() => {
-    emitter = new EventEmitter2();
+    hot = new HotListeners();
     const admission = { maxConcurrent: 1, maxQueued: 1 };
     sut = new Batcher(
       {
@@ -66,14 +67,14 @@ describe(Batcher.name, () => {
         batching: { maxRows: 256, maxDelayMs: 60_000, maxQueued: 1, models: {} },
       },
       new Admission({ admission }),
-      eventBus(emitter),
+      eventBus(new EventEmitter2(), hot),
     );
   });
 
   it('runs the requests of a batched version through its batcher, tells each call and the queue, and forgets it once idle', async () => {
     const runtime = new GatedRuntime('onnx', [X]);
     const model = loaded(runtime);
-    const seen = recordEvents(emitter, 'prediction.batched', 'prediction.queue');
+    const seen = recordHotEvents(hot, 'prediction.batched', 'prediction.queue');
 
     const answers = [1, 2].map((v) => sut.predict(model, row(v), {}));
     expect(sut.load(model)).toEqual({ queued: 1, running: 1 });
@@ -108,7 +109,7 @@ describe(Batcher.name, () => {
   it('sends an unbatched version through the admission queue, one request a call, and tells each call', async () => {
     const runtime = new GatedRuntime('pyfunc', [X]);
     const model = loaded(runtime);
-    const seen = recordEvents(emitter, 'prediction.batched');
+    const seen = recordHotEvents(hot, 'prediction.batched');
 
     const answers = [sut.predict(model, row(1), {}), sut.predict(model, row(2), {})];
     await expect(sut.predict(model, row(3), {})).rejects.toBeInstanceOf(ModelBusyError);
@@ -130,7 +131,7 @@ describe(Batcher.name, () => {
     sut = new Batcher(
       { admission, batching: { maxRows: 1, maxDelayMs: 60_000, maxQueued: 8, models: {} } },
       new Admission({ admission }),
-      eventBus(emitter),
+      eventBus(),
     );
     const runtime = new GatedRuntime('onnx', [X]);
     const model = loaded(runtime);

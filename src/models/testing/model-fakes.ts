@@ -1,6 +1,7 @@
 import { EventEmitter2, EventEmitterReadinessWatcher } from '@nestjs/event-emitter';
 import { EventBus } from '../../common/events/event-bus';
-import { EventMap, EventName } from '../../common/events/event-map';
+import { ColdEventName, EventMap, HotEventName } from '../../common/events/event-map';
+import { HotListeners } from '../../common/events/hot-listeners';
 import {
   ModelReference,
   formatModelReference,
@@ -151,21 +152,33 @@ export function configServing(
   };
 }
 
-/** A real event bus over a real emitter, its listeners attached (as after bootstrap). */
-export function eventBus(emitter = new EventEmitter2()): EventBus {
+/** A real event bus over a real emitter and hot listeners, its listeners attached (as after bootstrap). */
+export function eventBus(emitter = new EventEmitter2(), hot = new HotListeners()): EventBus {
   const watcher = new EventEmitterReadinessWatcher();
   watcher.setReady();
-  return new EventBus(emitter, watcher);
+  return new EventBus(emitter, watcher, hot);
 }
 
-/** Every event of `names` emitted on `emitter`, in order. */
-export function recordEvents<K extends EventName>(
+/** Every event of `names` emitted on `emitter`, in order (the hot events never reach it: recordHotEvents). */
+export function recordEvents<K extends ColdEventName>(
   emitter: EventEmitter2,
   ...names: K[]
 ): { event: K; payload: EventMap[K] }[] {
   const seen: { event: K; payload: EventMap[K] }[] = [];
   for (const event of names) {
     emitter.on(event, (payload: EventMap[K]) => seen.push({ event, payload }));
+  }
+  return seen;
+}
+
+/** Every hot event of `names` dispatched by `hot`, in order. */
+export function recordHotEvents<K extends HotEventName>(
+  hot: HotListeners,
+  ...names: K[]
+): { event: K; payload: EventMap[K] }[] {
+  const seen: { event: K; payload: EventMap[K] }[] = [];
+  for (const event of names) {
+    hot.add(event, (payload: EventMap[K]) => seen.push({ event, payload }));
   }
   return seen;
 }
