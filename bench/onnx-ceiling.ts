@@ -9,10 +9,13 @@
  * metrics, no logging, no signature check: what the rest of a model server
  * costs is what the ratios against it measure.
  *
- *   node onnx-ceiling.js PORT MODEL.onnx [INTRA_OP_THREADS]
+ *   node onnx-ceiling.js PORT MODEL.onnx [INTRA_OP_THREADS [SPINNING]]
  *
- * Session options are onnxruntime's defaults (as Modelgate's with
- * ONNX_INTRA_OP_THREADS=0), unless INTRA_OP_THREADS > 0 is given.
+ * Session options are those Modelgate gives its sessions by default
+ * (ONNX_INTRA_OP_THREADS unset with one worker, ONNX_INTRA_OP_SPINNING=false):
+ * onnxruntime's default threads, idle threads sleeping; INTRA_OP_THREADS > 0
+ * and SPINNING = 1 change them as those settings do. So the ratios measure the
+ * rest of the server, not a session setting one side has and the other lacks.
  */
 import fastify from 'fastify';
 import * as ort from 'onnxruntime-node';
@@ -35,16 +38,16 @@ function nested(tensor: ort.Tensor): unknown {
 }
 
 async function main(): Promise<void> {
-  const [portArg, modelPath, threadsArg] = process.argv.slice(2);
+  const [portArg, modelPath, threadsArg, spinningArg] = process.argv.slice(2);
   const port = Number(portArg);
   if (!Number.isInteger(port) || port <= 0 || !modelPath) {
-    throw new Error('usage: onnx-ceiling.js PORT MODEL.onnx [INTRA_OP_THREADS]');
+    throw new Error('usage: onnx-ceiling.js PORT MODEL.onnx [INTRA_OP_THREADS [SPINNING]]');
   }
   const threads = Number(threadsArg ?? 0);
-  const session = await ort.InferenceSession.create(
-    modelPath,
-    threads > 0 ? { intraOpNumThreads: threads } : {},
-  );
+  const session = await ort.InferenceSession.create(modelPath, {
+    ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
+    extra: { session: { intra_op: { allow_spinning: spinningArg === '1' ? '1' : '0' } } },
+  });
   const [input] = session.inputNames;
   const app = fastify({ logger: false, bodyLimit: 16 * 1024 * 1024 });
   app.get('/ping', () => '\n');

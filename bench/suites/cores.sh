@@ -43,7 +43,9 @@
 # Other knobs: BENCH_WRK_THREADS [1], BENCH_ONNX_THREADS [0: onnxruntime's
 # default, for the ceiling and ONNX_INTRA_OP_THREADS; set it to pin both],
 # BENCH_BATCH_BURST [64] (the batching check's concurrent requests),
-# BENCH_HEAP_GROWTH_PERCENT [the build's API_HEAP_GROWTH_PERCENT; 0 = V8's own].
+# BENCH_HEAP_GROWTH_PERCENT [the build's API_HEAP_GROWTH_PERCENT; 0 = V8's own],
+# BENCH_ONNX_SPINNING [0; 1: onnxruntime's idle threads busy-wait, for the
+# ceiling and as ONNX_INTRA_OP_SPINNING=true].
 
 cores=$(nproc)
 TARGETS_DEFAULT="onnx-ceiling mg-1w mg-1w-batch mg-2w mg-2w-batch"
@@ -55,9 +57,11 @@ LOADS=${BENCH_LOADS:-1x16,100x16,1x64}
 SCALING=${BENCH_SCALING:-1}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 ONNX_THREADS=${BENCH_ONNX_THREADS:-0}
+ONNX_SPINNING=${BENCH_ONNX_SPINNING:-0}
 BATCH_BURST=${BENCH_BATCH_BURST:-64}
 [[ $LOADS =~ ^[1-9][0-9]*x[1-9][0-9]*(,[1-9][0-9]*x[1-9][0-9]*)*$ ]] \
   || die "BENCH_LOADS must be ROWSxCONNECTIONS separated by commas: '$LOADS'"
+[[ $ONNX_SPINNING =~ ^[01]$ ]] || die "BENCH_ONNX_SPINNING must be 0 or 1: '$ONNX_SPINNING'"
 for n in "$WRK_THREADS" "$ONNX_THREADS" "$BATCH_BURST"; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a whole number: '$n'"
 done
@@ -79,6 +83,7 @@ batch_env=()
 runtime_env=()
 [ "$ONNX_THREADS" -eq 0 ] || runtime_env+=(ONNX_INTRA_OP_THREADS="$ONNX_THREADS")
 [ -z "${BENCH_HEAP_GROWTH_PERCENT:-}" ] || runtime_env+=(API_HEAP_GROWTH_PERCENT="$BENCH_HEAP_GROWTH_PERCENT")
+[ "$ONNX_SPINNING" = 0 ] || runtime_env+=(ONNX_INTRA_OP_SPINNING=true)
 
 # --- wrk (Debian's package) -----------------------------------------------------
 if ! command -v wrk >/dev/null; then
@@ -197,7 +202,7 @@ serve() {
     onnx-ceiling)
       log "$target ($model): node onnx-ceiling.js on :$port ${pin[*]}"
       t0=$(date +%s%N)
-      start "$name" "${pin[@]}" node "$work/js/onnx-ceiling.js" "$port" "${model_file[$model]}" "$ONNX_THREADS"
+      start "$name" "${pin[@]}" node "$work/js/onnx-ceiling.js" "$port" "${model_file[$model]}" "$ONNX_THREADS" "$ONNX_SPINNING"
       wait_http "http://127.0.0.1:$port/ping" "$started_pid" 60 \
         || { log_tail "$name"; skip_model "$target" "$model" "did not answer GET /ping"; stop_group "$started_pid"; return 1; }
       record_startup "$target/$model${current_group:+/$current_group}" "$(elapsed_since "$t0")" "GET /ping"
@@ -323,4 +328,5 @@ write_meta loads="$LOADS" models="$CORES_MODELS" load_generator="$wrk_version, $
   forest="models:/bench-forest-onnx@champion (mlserver: models:/bench-forest@champion, sklearn flavor)" \
   iris="models:/iris-classifier-tensor@champion" \
   batch_settings="${batch_env[*]:-defaults of the build}" onnx_intra_op_threads="$ONNX_THREADS" \
+  onnx_intra_op_spinning="$ONNX_SPINNING" heap_growth_percent="${BENCH_HEAP_GROWTH_PERCENT:-the build default}" \
   scaling="$scaling_note" cores="$cores"

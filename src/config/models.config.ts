@@ -190,6 +190,17 @@ export class ModelsEnvironment {
   ONNX_INTRA_OP_THREADS?: number;
 
   /**
+   * Whether onnxruntime's intra-op threads busy-wait for the next call
+   * (onnxruntime's own default) instead of sleeping. A spinning thread holds
+   * a core while it waits, the core the event loop needs to parse and answer
+   * the next request: on 2 cores, off gave a 1-row forest 1,100–1,450 req/s
+   * where on gave 400–1,600, at a third of the CPU per request (bench/README.md).
+   */
+  @ToBoolean()
+  @IsBoolean()
+  ONNX_INTRA_OP_SPINNING = false;
+
+  /**
    * sklearn, xgboost and lightgbm models converted to ONNX at load and served
    * in process, when the converted model answers as MLflow's pyfunc predict
    * does: `auto` serves the others through pyfunc (saying why), `require`
@@ -243,8 +254,11 @@ export const modelsConfig = registerAs('models', () => {
       .filter(Boolean),
     refreshIntervalMs: env.MODEL_REFRESH_INTERVAL * 1000,
     drainTimeoutMs: env.MODEL_DRAIN_TIMEOUT * 1000,
-    onnxIntraOpThreads:
-      env.ONNX_INTRA_OP_THREADS ?? defaultIntraOpThreads(readWorkerSettings(process.env)),
+    onnx: {
+      intraOpThreads:
+        env.ONNX_INTRA_OP_THREADS ?? defaultIntraOpThreads(readWorkerSettings(process.env)),
+      spinning: env.ONNX_INTRA_OP_SPINNING,
+    },
     onnxAccelerate: {
       mode: env.MODEL_ONNX_ACCELERATE,
       tolerance: env.MODEL_ONNX_TOLERANCE,

@@ -80,13 +80,13 @@ describe('ONNX_INTRA_OP_THREADS with API_WORKERS', () => {
   it('defaults to the cores shared out among the workers, and an explicit value wins', () => {
     const cores = availableParallelism();
     process.env = { API_WORKERS: '2' };
-    expect(modelsConfig().onnxIntraOpThreads).toBe(Math.max(1, Math.floor(cores / 2)));
+    expect(modelsConfig().onnx.intraOpThreads).toBe(Math.max(1, Math.floor(cores / 2)));
     process.env = { API_WORKERS: '2', ONNX_INTRA_OP_THREADS: '0' };
-    expect(modelsConfig().onnxIntraOpThreads).toBe(0);
+    expect(modelsConfig().onnx.intraOpThreads).toBe(0);
     process.env = { ONNX_INTRA_OP_THREADS: '3' };
-    expect(modelsConfig().onnxIntraOpThreads).toBe(3);
+    expect(modelsConfig().onnx.intraOpThreads).toBe(3);
     process.env = {};
-    expect(modelsConfig().onnxIntraOpThreads).toBe(0);
+    expect(modelsConfig().onnx.intraOpThreads).toBe(0);
   });
 });
 

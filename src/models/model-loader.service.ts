@@ -21,7 +21,7 @@ import {
 } from './mlmodel/mlmodel.parser';
 import { ModelRuntime } from './runtimes/model-runtime';
 import { Tensor } from './tensor.types';
-import { OnnxRuntime } from './runtimes/onnx.runtime';
+import { OnnxRuntime, sessionOptionsOf } from './runtimes/onnx.runtime';
 import { ScoringServerRuntime } from './runtimes/scoring-server.runtime';
 import { OnnxAccelerator } from './runtimes/onnx-accelerator/onnx-accelerator.service';
 import { PyfuncRuntime } from './runtimes/pyfunc/pyfunc.runtime';
@@ -297,12 +297,11 @@ export class ModelLoader {
     directory: string,
     onnx: OnnxFlavor,
   ): Promise<ModelRuntime> {
-    const threads = this.config.onnxIntraOpThreads;
     try {
-      return await OnnxRuntime.load(path.join(directory, onnx.dataFile), {
-        ...onnx.sessionOptions,
-        ...(threads > 0 ? { intraOpNumThreads: threads } : {}),
-      });
+      return await OnnxRuntime.load(
+        path.join(directory, onnx.dataFile),
+        sessionOptionsOf(this.config.onnx, onnx.sessionOptions),
+      );
     } catch (error) {
       throw new ModelLoadError(
         name,

@@ -5,7 +5,7 @@
 // gives the spec the same typed-array constructors (see that file).
 import { ModelInputRejectedError, ModelRuntimeError } from '../model.errors';
 import { Tensor } from '../tensor.types';
-import { OnnxRuntime } from './onnx.runtime';
+import { OnnxRuntime, sessionOptionsOf } from './onnx.runtime';
 import { ELEM, tinyClassifier, tinyOnnxModel } from './testing/tiny-onnx';
 
 function x(shape: number[], values: number[]): Tensor {
@@ -136,5 +136,39 @@ describe(OnnxRuntime.name, () => {
     });
 
     await expect(OnnxRuntime.load(sequence)).rejects.toThrow(/"seq" is not a tensor.*zipmap/);
+  });
+});
+
+describe(sessionOptionsOf.name, () => {
+  it('sleeps idle intra-op threads unless told to spin, and sets threads only when asked', () => {
+    expect(sessionOptionsOf({ intraOpThreads: 0, spinning: false })).toEqual({
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+    expect(
+      sessionOptionsOf({ intraOpThreads: 3, spinning: true }, { executionMode: 'parallel' }),
+    ).toEqual({
+      executionMode: 'parallel',
+      intraOpNumThreads: 3,
+      extra: { session: { intra_op: { allow_spinning: '1' } } },
+    });
+  });
+
+  it('gives options onnxruntime-node reads: a session runs with them, and a bad value of the key is refused', async () => {
+    const runtime = await OnnxRuntime.load(
+      tinyClassifier(),
+      sessionOptionsOf({ intraOpThreads: 1, spinning: false }),
+    );
+    try {
+      const answer = await runtime.predict([x([1, 2], [0.2, 0.8])]);
+      expect(answer.outputs.map((o) => o.name)).toEqual(['label', 'probabilities']);
+    } finally {
+      await runtime.dispose();
+    }
+    // The binding reads `extra` (some bindings ignore it): a value that is no string is an error.
+    await expect(
+      OnnxRuntime.load(tinyClassifier(), {
+        extra: { session: { intra_op: { allow_spinning: 0 } } },
+      }),
+    ).rejects.toThrow(/extra value must be a string/);
   });
 });

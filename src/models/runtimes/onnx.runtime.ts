@@ -26,6 +26,27 @@ const TO_ORT = Object.fromEntries(Object.entries(FROM_ORT).map(([k, v]) => [v, k
   ort.Tensor.Type
 >;
 
+/** How this server runs every onnxruntime session (ONNX_INTRA_OP_THREADS, ONNX_INTRA_OP_SPINNING). */
+export interface OnnxSessionSettings {
+  /** Threads per session; 0: onnxruntime's default (one per core). */
+  intraOpThreads: number;
+  /** Whether idle intra-op threads busy-wait for work. */
+  spinning: boolean;
+}
+
+/** The session options of `settings`, over what the model's own MLmodel asks for. */
+export function sessionOptionsOf(
+  settings: OnnxSessionSettings,
+  own: ort.InferenceSession.SessionOptions = {},
+): ort.InferenceSession.SessionOptions {
+  return {
+    ...own,
+    ...(settings.intraOpThreads > 0 ? { intraOpNumThreads: settings.intraOpThreads } : {}),
+    // onnxruntime's session config key session.intra_op.allow_spinning.
+    extra: { session: { intra_op: { allow_spinning: settings.spinning ? '1' : '0' } } },
+  };
+}
+
 /**
  * An ONNX model in this process, through onnxruntime-node. Sessions are made
  * from the file path, so models whose weights sit in external-data files beside

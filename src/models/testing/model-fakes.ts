@@ -141,7 +141,7 @@ export function configServing(
     allow: [],
     refreshIntervalMs: 0,
     drainTimeoutMs: 1_000,
-    onnxIntraOpThreads: 0,
+    onnx: { intraOpThreads: 0, spinning: false },
     onnxAccelerate: { mode: 'off', tolerance: 1e-5, checkRows: 64, timeoutMs: 180_000 },
     admission: { maxConcurrent: 4, maxQueued: 64 },
     batching: { maxRows: 256, maxDelayMs: 2, maxQueued: 256, models: {} },

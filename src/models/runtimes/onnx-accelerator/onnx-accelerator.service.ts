@@ -7,7 +7,7 @@ import { ModelsConfig, modelsConfig } from '../../../config/models.config';
 import { MlModel } from '../../mlmodel/mlmodel.types';
 import { ModelLoadError } from '../../model.errors';
 import { ModelRuntime } from '../model-runtime';
-import { OnnxRuntime } from '../onnx.runtime';
+import { OnnxRuntime, sessionOptionsOf } from '../onnx.runtime';
 import { ConversionReport, parseConversionReport } from './conversion-report';
 import { ConvertedOnnxRuntime } from './converted-onnx.runtime';
 import { ConversionSubject, OnnxConverter } from './onnx-converter';
@@ -89,8 +89,7 @@ export class OnnxAccelerator {
     const file = path.join(directory, report.file as string);
     let onnx: OnnxRuntime;
     try {
-      const threads = this.config.onnxIntraOpThreads;
-      onnx = await OnnxRuntime.load(file, threads > 0 ? { intraOpNumThreads: threads } : {});
+      onnx = await OnnxRuntime.load(file, sessionOptionsOf(this.config.onnx));
     } catch (error) {
       return {
         served: false,
