@@ -46,6 +46,35 @@ function clean(m: Measurement | undefined): string | undefined {
   return failures > 0 ? `${failures} failed requests during the run` : undefined;
 }
 
+/**
+ * One measurement per target, model, load and group: with BENCH_ROUNDS > 1
+ * each was measured once per round, and the round with the median req/s
+ * stands for them (its latencies with it, so a row stays one real run), with
+ * every round's req/s beside it; the peak RSS is the highest of the rounds.
+ * A load that failed in any round stands as that failure.
+ */
+export function collapseRounds(measurements: Measurement[]): Measurement[] {
+  const groups = new Map<string, Measurement[]>();
+  for (const m of measurements) {
+    const key = [m.target, m.model, m.rows, m.connections, m.group ?? ''].join('|');
+    groups.set(key, [...(groups.get(key) ?? []), m]);
+  }
+  return [...groups.values()].map((all) => {
+    if (all.length === 1) return all[0];
+    const failed = all.find((m) => clean(m) !== undefined);
+    if (failed) return failed;
+    const byRate = [...all].sort((a, b) => (a.reqPerSec ?? 0) - (b.reqPerSec ?? 0));
+    const median = byRate[Math.floor((byRate.length - 1) / 2)];
+    const peaks = all.map((m) => m.memory?.peakMiB ?? 0);
+    const peakOf = all[peaks.indexOf(Math.max(...peaks))];
+    return {
+      ...median,
+      memory: peakOf.memory,
+      roundsReqPerSec: byRate.map((m) => m.reqPerSec ?? 0),
+    };
+  });
+}
+
 export class Results {
   constructor(readonly measurements: Measurement[]) {}
 
@@ -240,20 +269,21 @@ function cell(v: number | undefined | null): string {
 
 function mainTable(results: Results, model: string): string {
   const head =
-    '| target | rows×conn | req/s | × ceiling | p50 ms | p99 ms | p99 × ceiling | non-2xx | errors | timeouts | peak RSS MiB (all processes) | max RSS MiB per worker | procs |\n' +
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+    '| target | rows×conn | req/s | × ceiling | req/s of each round | p50 ms | p99 ms | p99 × ceiling | non-2xx | errors | timeouts | peak RSS MiB (all processes) | max RSS MiB per worker | procs |\n' +
+    '|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
   const lines = results.measurements
     .filter((m) => m.model === model && m.group === undefined)
     .map((m) => {
       if (m.status !== 'measured') {
         const reason = m.reason?.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-        return `| ${m.target} | ${m.rows ? loadName(m) : 'all'} | ${m.status.toUpperCase()}: ${reason} |||||||||||`;
+        return `| ${m.target} | ${m.rows ? loadName(m) : 'all'} | ${m.status.toUpperCase()}: ${reason} ||||||||||||`;
       }
       const ceiling = results.find(CEILING, model, m.rows, m.connections ?? 0);
       const x = results.ratio(m, ceiling, 'reqPerSec').value;
       const p = results.ratio(m, ceiling, 'p99').value;
       return (
         `| ${m.target} | ${loadName(m)} | ${cell(m.reqPerSec)} | ${x === null ? 'n/a' : `${x}×`} | ` +
+        `${m.roundsReqPerSec?.join(', ') ?? ''} | ` +
         `${cell(m.latencyMs?.p50)} | ${cell(m.latencyMs?.p99)} | ${p === null ? 'n/a' : `${p}×`} | ` +
         `${cell(m.non2xx)} | ${cell(m.errors)} | ${cell(m.timeouts)} | ${cell(m.memory?.peakMiB)} | ` +
         `${cell(maxWorkerMiB(m))} | ${cell(m.memory?.processes)} |`
@@ -343,7 +373,7 @@ function main(): void {
   const startups = lines.filter(isStartup);
   const measurements = lines.filter((l): l is Measurement => !isStartup(l));
   const meta = readMeta(values.meta);
-  const results = new Results(measurements);
+  const results = new Results(collapseRounds(measurements));
   const models = metaText(meta.models, 'forest iris').split(/\s+/).filter(Boolean);
   const checks = targetChecks(results, models);
   const finished = new Date();

@@ -36,6 +36,10 @@ export interface Measurement {
   cpus?: { loadGenerator?: string; server?: string };
   /** The cores suite's N-worker scaling runs carry `scaling`; the main table's none. */
   group?: string;
+  /** The cores suite with BENCH_ROUNDS > 1: which pass over the targets (1…N). */
+  round?: number;
+  /** Set by the cores report on the measurement standing for several rounds: their req/s, lowest first. */
+  roundsReqPerSec?: number[];
 }
 
 /** Seconds from a target's start until it answered (run.sh's suites write these). */

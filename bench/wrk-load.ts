@@ -4,7 +4,7 @@
  *
  *   node wrk-load.js --target NAME --model forest --url http://127.0.0.1:PORT/invocations \
  *     --pid PID --loads 1x16,100x16,1x64 --warmup 2 --duration 5 --out results.jsonl \
- *     [--dataset rows.json] [--threads 1] [--loadgen-cpus 0] [--server-cpus 1] [--group scaling]
+ *     [--dataset rows.json] [--threads 1] [--loadgen-cpus 0] [--server-cpus 1] [--group scaling] [--round 2]
  *
  * A load is ROWSxCONNECTIONS: MLflow `dataframe_split` bodies of ROWS rows
  * (bench/http-requests.ts, the rows of --dataset, else iris) on CONNECTIONS
@@ -127,6 +127,7 @@ interface Options {
   loadgenCpus?: string;
   serverCpus?: string;
   group?: string;
+  round?: number;
 }
 
 async function measure(options: Options, load: Load, dir: string): Promise<Measurement> {
@@ -138,6 +139,7 @@ async function measure(options: Options, load: Load, dir: string): Promise<Measu
     connections,
     loadGenerator: 'wrk',
     ...(options.group ? { group: options.group } : {}),
+    ...(options.round !== undefined ? { round: options.round } : {}),
     ...(options.loadgenCpus || options.serverCpus
       ? { cpus: { loadGenerator: options.loadgenCpus, server: options.serverCpus } }
       : {}),
@@ -212,6 +214,7 @@ function parseOptions(): Options {
       'loadgen-cpus': { type: 'string' },
       'server-cpus': { type: 'string' },
       group: { type: 'string' },
+      round: { type: 'string' },
     },
   });
   const { target, url, pid, out } = values;
@@ -233,6 +236,7 @@ function parseOptions(): Options {
     loadgenCpus: values['loadgen-cpus'],
     serverCpus: values['server-cpus'],
     group: values.group,
+    round: values.round === undefined ? undefined : Number(values.round),
   };
 }
 

@@ -44,8 +44,8 @@
 # default, for the ceiling and ONNX_INTRA_OP_THREADS; set it to pin both],
 # BENCH_BATCH_BURST [64] (the batching check's concurrent requests),
 # BENCH_HEAP_GROWTH_PERCENT [the build's API_HEAP_GROWTH_PERCENT; 0 = V8's own],
-# BENCH_ONNX_SPINNING [0; 1: onnxruntime's idle threads busy-wait, for the
-# ceiling and as ONNX_INTRA_OP_SPINNING=true].
+# BENCH_ONNX_SPINNING [unset: onnxruntime's default for the ceiling (spinning)
+# and the build's for Modelgate (ONNX_INTRA_OP_SPINNING=false); 0 or 1 pins both].
 
 cores=$(nproc)
 TARGETS_DEFAULT="onnx-ceiling mg-1w mg-1w-batch mg-2w mg-2w-batch"
@@ -57,12 +57,13 @@ LOADS=${BENCH_LOADS:-1x16,100x16,1x64}
 SCALING=${BENCH_SCALING:-1}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 ONNX_THREADS=${BENCH_ONNX_THREADS:-0}
-ONNX_SPINNING=${BENCH_ONNX_SPINNING:-0}
+ONNX_SPINNING=${BENCH_ONNX_SPINNING:-}
+ROUNDS=${BENCH_ROUNDS:-1}
 BATCH_BURST=${BENCH_BATCH_BURST:-64}
 [[ $LOADS =~ ^[1-9][0-9]*x[1-9][0-9]*(,[1-9][0-9]*x[1-9][0-9]*)*$ ]] \
   || die "BENCH_LOADS must be ROWSxCONNECTIONS separated by commas: '$LOADS'"
-[[ $ONNX_SPINNING =~ ^[01]$ ]] || die "BENCH_ONNX_SPINNING must be 0 or 1: '$ONNX_SPINNING'"
-for n in "$WRK_THREADS" "$ONNX_THREADS" "$BATCH_BURST"; do
+[[ $ONNX_SPINNING =~ ^[01]?$ ]] || die "BENCH_ONNX_SPINNING must be 0 or 1: '$ONNX_SPINNING'"
+for n in "$WRK_THREADS" "$ONNX_THREADS" "$BATCH_BURST" "$ROUNDS"; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a whole number: '$n'"
 done
 for model in $CORES_MODELS; do
@@ -83,7 +84,10 @@ batch_env=()
 runtime_env=()
 [ "$ONNX_THREADS" -eq 0 ] || runtime_env+=(ONNX_INTRA_OP_THREADS="$ONNX_THREADS")
 [ -z "${BENCH_HEAP_GROWTH_PERCENT:-}" ] || runtime_env+=(API_HEAP_GROWTH_PERCENT="$BENCH_HEAP_GROWTH_PERCENT")
-[ "$ONNX_SPINNING" = 0 ] || runtime_env+=(ONNX_INTRA_OP_SPINNING=true)
+case $ONNX_SPINNING in
+  0) runtime_env+=(ONNX_INTRA_OP_SPINNING=false) ;;
+  1) runtime_env+=(ONNX_INTRA_OP_SPINNING=true) ;;
+esac
 
 # --- wrk (Debian's package) -----------------------------------------------------
 if ! command -v wrk >/dev/null; then
@@ -282,13 +286,21 @@ serve_mlserver() {
 }
 
 # --- the main table: every target, every model, every load ------------------------
-for model in $CORES_MODELS; do
-  for target in $TARGETS; do
-    port=$(free_port)
-    serve "$target" "$model" "$port" || continue
-    wrk_load "$target" "$model" "$port" "$started_pid" \
-      || { log_tail "$name"; skip_model "$target" "$model" "load generator failed (see above)"; }
-    stop_group "$started_pid"
+# BENCH_ROUNDS passes over every target in turn: on a shared machine whose
+# speed drifts over minutes, each target is measured at several moments and
+# the report keeps the median round of each (cores-report.ts, collapseRounds).
+for round in $(seq 1 "$ROUNDS"); do
+  [ "$ROUNDS" -eq 1 ] || log "round $round of $ROUNDS"
+  for model in $CORES_MODELS; do
+    for target in $TARGETS; do
+      port=$(free_port)
+      serve "$target" "$model" "$port" || continue
+      round_args=()
+      [ "$ROUNDS" -eq 1 ] || round_args=(--round "$round")
+      wrk_load "$target" "$model" "$port" "$started_pid" ${round_args[@]+"${round_args[@]}"} \
+        || { log_tail "$name"; skip_model "$target" "$model" "load generator failed (see above)"; }
+      stop_group "$started_pid"
+    done
   done
 done
 
@@ -328,5 +340,5 @@ write_meta loads="$LOADS" models="$CORES_MODELS" load_generator="$wrk_version, $
   forest="models:/bench-forest-onnx@champion (mlserver: models:/bench-forest@champion, sklearn flavor)" \
   iris="models:/iris-classifier-tensor@champion" \
   batch_settings="${batch_env[*]:-defaults of the build}" onnx_intra_op_threads="$ONNX_THREADS" \
-  onnx_intra_op_spinning="$ONNX_SPINNING" heap_growth_percent="${BENCH_HEAP_GROWTH_PERCENT:-the build default}" \
+  onnx_intra_op_spinning="${ONNX_SPINNING:-defaults: ceiling spins, Modelgate sleeps}" heap_growth_percent="${BENCH_HEAP_GROWTH_PERCENT:-the build default}" \
   scaling="$scaling_note" cores="$cores"
