@@ -11,6 +11,9 @@ export type WorkerScheduling = (typeof WORKER_SCHEDULING)[number];
 /** More would be a typo: a process per core on the largest machines we deploy to, and then some. */
 export const MAX_WORKERS = 256;
 
+const HEAP_GROWTH_MESSAGE =
+  'API_HEAP_GROWTH_PERCENT must be a whole number of percent from 0 to 400';
+
 /**
  * Worker processes of one host (node:cluster): `API_WORKERS=1`, the default,
  * is one process and no cluster at all; N > 1 makes the process a primary
@@ -63,9 +66,9 @@ export class WorkersEnvironment {
    * under load (bench/README.md, cores).
    */
   @ToNumber()
-  @IsInt({ message: 'API_HEAP_GROWTH_PERCENT must be a whole number of percent from 0 to 400' })
-  @Min(0, { message: 'API_HEAP_GROWTH_PERCENT must be a whole number of percent from 0 to 400' })
-  @Max(400, { message: 'API_HEAP_GROWTH_PERCENT must be a whole number of percent from 0 to 400' })
+  @IsInt({ message: HEAP_GROWTH_MESSAGE })
+  @Min(0, { message: HEAP_GROWTH_MESSAGE })
+  @Max(400, { message: HEAP_GROWTH_MESSAGE })
   API_HEAP_GROWTH_PERCENT = 50;
 }
 
