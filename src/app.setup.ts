@@ -11,6 +11,7 @@ import { MalformedJsonInterceptor, registerBodyParsers } from './common/http/bod
 import { registerErrorContentType } from './common/http/error-content-type.hook';
 import { registerMethodNotAllowed } from './common/http/method-not-allowed.hook';
 import { registerRequestLogging } from './common/logging/request-logging.hook';
+import type { AccessLog } from './common/logging/json.logger';
 import { registerTracing } from './common/tracing/tracing.hook';
 import { RateLimiter, registerRateLimit } from './cluster/rate-limit';
 import { ClusterConfig, clusterConfig } from './config/cluster.config';
@@ -53,8 +54,17 @@ export function createFastifyAdapter(
   });
 }
 
+/** What {@link configureApp} may be given besides the app. */
+export interface ConfigureOptions {
+  /** The app's JsonLogger, which the request log then writes to directly (one line per request, on the hot path). */
+  accessLog?: AccessLog;
+}
+
 /** Everything main.ts does to the app besides listening, shared with the e2e tests. */
-export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
+export function configureApp(
+  app: NestFastifyApplication,
+  options: ConfigureOptions = {},
+): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
   registerBodyParsers(fastify, app.get<LimitsConfig>(limitsConfig.KEY));
   registerMethodNotAllowed(fastify);
@@ -64,6 +74,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   registerRequestLogging(fastify, {
     requestBodies: logging.requestBodies,
     accessSample: logging.accessSample,
+    log: options.accessLog,
   });
   // The request's server span, continuing the caller's traceparent: active for every later hook.
   registerTracing(fastify);

@@ -57,7 +57,7 @@ async function bootstrap(): Promise<void> {
       bodyParser: false,
     },
   );
-  configureApp(app);
+  configureApp(app, { accessLog: logger });
 
   const server = app.get<ServerConfig>(serverConfig.KEY);
   await app.listen(server.port, server.host);

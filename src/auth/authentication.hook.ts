@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { parseModelReference } from '../common/model-reference';
 import { sendErrorReply } from '../common/http/error-reply';
+import { routePattern } from '../common/http/route-pattern';
 import { AuthenticationError, AuthenticationErrorCode } from './authentication.error';
 import { Authenticator, Credentials } from './authenticator.service';
 import { ANONYMOUS, Principal, attachPrincipal, hasScope, mayUseModel } from './principal';
@@ -20,7 +21,7 @@ export function registerAuthentication(fastify: FastifyInstance, auth: Authentic
   // Callback style, not async: most requests are decided synchronously (an
   // open route, API_AUTH=off), and then cost no promise.
   fastify.addHook('onRequest', (request, reply, done) => {
-    const pattern = request.routeOptions.url;
+    const pattern = routePattern(request);
     if (pattern === undefined) return done();
     const decide = (refusal: Refusal | undefined): void => {
       // An answer sent from a callback hook ends the request: done is not called.

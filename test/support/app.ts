@@ -3,6 +3,7 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { AppModule } from '../../src/app.module';
 import { configureApp, createFastifyAdapter } from '../../src/app.setup';
+import { JsonLogger } from '../../src/common/logging/json.logger';
 import { trustProxyOf } from '../../src/config/server.config';
 import { startGrpc } from '../../src/grpc/start-grpc';
 import { TEST_API_KEYS } from './credentials';
@@ -73,6 +74,8 @@ export async function startServer(
           bodyParser: false,
         },
       ),
+      // As main.ts: a JsonLogger takes the request log's lines directly.
+      { accessLog: options.logger instanceof JsonLogger ? options.logger : undefined },
     );
     await app.listen(options.listen?.port ?? 0, options.listen?.host ?? '127.0.0.1');
     const url = options.listen ? `http://127.0.0.1:${options.listen.port}` : await app.getUrl();

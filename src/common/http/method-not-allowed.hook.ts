@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { sendErrorReply } from './error-reply';
+import { routePattern } from './route-pattern';
 
 /**
  * The methods each route path answers, from Fastify's own route table, so that
@@ -49,7 +50,7 @@ export function registerMethodNotAllowed(fastify: FastifyInstance): void {
   });
   fastify.addHook('onRequest', (request, reply, done) => {
     // A request no route matched has no route URL (Fastify's 404 handler serves it).
-    if (request.routeOptions.url !== undefined) {
+    if (routePattern(request) !== undefined) {
       done();
       return;
     }

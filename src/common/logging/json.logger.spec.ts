@@ -1,4 +1,4 @@
-import { JsonLogger, JsonLoggerOptions, redactedFields } from './json.logger';
+import { AccessLine, JsonLogger, JsonLoggerOptions, redactedFields } from './json.logger';
 import { requestContext } from './request-context';
 
 function logger(options: Partial<JsonLoggerOptions> = {}) {
@@ -138,5 +138,84 @@ describe('JsonLogger', () => {
     sut.log(circular, 'X');
 
     expect(records()[0]).toMatchObject({ msg: 'loop', context: 'X' });
+  });
+
+  describe('access (the request log’s direct path)', () => {
+    const line: AccessLine = {
+      msg: 'request',
+      requestId: 'abc-1',
+      method: 'POST',
+      route: '/v1/models/:ref/invocations',
+      path: '/v1/models/ir"is\\x/invocations',
+      status: 200,
+      ms: 1.25,
+      model: 'iris',
+      version: '3',
+    };
+
+    /** The same line written by access and by log(redactedFields(...)), text for text. */
+    function both(
+      options: Partial<JsonLoggerOptions>,
+      l: AccessLine,
+      level: 'log' | 'warn' = 'log',
+    ) {
+      const direct = logger(options);
+      const general = logger(options);
+      direct.sut.access(level, 'Http', { ...l });
+      general.sut[level](redactedFields({ ...l }), 'Http');
+      return { direct: direct.lines, general: general.lines };
+    }
+
+    it('writes the text log() writes for the same fields, escaping what needs it', () => {
+      const { direct, general } = both({}, line);
+
+      expect(direct).toHaveLength(1);
+      expect(direct).toEqual(general);
+      expect(JSON.parse(direct[0])).toEqual({
+        time: '2025-03-01T12:00:00.000Z',
+        level: 'info',
+        msg: 'request',
+        context: 'Http',
+        requestId: 'abc-1',
+        method: 'POST',
+        route: '/v1/models/:ref/invocations',
+        path: '/v1/models/ir"is\\x/invocations',
+        status: 200,
+        ms: 1.25,
+        model: 'iris',
+        version: '3',
+      });
+    });
+
+    it('places the logger’s own fields as log() does, and leaves out what is undefined', () => {
+      const unanswered: AccessLine = { ...line, model: undefined, version: undefined };
+      const fields = { instance: 'host-1', worker: 2 };
+
+      for (const l of [line, unanswered, { ...line, variant: 'challenger' }]) {
+        const { direct, general } = both({ fields }, l, 'warn');
+        expect(direct).toEqual(general);
+      }
+      expect(both({ fields: { instance: 'h', worker: 'primary' } }, line).direct).toEqual(
+        both({ fields: { instance: 'h', worker: 'primary' } }, line).general,
+      );
+    });
+
+    it('writes nothing below LOG_LEVEL', () => {
+      const { sut, lines } = logger({ level: 'log' });
+
+      sut.access('debug', 'Http', line);
+
+      expect(lines).toEqual([]);
+    });
+
+    it('takes the general path for a pretty line and for a line with a body', () => {
+      const pretty = both({ format: 'pretty' }, line);
+      const withBody = both({}, { ...line, body: { inputs: [[1, 2]] } });
+
+      expect(pretty.direct).toEqual(pretty.general);
+      expect(pretty.direct[0]).toContain('[Http] request');
+      expect(withBody.direct).toEqual(withBody.general);
+      expect(JSON.parse(withBody.direct[0])).toMatchObject({ body: { inputs: [[1, 2]] } });
+    });
   });
 });

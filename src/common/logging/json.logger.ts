@@ -1,4 +1,5 @@
 import { LogLevel, LoggerService } from '@nestjs/common';
+import fastJson from 'fast-json-stringify';
 import type { LogFormat } from '../../config/logging.config';
 import { asyncStdout } from './log-destination';
 import { redactText, redactValue } from './redact';
@@ -61,6 +62,44 @@ export function redactedFields<T extends { msg: string }>(fields: T): T {
   return Object.defineProperty(fields, REDACTED, { value: true });
 }
 
+/** The one line of each request (request-logging.hook.ts), in the order it is written. */
+export interface AccessLine {
+  msg: string;
+  requestId?: string;
+  method: string;
+  route: string;
+  path: string;
+  status: number;
+  ms: number;
+  model?: string;
+  version?: string;
+  variant?: string;
+  /** LOG_REQUEST_BODIES: the body, redacted and cut. */
+  body?: unknown;
+}
+
+/** Where the request log writes its lines, when not through Nest's Logger. */
+export interface AccessLog {
+  access(level: LogLevel, context: string, line: AccessLine): void;
+}
+
+/** The access line's record as written: the logger's own fields, then the line's. */
+const ACCESS_RECORD_FIELDS = {
+  time: { type: 'string' },
+  level: { type: 'string' },
+  msg: { type: 'string' },
+  context: { type: 'string' },
+  requestId: { type: 'string' },
+  method: { type: 'string' },
+  route: { type: 'string' },
+  path: { type: 'string' },
+  status: { type: 'integer' },
+  ms: { type: 'number' },
+  model: { type: 'string' },
+  version: { type: 'string' },
+  variant: { type: 'string' },
+} as const;
+
 /**
  * Nest's LoggerService writing one JSON object per line (`LOG_FORMAT=json`) or
  * a readable line (`pretty`). Each line carries the id of the request being
@@ -68,15 +107,50 @@ export function redactedFields<T extends { msg: string }>(fields: T): T {
  * line's fields (`logger.log({ msg: 'loaded', model, ms })`). Text and fields
  * go through a redaction of anything that looks like a credential.
  */
-export class JsonLogger implements LoggerService {
+export class JsonLogger implements LoggerService, AccessLog {
   private enabled: Set<LogLevel>;
   private readonly write: (line: string) => void;
   private readonly now: () => Date;
+  private readonly accessJson: (record: Record<string, unknown>) => string;
 
   constructor(private readonly options: JsonLoggerOptions) {
     this.enabled = levelsFrom(options.level);
     this.write = options.write ?? asyncStdout();
     this.now = options.now ?? (() => new Date());
+    this.accessJson = compileAccessRecord(options.fields);
+  }
+
+  /**
+   * The request log's line, written as {@link log} would write the same
+   * fields marked {@link redactedFields}, without the work a call through
+   * Nest's Logger costs on every request (its wrapper, the context and
+   * request-id look-ups, a generic record): a JSON line is serialized by a
+   * compiled serializer. A pretty line, or one with a body, takes the
+   * general path.
+   */
+  access(level: LogLevel, context: string, line: AccessLine): void {
+    if (!this.enabled.has(level)) return;
+    if (this.options.format !== 'json' || line.body !== undefined) {
+      this.emit(level, redactedFields(line), [context]);
+      return;
+    }
+    const record = {
+      time: this.now().toISOString(),
+      level: NAMES[level],
+      msg: line.msg,
+      ...this.options.fields,
+      context,
+      requestId: line.requestId,
+      method: line.method,
+      route: line.route,
+      path: line.path,
+      status: line.status,
+      ms: line.ms,
+      model: line.model,
+      version: line.version,
+      variant: line.variant,
+    };
+    this.write(`${this.accessJson(record)}\n`);
   }
 
   log(message: unknown, ...params: unknown[]): void {
@@ -142,6 +216,23 @@ export class JsonLogger implements LoggerService {
     const record = this.record(level, message, params, withStack);
     this.write(this.options.format === 'json' ? `${safeJson(record)}\n` : pretty(level, record));
   }
+}
+
+/**
+ * The access record's serializer: its fields typed, the logger's own fields
+ * (`fields`) between `msg` and `context` as {@link JsonLogger.record} places
+ * them, fields left undefined left out, as JSON.stringify would.
+ */
+function compileAccessRecord(
+  fields: Record<string, unknown> | undefined,
+): (record: Record<string, unknown>) => string {
+  const { time, level, msg, ...rest } = ACCESS_RECORD_FIELDS;
+  // Untyped: written as JSON.stringify writes them (the worker is a number or 'primary').
+  const own = Object.fromEntries(Object.keys(fields ?? {}).map((key) => [key, {}]));
+  return fastJson({
+    type: 'object',
+    properties: { time, level, msg, ...own, ...rest },
+  });
 }
 
 /** The levels LOG_LEVEL turns on. */

@@ -3,8 +3,14 @@ import Fastify, { FastifyInstance } from 'fastify';
 import { JsonLogger } from './json.logger';
 import { registerRequestLogging } from './request-logging.hook';
 
-describe('registerRequestLogging', () => {
+// Both ways a line can go: through Nest's Logger (to whatever logger Nest
+// has), and straight to the app's JsonLogger (main.ts); the lines are the same.
+describe.each([
+  ['through Nest’s Logger', false],
+  ['straight to the JsonLogger', true],
+])('registerRequestLogging, %s', (_way, direct) => {
   let lines: Record<string, unknown>[];
+  let json: JsonLogger;
   let sut: FastifyInstance;
 
   async function app(
@@ -12,7 +18,11 @@ describe('registerRequestLogging', () => {
     sampling: { accessSample?: number; random?: () => number } = {},
   ): Promise<FastifyInstance> {
     const fastify = Fastify();
-    registerRequestLogging(fastify, { requestBodies, ...sampling });
+    registerRequestLogging(fastify, {
+      requestBodies,
+      ...sampling,
+      log: direct ? json : undefined,
+    });
     fastify.post('/v1/models/:ref/invocations', (_request, reply) => {
       new Logger('Handler').log('predicting');
       void reply
@@ -30,13 +40,12 @@ describe('registerRequestLogging', () => {
 
   beforeEach(async () => {
     lines = [];
-    Logger.overrideLogger(
-      new JsonLogger({
-        format: 'json',
-        level: 'debug',
-        write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
-      }),
-    );
+    json = new JsonLogger({
+      format: 'json',
+      level: 'debug',
+      write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
+    });
+    Logger.overrideLogger(json);
     sut = await app();
   });
 
@@ -149,5 +158,36 @@ describe('registerRequestLogging', () => {
     }
 
     expect(requestLines().map((l) => l.status)).toEqual([400, 503]);
+  });
+});
+
+describe('registerRequestLogging with a log given', () => {
+  it('writes its lines there, not to Nest’s logger', async () => {
+    const given: Record<string, unknown>[] = [];
+    const nest: string[] = [];
+    Logger.overrideLogger(
+      new JsonLogger({ format: 'json', level: 'debug', write: (line) => nest.push(line) }),
+    );
+    const fastify = Fastify();
+    registerRequestLogging(fastify, {
+      requestBodies: false,
+      log: new JsonLogger({
+        format: 'json',
+        level: 'debug',
+        write: (line) => given.push(JSON.parse(line) as Record<string, unknown>),
+      }),
+    });
+    fastify.get('/fails', (_request, reply) => reply.status(503).send({}));
+    try {
+      await fastify.inject({ method: 'GET', url: '/fails' });
+    } finally {
+      await fastify.close();
+      Logger.overrideLogger(false);
+    }
+
+    expect(given).toEqual([
+      expect.objectContaining({ msg: 'request', level: 'warn', status: 503 }),
+    ]);
+    expect(nest).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PROBE_ROUTES } from '../http/probe-routes';
-import { redactedFields } from './json.logger';
+import { routePattern } from '../http/route-pattern';
+import { AccessLine, AccessLog, redactedFields } from './json.logger';
 import { redactText, redactValue } from './redact';
 import {
   REQUEST_ID_HEADER,
@@ -17,6 +18,12 @@ export interface RequestLoggingOptions {
   accessSample?: number;
   /** [0, 1) at random; Math.random unless a test decides. */
   random?: () => number;
+  /**
+   * Where the lines go: the app's JsonLogger, straight (main.ts), so that a
+   * request's line skips Nest's Logger; through `new Logger('Http')` (to
+   * whatever logger Nest has) when not given.
+   */
+  log?: AccessLog;
 }
 
 /** Characters of a body kept in a log line. */
@@ -39,6 +46,11 @@ export function registerRequestLogging(
   options: RequestLoggingOptions,
 ): void {
   const logger = new Logger('Http');
+  const write = (level: 'debug' | 'warn' | 'log', line: AccessLine): void => {
+    // Redacted as it is built: the logger need not walk it again.
+    if (options.log) options.log.access(level, 'Http', line);
+    else logger[level](redactedFields(line));
+  };
   const sample = options.accessSample ?? 1;
   const random = options.random ?? Math.random;
 
@@ -62,8 +74,7 @@ export function registerRequestLogging(
     if (sample < 1 && reply.statusCode < 400 && !(random() < sample)) return done();
     const line = requestLine(request, reply, options);
     const level = PROBE_ROUTES.has(line.route) ? 'debug' : reply.statusCode >= 500 ? 'warn' : 'log';
-    // Redacted as it is built: the logger need not walk it again.
-    logger[level](redactedFields(line));
+    write(level, line);
     done();
   });
 }
@@ -73,8 +84,8 @@ export function requestLine(
   request: FastifyRequest & { [CONTEXT]?: RequestContext },
   reply: FastifyReply,
   options: RequestLoggingOptions,
-): Record<string, unknown> & { route: string; msg: string } {
-  const line: Record<string, unknown> & { route: string; msg: string } = {
+): AccessLine {
+  const line: AccessLine = {
     msg: 'request',
     requestId: request[CONTEXT]?.requestId,
     method: request.method,
@@ -97,7 +108,7 @@ export function requestLine(
 
 /** The route pattern (`/v1/models/:ref/invocations`), or `unmatched` for a 404 on no route. */
 export function routeOf(request: FastifyRequest): string {
-  return request.routeOptions?.url ?? 'unmatched';
+  return routePattern(request) ?? 'unmatched';
 }
 
 function bodyForLog(body: unknown): unknown {

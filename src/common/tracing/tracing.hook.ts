@@ -1,6 +1,7 @@
 import { Context, Span, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PROBE_ROUTES } from '../http/probe-routes';
+import { routePattern } from '../http/route-pattern';
 import { callerContext, isRecording, startServerSpan } from './spans';
 
 /** Probes and scrapers (PROBE_ROUTES), and the API's own document, get no span. */
@@ -25,7 +26,7 @@ export function registerTracing(fastify: FastifyInstance): void {
   // Not tracing: no hooks at all, so a request pays nothing for it.
   if (!isRecording()) return;
   fastify.addHook('onRequest', (request: Traced, _reply, done) => {
-    const route = request.routeOptions?.url;
+    const route = routePattern(request);
     if (route === undefined || UNTRACED_ROUTES.has(route)) return done();
     const span = startServerSpan(`${request.method} ${route}`, callerContext(request.headers), {
       'http.request.method': request.method,
