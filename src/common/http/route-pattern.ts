@@ -11,7 +11,9 @@ type WithPattern = FastifyRequest & { [PATTERN]?: string | null };
  * Fastify's `request.routeOptions` builds an eleven-field object on every
  * read, and the hooks of every request ask for the pattern several times
  * (request log, authentication, 405s, metrics, tracing): the first answer is
- * kept on the request. A request's route never changes once it is routed.
+ * kept on the request. A request's route does not change once it is routed
+ * (only `reply.callNotFound()` would move it to the 404 handler, and nothing
+ * here calls it).
  */
 export function routePattern(request: FastifyRequest): string | undefined {
   const kept = (request as WithPattern)[PATTERN];
