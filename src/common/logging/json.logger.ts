@@ -134,21 +134,13 @@ export class JsonLogger implements LoggerService, AccessLog {
       this.emit(level, redactedFields(line), [context]);
       return;
     }
+    // The serializer writes its schema's order, whatever the object's.
     const record = {
+      ...this.options.fields,
+      ...line,
       time: this.now().toISOString(),
       level: NAMES[level],
-      msg: line.msg,
-      ...this.options.fields,
       context,
-      requestId: line.requestId,
-      method: line.method,
-      route: line.route,
-      path: line.path,
-      status: line.status,
-      ms: line.ms,
-      model: line.model,
-      version: line.version,
-      variant: line.variant,
     };
     this.write(`${this.accessJson(record)}\n`);
   }

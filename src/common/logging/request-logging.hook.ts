@@ -46,11 +46,11 @@ export function registerRequestLogging(
   options: RequestLoggingOptions,
 ): void {
   const logger = new Logger('Http');
-  const write = (level: 'debug' | 'warn' | 'log', line: AccessLine): void => {
-    // Redacted as it is built: the logger need not walk it again.
-    if (options.log) options.log.access(level, 'Http', line);
-    else logger[level](redactedFields(line));
-  };
+  const log = options.log;
+  // Redacted as it is built: the logger need not walk it again.
+  const write: (level: 'debug' | 'warn' | 'log', line: AccessLine) => void = log
+    ? (level, line) => log.access(level, 'Http', line)
+    : (level, line) => logger[level](redactedFields(line));
   const sample = options.accessSample ?? 1;
   const random = options.random ?? Math.random;
 
