@@ -165,13 +165,17 @@ describe('Three instances behind nginx, sharing state in Redis', () => {
     // Every instance listed by every instance, each with its model loaded. An
     // instance lists itself as it is now but its peers as their last heartbeat
     // said, and a heartbeat sent while the model was loading truly says
-    // "loading" until the next one: so wait on each instance's own view.
+    // "loading" until the next one: so wait on each instance's own view. The
+    // polling lease is taken at the first refresh, after a first heartbeat
+    // may have gone out without it: its holder shows as leader in its peers'
+    // views from its next heartbeat on.
     for (const instance of instances) {
       await waitFor(
         () => cluster(instance),
         (r) =>
           r.body.instances?.length === 3 &&
-          r.body.instances.every((i) => i.models[0]?.version === versions[0].version),
+          r.body.instances.every((i) => i.models[0]?.version === versions[0].version) &&
+          r.body.leader !== undefined,
         30_000,
       );
     }
