@@ -11,6 +11,7 @@ import {
 } from 'prom-client';
 import { PRIMARY_LINK, PrimaryLink } from '../cluster/primary-link';
 import { MetricsConfig, metricsConfig } from '../config/metrics.config';
+import { CounterSeries, GaugeSeries, HistogramSeries } from './series';
 
 /** IPC topics of the group's metrics: a worker asks the primary to aggregate; the primary collects from each. */
 export const METRICS_TOPICS = {
@@ -51,17 +52,19 @@ export class MetricsService {
   readonly registry = new Registry();
   readonly enabled: boolean;
 
-  private readonly httpRequests: Counter<'method' | 'route' | 'status' | 'model' | 'version'>;
-  private readonly httpDuration: Histogram<'method' | 'route' | 'status' | 'model' | 'version'>;
-  private readonly grpcRequests: Counter<'method' | 'code' | 'model' | 'version'>;
-  private readonly grpcDuration: Histogram<'method' | 'code' | 'model' | 'version'>;
-  private readonly predictionRows: Counter<'model' | 'version'>;
-  private readonly batchRows: Histogram<'model'>;
-  private readonly batchRequests: Histogram<'model'>;
-  private readonly queueWait: Histogram<'model'>;
+  private readonly httpRequests: CounterSeries<'method' | 'route' | 'status' | 'model' | 'version'>;
+  private readonly httpDuration: HistogramSeries<
+    'method' | 'route' | 'status' | 'model' | 'version'
+  >;
+  private readonly grpcRequests: CounterSeries<'method' | 'code' | 'model' | 'version'>;
+  private readonly grpcDuration: HistogramSeries<'method' | 'code' | 'model' | 'version'>;
+  private readonly predictionRows: CounterSeries<'model' | 'version'>;
+  private readonly batchRows: HistogramSeries<'model'>;
+  private readonly batchRequests: HistogramSeries<'model'>;
+  private readonly queueWait: HistogramSeries<'model'>;
   /** Requests waiting per loaded version (`name/version`), summed per model at scrape. */
   private readonly queueDepths = new Map<string, { model: string; depth: number }>();
-  private readonly inFlight: Gauge<'model'>;
+  private readonly inFlight: GaugeSeries<'model'>;
   private readonly modelLoads: Counter<'model' | 'outcome'>;
   private readonly modelLoadDuration: Histogram<'outcome'>;
   private readonly modelSwaps: Counter<'model' | 'outcome'>;
@@ -82,13 +85,13 @@ export class MetricsService {
     primary?.handle(METRICS_TOPICS.collect, () => this.registry.getMetricsAsJSON());
     const registers = [this.registry];
     const http = ['method', 'route', 'status', 'model', 'version'] as const;
-    this.httpRequests = new Counter({
+    this.httpRequests = new CounterSeries({
       name: `${PREFIX}http_requests_total`,
       help: 'HTTP requests answered, by route pattern, status and the model version that answered',
       labelNames: http,
       registers,
     });
-    this.httpDuration = new Histogram({
+    this.httpDuration = new HistogramSeries({
       name: `${PREFIX}http_request_duration_seconds`,
       help: 'Time from receiving a request to the end of its answer',
       labelNames: http,
@@ -96,40 +99,40 @@ export class MetricsService {
       registers,
     });
     const grpc = ['method', 'code', 'model', 'version'] as const;
-    this.grpcRequests = new Counter({
+    this.grpcRequests = new CounterSeries({
       name: `${PREFIX}grpc_requests_total`,
       help: 'gRPC calls answered, by method, status code and the model version that answered',
       labelNames: grpc,
       registers,
     });
-    this.grpcDuration = new Histogram({
+    this.grpcDuration = new HistogramSeries({
       name: `${PREFIX}grpc_request_duration_seconds`,
       help: 'Time from receiving a gRPC call to its answer',
       labelNames: grpc,
       buckets: REQUEST_BUCKETS,
       registers,
     });
-    this.predictionRows = new Counter({
+    this.predictionRows = new CounterSeries({
       name: `${PREFIX}prediction_rows_total`,
       help: 'Rows predicted',
       labelNames: ['model', 'version'],
       registers,
     });
-    this.batchRows = new Histogram({
+    this.batchRows = new HistogramSeries({
       name: `${PREFIX}prediction_batch_rows`,
       help: 'Rows per runtime call: a batched call of stacked requests, or one request of an unbatched model',
       labelNames: ['model'],
       buckets: ROW_BUCKETS,
       registers,
     });
-    this.batchRequests = new Histogram({
+    this.batchRequests = new HistogramSeries({
       name: `${PREFIX}prediction_batch_requests`,
       help: 'Requests per runtime call (1 for an unbatched model)',
       labelNames: ['model'],
       buckets: BATCH_REQUEST_BUCKETS,
       registers,
     });
-    this.queueWait = new Histogram({
+    this.queueWait = new HistogramSeries({
       name: `${PREFIX}prediction_queue_wait_seconds`,
       help: "Time a request waited for its runtime call (the batcher's or the admission queue)",
       labelNames: ['model'],
@@ -153,7 +156,7 @@ export class MetricsService {
         for (const [model, depth] of perModel) this.set({ model }, depth);
       },
     });
-    this.inFlight = new Gauge({
+    this.inFlight = new GaugeSeries({
       name: `${PREFIX}predictions_in_flight`,
       help: 'Predictions in flight per model (decoded and not yet answered: queued or running)',
       labelNames: ['model'],

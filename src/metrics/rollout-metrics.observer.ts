@@ -10,6 +10,7 @@ import {
 import { ModelRegistry } from '../models/model-registry.service';
 import { Rollouts } from '../models/rollouts/rollouts.service';
 import { MetricsService } from './metrics.service';
+import { CounterSeries, HistogramSeries, LabelSet } from './series';
 
 /** Seconds, as the HTTP histograms' (metrics.service.ts REQUEST_BUCKETS). */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -30,14 +31,14 @@ type VersionLabels = 'model' | 'version' | 'variant';
  */
 @Injectable()
 export class RolloutMetricsObserver implements OnModuleInit {
-  private requests?: Counter<VersionLabels | 'outcome'>;
-  private errors?: Counter<VersionLabels>;
-  private latency?: Histogram<VersionLabels>;
+  private requests?: CounterSeries<VersionLabels | 'outcome'>;
+  private errors?: CounterSeries<VersionLabels>;
+  private latency?: HistogramSeries<VersionLabels>;
   private shadowed?: Counter<'model' | 'outcome'>;
   private agreements?: Counter<'model'>;
   private difference?: Histogram<'model'>;
   /** Label sets written, by `name/version`, for their removal. */
-  private readonly written = new Map<string, Map<string, Record<string, string>>>();
+  private readonly written = new Map<string, Map<string, LabelSet<VersionLabels>>>();
 
   constructor(
     private readonly metrics: MetricsService,
@@ -49,19 +50,19 @@ export class RolloutMetricsObserver implements OnModuleInit {
     if (!this.metrics.enabled) return;
     const registers = [this.metrics.registry];
     const labelNames = ['model', 'version', 'variant'] as const;
-    this.requests = new Counter({
+    this.requests = new CounterSeries({
       name: 'modelgate_model_version_requests_total',
       help: 'Predictions run by each loaded version, by outcome (ok, failed, rejected, refused) and rollout side (champion, challenger, shadow; empty without a rollout)',
       labelNames: [...labelNames, 'outcome'],
       registers,
     });
-    this.errors = new Counter({
+    this.errors = new CounterSeries({
       name: 'modelgate_model_version_errors_total',
       help: "Predictions that failed by the version's fault (its runtime threw, or it was unavailable)",
       labelNames,
       registers,
     });
-    this.latency = new Histogram({
+    this.latency = new HistogramSeries({
       name: 'modelgate_model_version_request_duration_seconds',
       help: 'Time from acquiring the version to its answer or failure',
       labelNames,
@@ -143,10 +144,10 @@ export class RolloutMetricsObserver implements OnModuleInit {
     this.forgetUnserved();
   }
 
-  private remember(name: string, version: string, labels: Record<string, string>): void {
+  private remember(name: string, version: string, labels: LabelSet<VersionLabels>): void {
     const key = `${name}/${version}`;
     let sets = this.written.get(key);
-    if (!sets) this.written.set(key, (sets = new Map<string, Record<string, string>>()));
+    if (!sets) this.written.set(key, (sets = new Map<string, LabelSet<VersionLabels>>()));
     sets.set(labels.variant, labels);
   }
 
