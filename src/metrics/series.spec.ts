@@ -119,6 +119,9 @@ describe('metric series', () => {
     let text = await registry.metrics();
     expect(text).not.toContain('version="1"');
     expect(text).toContain('c_total{model="iris",version="2"} 1');
+    c.remove({ model: 'never', version: 'seen' });
+    c.remove({ model: 'iris', version: 'never seen' });
+    expect(await registry.metrics()).toContain('c_total{model="iris",version="2"} 1');
     registry.resetMetrics();
     text = await registry.metrics();
     expect(text).not.toContain('c_total{');

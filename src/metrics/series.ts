@@ -19,6 +19,15 @@ export interface SeriesConfig<L extends string> {
   aggregator?: Aggregator;
 }
 
+/** One series: its labels (checked, copied) and running value. */
+interface Entry<L extends string, V> {
+  readonly labels: LabelSet<L>;
+  readonly value: V;
+}
+
+/** Series by the value of one label, then the next: the last level holds the entries. */
+type Level<E> = Map<string, Level<E> | E>;
+
 /** A sample as prom-client's registry and cluster aggregator read it. */
 type Sample = MetricValue<string> & { metricName?: string };
 
@@ -26,7 +35,7 @@ const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * A metric for the prediction path: one running value per label set, found
- * by a Map lookup, and handed to prom-client's registry at scrape time in
+ * by a Map lookup per label, and handed to prom-client's registry at scrape time in
  * the shape its own metrics give (`get()`), so the exposition text, the
  * worker group's aggregation and the default metrics stay prom-client's.
  *
@@ -44,7 +53,13 @@ abstract class Series<L extends string, V> {
   readonly help: string;
   readonly aggregator: Aggregator;
   private readonly labelNames: readonly L[];
-  private readonly series = new Map<string, { labels: LabelSet<L>; value: V }>();
+  /**
+   * The series by their label values, one level per label name in declared
+   * order: a lookup builds no key (the values are strings the caller holds
+   * already), and no two label sets meet whatever their values hold.
+   */
+  private root: Level<Entry<L, V>> = new Map();
+  private readonly entries = new Set<Entry<L, V>>();
 
   constructor(config: SeriesConfig<L>) {
     if (!validateMetricName(config.name)) throw new Error(`invalid metric name: ${config.name}`);
@@ -64,17 +79,23 @@ abstract class Series<L extends string, V> {
 
   /** Forgets the series of one label set (a version no longer served). */
   remove(labels: LabelSet<L>): void {
-    this.series.delete(this.keyOf(labels));
+    const level = this.levelOf(labels, false);
+    const leaf = this.leafOf(labels);
+    const entry = level?.get(leaf);
+    if (entry === undefined || entry instanceof Map) return;
+    level!.delete(leaf);
+    this.entries.delete(entry);
   }
 
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
   reset(): void {
-    this.series.clear();
+    this.root = new Map();
+    this.entries.clear();
   }
 
   get(): Promise<MetricObjectWithValues<Sample>> {
     const values: Sample[] = [];
-    for (const { labels, value } of this.series.values()) this.samples(labels, value, values);
+    for (const { labels, value } of this.entries) this.samples(labels, value, values);
     return Promise.resolve({
       name: this.name,
       help: this.help,
@@ -87,11 +108,13 @@ abstract class Series<L extends string, V> {
 
   /** The running value of a label set, made (and its labels checked) on first use. */
   protected valueOf(labels: LabelSet<L>): V {
-    const key = this.keyOf(labels);
-    const found = this.series.get(key);
+    const level = this.levelOf(labels, true)!;
+    const leaf = this.leafOf(labels);
+    const found = level.get(leaf) as Entry<L, V> | undefined;
     if (found !== undefined) return found.value;
     const made = { labels: this.checked(labels), value: this.initial() };
-    this.series.set(key, made);
+    level.set(leaf, made);
+    this.entries.add(made);
     return made.value;
   }
 
@@ -99,15 +122,26 @@ abstract class Series<L extends string, V> {
 
   protected abstract samples(labels: LabelSet<L>, value: V, into: Sample[]): void;
 
-  /** Each value prefixed by its length, so no two label sets share a key whatever they hold. */
-  private keyOf(labels: LabelSet<L>): string {
-    let key = '';
-    for (const name of this.labelNames) {
-      const value = labels[name];
-      if (typeof value !== 'string') this.checked(labels);
-      key += `${value.length}:${value}`;
+  /** The level that holds the series of `labels` (made on the way when `make`). */
+  private levelOf(labels: LabelSet<L>, make: boolean): Level<Entry<L, V>> | undefined {
+    const names = this.labelNames;
+    let level = this.root;
+    for (let i = 0; i < names.length - 1; i++) {
+      const value = labels[names[i]];
+      let next = level.get(value) as Level<Entry<L, V>> | undefined;
+      if (next === undefined) {
+        if (!make) return undefined;
+        // A level is keyed by strings only: a label set is checked before its first level is made.
+        this.checked(labels);
+        level.set(value, (next = new Map()));
+      }
+      level = next;
     }
-    return key;
+    return level;
+  }
+
+  private leafOf(labels: LabelSet<L>): string {
+    return this.labelNames.length === 0 ? '' : labels[this.labelNames[this.labelNames.length - 1]];
   }
 
   private checked(labels: LabelSet<L>): LabelSet<L> {
