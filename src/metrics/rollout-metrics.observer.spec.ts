@@ -129,6 +129,7 @@ describe(`${RolloutMetricsObserver.name} wired to the event bus`, () => {
   it('forgets the series of a version no longer served at the next swap, keeping those served', async () => {
     finished('1', 'champion', 'ok');
     finished('2', 'challenger', 'ok');
+    finished('2', 'challenger', 'failed');
     registry.served = ['iris/1', 'iris/3'];
 
     events.emit('model.swapped', {
@@ -145,5 +146,14 @@ describe(`${RolloutMetricsObserver.name} wired to the event bus`, () => {
     expect(text).toContain(
       'modelgate_model_version_requests_total{model="iris",version="1",variant="champion",outcome="ok"} 1',
     );
+
+    // Served again later (a rollback to it): counted afresh, not from where it stopped.
+    finished('2', 'champion', 'ok');
+    const again = await scrape();
+    expect(again).toContain(
+      'modelgate_model_version_requests_total{model="iris",version="2",variant="champion",outcome="ok"} 1',
+    );
+    expect(again).not.toMatch(/version="2",variant="challenger"/);
+    expect(again).not.toMatch(/modelgate_model_version_errors_total\{[^}]*version="2"/);
   });
 });
