@@ -8,7 +8,7 @@ import {
   ModelRuntimeError,
   ModelUnavailableError,
 } from '../models/model.errors';
-import { ModelRegistry } from '../models/model-registry.service';
+import { AcquiredModel, ModelRegistry } from '../models/model-registry.service';
 import { ModelSignature } from '../models/model-signature.types';
 import { ModelRuntime, PredictOptions, RuntimeAnswer } from '../models/runtimes/model-runtime';
 import { Tensor, TensorSpec } from '../models/tensor.types';
@@ -75,15 +75,22 @@ class FakeRuntime implements ModelRuntime {
   }
 }
 
-/** The two registry members the inference service uses. */
-class FakeRegistry implements Pick<ModelRegistry, 'acquire' | 'defaultReference'> {
+/** The registry members the inference service uses; its version is loaded (no promise). */
+class FakeRegistry implements Pick<
+  ModelRegistry,
+  'acquire' | 'acquireLoaded' | 'defaultReference'
+> {
   defaultReference: ModelReference | undefined = parseModelReference('iris');
   released = 0;
 
   constructor(readonly model: LoadedModel) {}
 
-  acquire(): Promise<{ model: LoadedModel; release: () => void }> {
-    return Promise.resolve({ model: this.model, release: () => void this.released++ });
+  acquireLoaded(): AcquiredModel {
+    return { model: this.model, release: () => void this.released++ };
+  }
+
+  acquire(): Promise<AcquiredModel> {
+    return Promise.resolve(this.acquireLoaded());
   }
 }
 
@@ -411,14 +418,18 @@ describe(InferenceService.name, () => {
     let emitter: EventEmitter2;
     let hot: HotListeners;
 
-    /** Two versions: v3 answers the champion's alias, v4 the challenger's. */
-    class TwoVersions implements Pick<ModelRegistry, 'acquire'> {
+    /** Two versions: v3 answers the champion's alias, v4 the challenger's; each acquired as if it had to load. */
+    class TwoVersions implements Pick<ModelRegistry, 'acquire' | 'acquireLoaded'> {
       readonly byAlias = new Map([
         ['champion', loaded(runtime, SIGNATURE, '3')],
         ['challenger', loaded(new FakeRuntime(), SIGNATURE, '4')],
       ]);
 
-      acquire(ref: ModelReference): Promise<{ model: LoadedModel; release: () => void }> {
+      acquireLoaded(): undefined {
+        return undefined;
+      }
+
+      acquire(ref: ModelReference): Promise<AcquiredModel> {
         const alias = ref.selector.kind === 'alias' ? ref.selector.alias : 'champion';
         return Promise.resolve({ model: this.byAlias.get(alias)!, release: () => undefined });
       }

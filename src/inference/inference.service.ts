@@ -102,7 +102,9 @@ export class InferenceService {
     options: InferOptions,
     variant?: PredictionVariant,
   ): Promise<InferenceResult> {
-    const { model, release } = await this.registry.acquire(ref);
+    // No await when the version is loaded: one promise less per prediction.
+    const { model, release } =
+      this.registry.acquireLoaded(ref) ?? (await this.registry.acquire(ref));
     const { name, version } = model;
     this.events.emit('prediction.started', { name, version });
     const started = performance.now();

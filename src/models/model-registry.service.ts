@@ -33,6 +33,12 @@ export interface RegistryFollowOutcome {
 
 type RegistryConfig = Pick<ModelsConfig, 'models' | 'loadOnDemand' | 'allow'>;
 
+/** A version in use by one request: `release` when the request is done (once; more calls do nothing). */
+export interface AcquiredModel {
+  model: LoadedModel;
+  release: () => void;
+}
+
 /**
  * What the rest of the server asks of the model lifecycle: the version that
  * answers a reference (`acquire`), reloads, and read-only views. The work is
@@ -127,15 +133,25 @@ export class ModelRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
+   * {@link acquire} when a version answers `ref` already, without a promise
+   * (the prediction path's common case); undefined when it has to load, or
+   * `ref` may not be served (acquire says which).
+   */
+  acquireLoaded(ref: ModelReference): AcquiredModel | undefined {
+    const model = this.bindings.answering(ref)?.model;
+    if (!model) return undefined;
+    this.hits++;
+    return { model, release: model.acquire() };
+  }
+
+  /**
    * The version answering `ref` now, marked in use: call `release` when the
    * request is done. Loads it on first use when loading on demand is on.
    */
-  async acquire(ref: ModelReference): Promise<{ model: LoadedModel; release: () => void }> {
+  async acquire(ref: ModelReference): Promise<AcquiredModel> {
+    const loaded = this.acquireLoaded(ref);
+    if (loaded) return loaded;
     let binding = this.bindings.answering(ref);
-    if (binding?.model) {
-      this.hits++;
-      return { model: binding.model, release: binding.model.acquire() };
-    }
     this.misses++;
     const key = formatModelReference(ref);
     if (!binding) {
