@@ -22,12 +22,6 @@ const DIFFERENCE_BUCKETS = [1e-6, 1e-5, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.25, 0.5, 
 
 type VersionLabels = 'model' | 'version' | 'variant';
 
-/** One version's and variant's labels, and those with each outcome it has counted. */
-interface Written {
-  readonly labels: LabelSet<VersionLabels>;
-  readonly byOutcome: Map<string, LabelSet<VersionLabels | 'outcome'>>;
-}
-
 /**
  * Per-version prediction metrics (requests by outcome, errors, latency),
  * labelled with the rollout side, and the shadow's agreement: what a canary
@@ -43,11 +37,6 @@ export class RolloutMetricsObserver implements OnModuleInit {
   private shadowed?: Counter<'model' | 'outcome'>;
   private agreements?: Counter<'model'>;
   private difference?: Histogram<'model'>;
-  /**
-   * The label sets written, by model, version and variant (made once each, so
-   * a prediction builds no labels), for their removal.
-   */
-  private readonly written = new Map<string, Map<string, Map<string, Written>>>();
 
   constructor(
     private readonly metrics: MetricsService,
@@ -123,13 +112,10 @@ export class RolloutMetricsObserver implements OnModuleInit {
   @OnAppEvent('prediction.finished')
   predictionFinished(e: PredictionFinishedEvent): void {
     if (!this.requests) return;
-    const written = this.writtenOf(e.name, e.version, e.variant ?? '');
-    let counted = written.byOutcome.get(e.outcome);
-    if (!counted)
-      written.byOutcome.set(e.outcome, (counted = { ...written.labels, outcome: e.outcome }));
-    this.requests.inc(counted);
-    if (e.outcome === 'failed') this.errors?.inc(written.labels);
-    this.latency?.observe(written.labels, e.durationMs / 1000);
+    const labels = { model: e.name, version: e.version, variant: e.variant ?? '' };
+    this.requests.inc({ ...labels, outcome: e.outcome });
+    if (e.outcome === 'failed') this.errors?.inc(labels);
+    this.latency?.observe(labels, e.durationMs / 1000);
   }
 
   @OnAppEvent('rollout.shadowed')
@@ -155,35 +141,15 @@ export class RolloutMetricsObserver implements OnModuleInit {
     this.forgetUnserved();
   }
 
-  private writtenOf(name: string, version: string, variant: string): Written {
-    let versions = this.written.get(name);
-    if (!versions) this.written.set(name, (versions = new Map<string, Map<string, Written>>()));
-    let variants = versions.get(version);
-    if (!variants) versions.set(version, (variants = new Map<string, Written>()));
-    let written = variants.get(variant);
-    if (!written) {
-      written = { labels: { model: name, version, variant }, byOutcome: new Map() };
-      variants.set(variant, written);
-    }
-    return written;
-  }
-
   /** Removes the series of versions no reference serves any more. */
   private forgetUnserved(): void {
     const served = new Set(
       this.registry.list().flatMap((m) => (m.versionKey ? [m.versionKey] : [])),
     );
-    for (const [name, versions] of this.written) {
-      for (const [version, variants] of versions) {
-        if (served.has(`${name}/${version}`)) continue;
-        for (const { labels, byOutcome } of variants.values()) {
-          for (const counted of byOutcome.values()) this.requests?.remove(counted);
-          this.errors?.remove(labels);
-          this.latency?.remove(labels);
-        }
-        versions.delete(version);
-      }
-      if (versions.size === 0) this.written.delete(name);
-    }
+    const unserved = (labels: LabelSet<'model' | 'version'>): boolean =>
+      !served.has(`${labels.model}/${labels.version}`);
+    this.requests?.removeWhere(unserved);
+    this.errors?.removeWhere(unserved);
+    this.latency?.removeWhere(unserved);
   }
 }

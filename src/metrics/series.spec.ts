@@ -122,6 +122,10 @@ describe('metric series', () => {
     c.remove({ model: 'never', version: 'seen' });
     c.remove({ model: 'iris', version: 'never seen' });
     expect(await registry.metrics()).toContain('c_total{model="iris",version="2"} 1');
+    c.inc(sets[2]);
+    c.removeWhere((labels) => labels.model === 'ir');
+    expect(await registry.metrics()).not.toContain('model="ir"');
+    expect(await registry.metrics()).toContain('c_total{model="iris",version="2"} 1');
     registry.resetMetrics();
     text = await registry.metrics();
     expect(text).not.toContain('c_total{');

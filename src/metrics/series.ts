@@ -82,10 +82,15 @@ abstract class Series<L extends string, V> {
   remove(labels: LabelSet<L>): void {
     const level = this.levelOf(labels, false);
     const leaf = this.leafOf(labels);
-    const entry = level?.get(leaf);
-    if (entry === undefined || entry instanceof Map) return;
+    const entry = level?.get(leaf) as Entry<L, V> | undefined;
+    if (entry === undefined) return;
     level!.delete(leaf);
     this.entries.delete(entry);
+  }
+
+  /** Forgets every series whose labels `unwanted` picks (the versions no longer served). */
+  removeWhere(unwanted: (labels: LabelSet<L>) => boolean): void {
+    for (const { labels } of [...this.entries]) if (unwanted(labels)) this.remove(labels);
   }
 
   /** Forgets every series (prom-client's `registry.resetMetrics()`). */
