@@ -10,7 +10,56 @@ describe('jsonDepth', () => {
   it('stops at the first level past the limit', () => {
     expect(jsonDepth('['.repeat(200_000), 64)).toBe(65);
   });
+
+  it('ends a string at a quote after an even run of backslashes only', () => {
+    expect(jsonDepth('["\\\\", [[1]]]', 10)).toBe(3);
+    expect(jsonDepth('["\\"[[", 1]', 10)).toBe(1);
+    expect(jsonDepth('[{"a\\\\": ["]"]}]', 10)).toBe(3);
+    expect(jsonDepth('[{"a\\": ["]"]}]', 10)).toBe(2);
+  });
+
+  it('stops at a string left open', () => {
+    expect(jsonDepth('[[1], "[[[', 10)).toBe(2);
+  });
+
+  it('agrees with a character-by-character reading on random texts', () => {
+    const alphabet = ['[', ']', '{', '}', '"', '\\', '1', ',', ' '];
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let n = 0; n < 2000; n++) {
+      const length = Math.floor(random() * 40);
+      const text = Array.from(
+        { length },
+        () => alphabet[Math.floor(random() * alphabet.length)],
+      ).join('');
+      for (const limit of [2, 64])
+        expect([text, jsonDepth(text, limit)]).toEqual([text, readDepth(text, limit)]);
+    }
+  });
 });
+
+/** The reference: every character in turn, as the first version of jsonDepth read them. */
+function readDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '[' || c === '{') {
+      depth++;
+      deepest = Math.max(deepest, depth);
+      if (deepest > limit) return deepest;
+    } else if (c === ']' || c === '}') {
+      depth--;
+    }
+  }
+  return deepest;
+}
 
 describe('parseStrictJson', () => {
   it('parses JSON', () => {
