@@ -84,6 +84,76 @@ describe('nested arrays', () => {
     });
   });
 
+  it("stores numbers straight into a sink's float array, and hands it the rest", () => {
+    const numbers = new Float32Array(4);
+    const handed: unknown[] = [];
+    const sink = {
+      numbers,
+      set: (i: number, v: unknown): boolean => (handed.push([i, v]), typeof v === 'bigint'),
+    };
+
+    expect(
+      flattenNested(
+        [
+          [1.5, 2n],
+          [3, 4],
+        ],
+        [2, 2],
+        sink,
+      ),
+    ).toBeUndefined();
+    expect([...numbers]).toEqual([1.5, 0, 3, 4]);
+    expect(handed).toEqual([[1, 2n]]);
+    expect(
+      flattenNested(
+        [
+          [1, 2],
+          ['x', 4],
+        ],
+        [2, 2],
+        sink,
+      ),
+    ).toEqual({
+      kind: 'rejected',
+      index: 2,
+      value: 'x',
+    });
+  });
+
+  it('walks rows as the general walk does one level down', () => {
+    let seed = 11;
+    const random = (n: number) =>
+      Math.floor(((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * n);
+    const defects = [(): unknown => 'x', (): unknown => [1], (): unknown => 7, (): unknown => null];
+    for (let n = 0; n < 300; n++) {
+      const rows = 1 + random(4);
+      const width = 1 + random(4);
+      const data: unknown[] = Array.from({ length: rows }, () =>
+        Array.from({ length: width }, () => random(10)),
+      );
+      if (random(2) === 0) {
+        const r = random(rows);
+        const pick = random(3);
+        if (pick === 0) data[r] = defects[random(4)]();
+        else if (pick === 1) (data[r] as unknown[]).push(1);
+        else (data[r] as unknown[])[random(width)] = defects[random(4)]();
+      }
+      const set = (values: unknown[]) => (i: number, v: unknown) => (
+        (values[i] = v),
+        typeof v === 'number'
+      );
+      const asRows: unknown[] = [];
+      const general: unknown[] = [];
+      const failure = flattenNested(data, [rows, width], { set: set(asRows) });
+      const deeper = flattenNested([data], [1, rows, width], { set: set(general) });
+
+      expect(asRows).toEqual(general);
+      expect(failure).toEqual(
+        deeper?.kind === 'ragged' ? { ...deeper, path: deeper.path.slice(1) } : deeper,
+      );
+    }
+  });
+
   it('counts elements and turns flat indexes back into positions', () => {
     expect(elementCount([2, 3, 4])).toBe(24);
     expect(elementCount([])).toBe(1);

@@ -7,6 +7,11 @@
 /** Where flattened values go: a tensor writer, or a plain array. */
 export interface ValueSink {
   set(index: number, value: unknown): boolean;
+  /**
+   * Where a number may be stored as is, without a call to {@link set}: a
+   * float tensor's array. Other values still go through `set`.
+   */
+  readonly numbers?: Float32Array | Float64Array;
 }
 
 export type FlattenFailure =
@@ -77,6 +82,7 @@ function walk(
   sink: ValueSink | undefined,
 ): FlattenFailure | undefined {
   const rank = shape.length;
+  if (rank === 2) return walkRows(data, shape[0], shape[1], sink);
   if (rank === 0) {
     if (Array.isArray(data)) return ragged([], 'expected a value, got a list');
     if (sink && !sink.set(0, data)) return { kind: 'rejected', index: 0, value: data };
@@ -117,6 +123,38 @@ function walk(
     depth++;
     lists[depth] = child;
     path[depth] = 0;
+  }
+  return undefined;
+}
+
+/**
+ * {@link walk} for rank 2, the rows of a matrix (most requests): the same
+ * checks, failures and order, in two plain loops. A profile of 100 forest
+ * rows spent 10% of its time in the general walk (issue 15, point 3).
+ */
+function walkRows(
+  data: unknown,
+  rows: number,
+  width: number,
+  sink: ValueSink | undefined,
+): FlattenFailure | undefined {
+  if (!Array.isArray(data)) return ragged([], `expected a list of ${rows}, got a value`);
+  if (data.length !== rows) return ragged([], `expected a list of ${rows}, got ${data.length}`);
+  const numbers = sink?.numbers;
+  let next = 0;
+  for (let r = 0; r < rows; r++) {
+    const row: unknown = data[r];
+    if (!Array.isArray(row)) return ragged([r], `expected a list of ${width}, got a value`);
+    if (row.length !== width) return ragged([r], `expected a list of ${width}, got ${row.length}`);
+    for (let c = 0; c < width; c++, next++) {
+      const value: unknown = row[c];
+      if (numbers !== undefined && typeof value === 'number') {
+        numbers[next] = value;
+        continue;
+      }
+      if (Array.isArray(value)) return ragged([r, c], 'expected a value, got a list');
+      if (sink && !sink.set(next, value)) return { kind: 'rejected', index: next, value };
+    }
   }
   return undefined;
 }

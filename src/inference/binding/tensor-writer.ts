@@ -103,6 +103,11 @@ function asNumber(value: unknown): unknown {
 class FloatWriter implements TensorWriter {
   constructor(readonly data: Float32Array | Float64Array) {}
 
+  /** A number goes into a float tensor as is (ValueSink.numbers in nested-array.ts). */
+  get numbers(): Float32Array | Float64Array {
+    return this.data;
+  }
+
   set(index: number, raw: unknown): boolean {
     const value = asNumber(raw);
     if (typeof value !== 'number') return false;
