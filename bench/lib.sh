@@ -120,7 +120,12 @@ elapsed_since() {
   awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }'
 }
 
-# start_modelgate TARGET PORT [ENV=VALUE...]: `node dist/main.js` on 127.0.0.1:PORT
+# The node flags `npm start` runs the server with (package.json), so every
+# target measures the server as shipped.
+read -r -a MG_NODE_FLAGS <<<"$(node -p 'require(process.argv[1]).scripts.start.replace(/^node /, "").replace(/ ?dist\/main\.js$/, "")' "$repo/package.json")"
+
+# start_modelgate TARGET PORT [ENV=VALUE...]: `node dist/main.js` on 127.0.0.1:PORT,
+# with `npm start`'s node flags (MG_NODE_FLAGS),
 # against the run's MLflow, its own model cache, API_AUTH=off unless ENV says
 # otherwise, under the command in the array MG_PIN when set (e.g. taskset -c 1);
 # waits for GET /ping (every model of MODELS loaded). Sets
@@ -133,13 +138,13 @@ start_modelgate() {
     skip "$target" "dist/main.js not found (npm run build)"
     return 1
   fi
-  log "$target: node dist/main.js on :$port, $* (dist/main.js built $(date -r dist/main.js '+%F %T'))"
+  log "$target: node ${MG_NODE_FLAGS[*]} dist/main.js on :$port, $* (dist/main.js built $(date -r dist/main.js '+%F %T'))"
   local t0
   t0=$(date +%s%N)
   start "$target" ${MG_PIN[@]+"${MG_PIN[@]}"} env MLFLOW_TRACKING_URI="$tracking_uri" API_HOST=127.0.0.1 API_PORT="$port" \
     API_AUTH=off MODEL_CACHE_DIR="$work/cache/$target" \
     AIRFLOW_BASE_URL=http://127.0.0.1:9 AIRFLOW_USERNAME=x AIRFLOW_PASSWORD=x \
-    "$@" node dist/main.js
+    "$@" node ${MG_NODE_FLAGS[@]+"${MG_NODE_FLAGS[@]}"} dist/main.js
   if ! wait_http "http://127.0.0.1:$port/ping" "$started_pid" "$OURS_WAIT"; then
     log_tail "$target"
     if kill -0 "$started_pid" 2>/dev/null; then

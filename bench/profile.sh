@@ -102,7 +102,7 @@ start modelgate env MLFLOW_TRACKING_URI="$tracking_uri" API_HOST=127.0.0.1 API_P
   API_AUTH=off MODEL_CACHE_DIR="$work/cache/modelgate" \
   AIRFLOW_BASE_URL=http://127.0.0.1:9 AIRFLOW_USERNAME=x AIRFLOW_PASSWORD=x \
   MODELS="models:/$IRIS@champion,models:/$FOREST@champion" \
-  node --cpu-prof --cpu-prof-dir="$profile_dir" dist/main.js
+  node ${MG_NODE_FLAGS[@]+"${MG_NODE_FLAGS[@]}"} --cpu-prof --cpu-prof-dir="$profile_dir" dist/main.js
 if wait_http "http://127.0.0.1:$port/ping" "$started_pid" "$OURS_WAIT"; then
   server_pid=$started_pid
   base=http://127.0.0.1:$port
