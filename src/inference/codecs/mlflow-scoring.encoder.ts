@@ -2,7 +2,7 @@ import { ModelSignature } from '../../models/model-signature.types';
 import { Tensor } from '../../models/tensor.types';
 import { elementCount } from '../binding/nested-array';
 import { InferenceInput, InferenceResult } from '../inference.types';
-import { pythonNested, pythonString, pythonValue } from './python-json.writer';
+import { elementText, nestedText, pythonNested, pythonString } from './python-json.writer';
 
 /**
  * The answer to an `/invocations` request, as the JSON text of
@@ -93,11 +93,12 @@ function dictText(outputs: Tensor[]): string {
 /** MLflow's own records: every output flattened, record i holding element i of each. */
 function flatRecordsText(outputs: Tensor[], count: number): string {
   const keys = outputs.map((o) => `${pythonString(o.name)}: `);
+  const writers = outputs.map((o) => elementText(o));
   const records = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     let record = '{';
     for (let k = 0; k < outputs.length; k++) {
-      record += `${k === 0 ? '' : ', '}${keys[k]}${pythonValue(outputs[k], i)}`;
+      record += `${k === 0 ? '' : ', '}${keys[k]}${writers[k](i)}`;
     }
     records[i] = `${record}}`;
   }
@@ -109,14 +110,13 @@ function rowRecordsText(outputs: Tensor[], rows: number): string {
   const keys = outputs.map((o) => `${pythonString(o.name)}: `);
   const inner = outputs.map((o) => o.shape.slice(1));
   const scalar = inner.map((shape) => elementCount(shape) === 1);
+  const writers = outputs.map((o) => elementText(o));
   const records = new Array<string>(rows);
   for (let r = 0; r < rows; r++) {
     let record = '{';
     for (let k = 0; k < outputs.length; k++) {
       const size = elementCount(inner[k]);
-      const value = scalar[k]
-        ? pythonValue(outputs[k], r)
-        : pythonNested(outputs[k], inner[k], r * size).text;
+      const value = scalar[k] ? writers[k](r) : nestedText(writers[k], inner[k], r * size);
       record += `${k === 0 ? '' : ', '}${keys[k]}${value}`;
     }
     records[r] = `${record}}`;

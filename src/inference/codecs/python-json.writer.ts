@@ -51,6 +51,54 @@ export function pythonValue(tensor: Tensor, index: number): string {
   return formatValue(tensor.datatype, value, tensor.data instanceof Uint16Array);
 }
 
+/** Writes element `index` of one tensor as MLflow does ({@link elementText}). */
+export type ElementText = (index: number) => string;
+
+/**
+ * {@link pythonValue} for one tensor, its datatype's case chosen once: an
+ * answer writes every element through it, so the per-element work is the
+ * number's text alone.
+ */
+export function elementText(tensor: Tensor): ElementText {
+  const data = tensor.data;
+  switch (tensor.datatype) {
+    case 'FP32':
+    case 'FP64':
+      if (data instanceof Float32Array || data instanceof Float64Array) {
+        return (index) => pythonFloat(data[index]);
+      }
+      break;
+    case 'INT8':
+    case 'INT16':
+    case 'INT32':
+    case 'UINT8':
+    case 'UINT16':
+    case 'UINT32':
+      if (isIntegerArray(data)) return (index) => String(data[index]);
+      break;
+    case 'INT64':
+    case 'UINT64':
+      if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+        return (index) => data[index].toString();
+      }
+      break;
+  }
+  return (index) => pythonValue(tensor, index);
+}
+
+type IntegerArray = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+
+function isIntegerArray(data: Tensor['data']): data is IntegerArray {
+  return (
+    data instanceof Int8Array ||
+    data instanceof Int16Array ||
+    data instanceof Int32Array ||
+    data instanceof Uint8Array ||
+    data instanceof Uint16Array ||
+    data instanceof Uint32Array
+  );
+}
+
 function formatValue(datatype: DataType, value: unknown, halfBits: boolean): string {
   switch (datatype) {
     case 'FP16':
@@ -82,21 +130,38 @@ export function pythonNested(
   shape: readonly number[],
   start: number,
 ): { text: string; next: number } {
-  if (shape.length === 0) return { text: pythonValue(tensor, start), next: start + 1 };
-  let next = start;
+  let count = 1;
+  for (const d of shape) count *= d;
+  return { text: nestedText(elementText(tensor), shape, start), next: start + count };
+}
+
+/**
+ * The elements from `start` as nested lists of `shape` (a scalar when it is
+ * []), each written by `write`: {@link pythonNested} for a caller that writes
+ * many slices of one tensor (a record per row).
+ */
+export function nestedText(write: ElementText, shape: readonly number[], start: number): string {
+  return levelText(write, shape, 0, start);
+}
+
+function levelText(
+  write: ElementText,
+  shape: readonly number[],
+  depth: number,
+  start: number,
+): string {
+  if (depth === shape.length) return write(start);
+  const length = shape[depth];
   let text = '[';
-  const [length, ...inner] = shape;
-  if (inner.length === 0) {
-    for (let i = 0; i < length; i++) {
-      text += i === 0 ? pythonValue(tensor, next) : `, ${pythonValue(tensor, next)}`;
-      next++;
-    }
-    return { text: `${text}]`, next };
+  if (depth === shape.length - 1) {
+    for (let i = 0; i < length; i++) text += i === 0 ? write(start + i) : `, ${write(start + i)}`;
+    return `${text}]`;
   }
+  let stride = 1;
+  for (let d = depth + 1; d < shape.length; d++) stride *= shape[d];
   for (let i = 0; i < length; i++) {
-    const item = pythonNested(tensor, inner, next);
-    text += i === 0 ? item.text : `, ${item.text}`;
-    next = item.next;
+    const item = levelText(write, shape, depth + 1, start + i * stride);
+    text += i === 0 ? item : `, ${item}`;
   }
-  return { text: `${text}]`, next };
+  return `${text}]`;
 }
