@@ -66,6 +66,21 @@ describe('parseStrictJson', () => {
     expect(parseStrictJson('{"a": [1, 2]}', 64)).toEqual({ kind: 'value', value: { a: [1, 2] } });
   });
 
+  it('drops a leading byte order mark, as secure-json-parse does', () => {
+    expect(parseStrictJson('\ufeff[1]', 64)).toEqual({ kind: 'value', value: [1] });
+  });
+
+  it('takes a key that only looks like a forbidden one', () => {
+    expect(parseStrictJson('{"constructor": 1, "a": "__proto__"}', 64)).toEqual({
+      kind: 'value',
+      value: { constructor: 1, a: '__proto__' },
+    });
+  });
+
+  it('calls a malformed text malformed, whatever keys it holds', () => {
+    expect(parseStrictJson('{"__proto__": {}', 64).kind).toBe('malformed');
+  });
+
   it('refuses nesting past the limit before parsing, naming API_MAX_DEPTH', () => {
     const sut = parseStrictJson(`${'['.repeat(200_000)}${']'.repeat(200_000)}`, 64);
 
