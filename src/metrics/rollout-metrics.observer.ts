@@ -112,8 +112,10 @@ export class RolloutMetricsObserver implements OnModuleInit {
   @OnAppEvent('prediction.finished')
   predictionFinished(e: PredictionFinishedEvent): void {
     if (!this.requests) return;
-    const labels = { model: e.name, version: e.version, variant: e.variant ?? '' };
-    this.requests.inc({ ...labels, outcome: e.outcome });
+    const variant = e.variant ?? '';
+    const labels = { model: e.name, version: e.version, variant };
+    // A literal, not `{ ...labels, outcome }`: V8 reads spread objects slowly (json.logger.ts).
+    this.requests.inc({ model: e.name, version: e.version, variant, outcome: e.outcome });
     if (e.outcome === 'failed') this.errors?.inc(labels);
     this.latency?.observe(labels, e.durationMs / 1000);
   }
