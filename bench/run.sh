@@ -96,11 +96,12 @@ export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
 
 # --- 2. the load generators and the report ------------------------------------
 log "compiling bench/*.ts"
-# Every bench/*.ts but probe-burst.ts, which is run on its own (with ts-node) and
-# imports test/support, and soak.ts (bench/soak.sh compiles it).
+# Every bench/*.ts but those run on their own with ts-node: probe-burst.ts
+# (imports test/support) and metric-series.ts (imports src/metrics); and
+# soak.ts (bench/soak.sh compiles it).
 ts_files=()
 for f in bench/*.ts; do
-  case $f in bench/probe-burst.ts | bench/soak.ts) ;; *) ts_files+=("$f") ;; esac
+  case $f in bench/probe-burst.ts | bench/metric-series.ts | bench/soak.ts) ;; *) ts_files+=("$f") ;; esac
 done
 run node_modules/.bin/tsc --outDir "$work/js" --rootDir bench --module commonjs --target ES2023 \
   --esModuleInterop --skipLibCheck --strict --types node "${ts_files[@]}"
