@@ -3,6 +3,8 @@
  * ts-jest compiles each file alone (tsconfig.jest.json: isolatedModules) and
  * checks no types: that halves the CPU a run spends compiling, and
  * `npm run typecheck` (in `npm run lint`) checks the types of every file once.
+ * `ts` resolves before `js`, so a stray compiled file beside its source never
+ * shadows it.
  */
 const tsJest = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json' }] };
 
@@ -15,7 +17,7 @@ module.exports = {
       testEnvironment: 'node',
       testRegex: '.*\\.spec\\.ts$',
       transform: tsJest,
-      moduleFileExtensions: ['js', 'json', 'ts'],
+      moduleFileExtensions: ['ts', 'js', 'json'],
     },
     {
       displayName: 'integration',
@@ -23,7 +25,7 @@ module.exports = {
       testEnvironment: '<rootDir>/setup/node-environment.ts',
       testRegex: '.*\\.(e2e|int)-spec\\.ts$',
       transform: tsJest,
-      moduleFileExtensions: ['js', 'json', 'ts'],
+      moduleFileExtensions: ['ts', 'js', 'json'],
       globalSetup: '<rootDir>/setup/global-setup.ts',
       globalTeardown: '<rootDir>/setup/global-teardown.ts',
       setupFilesAfterEnv: ['<rootDir>/setup/timeouts.ts'],

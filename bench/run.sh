@@ -8,6 +8,7 @@
 #   npm run bench -- --suite flavors      # or BENCH_SUITE=flavors npm run bench
 #   npm run bench -- --suite protocols
 #   npm run bench -- --suite cores        # issue 15: workers, batching, the ceiling
+#   bash bench/run.sh --compile-only      # step 2 alone (test/bench-compile.int-spec.ts)
 #
 # Suites (bench/suites/<name>.sh):
 #   serving    our MLflow scoring endpoint (with and without an API key) vs
@@ -49,8 +50,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 
 SUITE=${BENCH_SUITE:-serving}
+COMPILE_ONLY=0
 while [ $# -gt 0 ]; do
   case $1 in
+    --compile-only) COMPILE_ONLY=1; shift ;;
     --suite) [ $# -ge 2 ] || { echo "--suite needs a name" >&2; exit 2; }; SUITE=$2; shift 2 ;;
     --suite=*) SUITE=${1#--suite=}; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -75,6 +78,25 @@ START_TIMEOUT=${BENCH_START_TIMEOUT:-180}
 # shellcheck source=bench/lib.sh
 source "$repo/bench/lib.sh"
 
+# Every bench/*.ts but those run on their own with ts-node: probe-burst.ts
+# (imports test/support) and metric-series.ts (imports src/metrics); and
+# soak.ts (bench/soak.sh compiles it). Nothing is written when a file fails,
+# so a failed compile leaves no stray .js beside the sources.
+compile_ts() {
+  log "compiling bench/*.ts"
+  local ts_files=() f
+  for f in bench/*.ts; do
+    case $f in bench/probe-burst.ts | bench/metric-series.ts | bench/soak.ts) ;; *) ts_files+=("$f") ;; esac
+  done
+  run node_modules/.bin/tsc --outDir "$work/js" --rootDir bench --module commonjs --target ES2023 \
+    --esModuleInterop --skipLibCheck --strict --types node --noEmitOnError "${ts_files[@]}"
+}
+if [ "$COMPILE_ONLY" = 1 ]; then
+  compile_ts
+  log "compiled: $(find "$work/js" -name '*.js' | wc -l) files"
+  exit 0
+fi
+
 loadavg_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 for n in "$CONNECTIONS" "$WARMUP" "$DURATION" "$OURS_WAIT" "$START_TIMEOUT"; do
   [[ $n =~ ^[0-9]+$ ]] || die "not a whole number: '$n'"
@@ -95,16 +117,7 @@ export PATH="$venv_bin:$PATH"
 export MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
 
 # --- 2. the load generators and the report ------------------------------------
-log "compiling bench/*.ts"
-# Every bench/*.ts but those run on their own with ts-node: probe-burst.ts
-# (imports test/support) and metric-series.ts (imports src/metrics); and
-# soak.ts (bench/soak.sh compiles it).
-ts_files=()
-for f in bench/*.ts; do
-  case $f in bench/probe-burst.ts | bench/metric-series.ts | bench/soak.ts) ;; *) ts_files+=("$f") ;; esac
-done
-run node_modules/.bin/tsc --outDir "$work/js" --rootDir bench --module commonjs --target ES2023 \
-  --esModuleInterop --skipLibCheck --strict --types node "${ts_files[@]}"
+compile_ts
 export NODE_PATH="$repo/node_modules"  # the compiled files live in $work
 
 # --- 3. MLflow tracking server -----------------------------------------------
