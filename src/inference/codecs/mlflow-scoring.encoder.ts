@@ -109,14 +109,14 @@ function flatRecordsText(outputs: Tensor[], count: number): string {
 function rowRecordsText(outputs: Tensor[], rows: number): string {
   const keys = outputs.map((o) => `${pythonString(o.name)}: `);
   const inner = outputs.map((o) => o.shape.slice(1));
-  const scalar = inner.map((shape) => elementCount(shape) === 1);
+  const sizes = inner.map((shape) => elementCount(shape));
   const writers = outputs.map((o) => elementText(o));
   const records = new Array<string>(rows);
   for (let r = 0; r < rows; r++) {
     let record = '{';
     for (let k = 0; k < outputs.length; k++) {
-      const size = elementCount(inner[k]);
-      const value = scalar[k] ? writers[k](r) : nestedText(writers[k], inner[k], r * size);
+      const size = sizes[k];
+      const value = size === 1 ? writers[k](r) : nestedText(writers[k], inner[k], r * size);
       record += `${k === 0 ? '' : ', '}${keys[k]}${value}`;
     }
     records[r] = `${record}}`;

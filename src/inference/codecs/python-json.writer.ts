@@ -1,4 +1,5 @@
 import { fromFloat16Bits } from '../binding/float16';
+import { elementCount } from '../binding/nested-array';
 import { DataType, Tensor } from '../../models/tensor.types';
 
 /**
@@ -130,9 +131,7 @@ export function pythonNested(
   shape: readonly number[],
   start: number,
 ): { text: string; next: number } {
-  let count = 1;
-  for (const d of shape) count *= d;
-  return { text: nestedText(elementText(tensor), shape, start), next: start + count };
+  return { text: nestedText(elementText(tensor), shape, start), next: start + elementCount(shape) };
 }
 
 /**
